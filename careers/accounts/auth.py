@@ -1,0 +1,49 @@
+"""Who is asking: the session middleware and the role guards."""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotFoundException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from careers.accounts.service import load_session
+from careers.core.web import SESSION_COOKIE, LoginRequired, login_url_for
+
+
+class SessionAuthMiddleware(AbstractAuthenticationMiddleware):
+    """Loads the signed-in user from the `cc_session` cookie; anonymous visitors get `user=None`."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        token = connection.cookies.get(SESSION_COOKIE)
+        user = await load_session(token) if token else None
+        return AuthenticationResult(user=user, auth=token if user else None)
+
+
+def _user(connection: ASGIConnection):
+    return connection.scope.get("user")
+
+
+def requires_login(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if _user(connection) is None:
+        raise LoginRequired(login_url_for(connection))  # type: ignore[arg-type]
+
+
+def requires_role(*roles: str):
+    """Anonymous visitors go to /login?next=...; signed-in users of another role get 404."""
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        user = _user(connection)
+        if user is None:
+            raise LoginRequired(login_url_for(connection))  # type: ignore[arg-type]
+        if user.role not in roles:
+            raise NotFoundException()
+
+    return guard
+
+
+def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Every /admin route answers 404 to anyone who is not a signed-in admin."""
+    user = _user(connection)
+    if user is None or user.role != "admin" or not user.second_factor_ok:
+        raise NotFoundException()

@@ -1,0 +1,172 @@
+"""Account pages: log in and out, register (the choice), confirm email, reset and change password."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from careers.accounts import service
+from careers.accounts.auth import requires_login
+from careers.core import ratelimit
+from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next, settings_of
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def session_cookie(request: Request, token: str) -> Cookie:
+    settings = settings_of(request)
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_days * 86400,
+    )
+
+
+def home_for(user) -> str:
+    return {"employer": "/employer", "admin": "/admin"}.get(user.role, "/account")
+
+
+async def log_in(request: Request, user_id: int, next_url: str, message: str | None = None) -> Redirect:
+    """End the visitor's old session (if any) and start a new one: the session id changes at login."""
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        await service.end_session(old)
+    token = await service.start_session(user_id, settings_of(request))
+    response = redirect(request, next_url, message)
+    response.cookies.append(session_cookie(request, token))
+    return response
+
+
+class AccountController(Controller):
+    include_in_schema = False
+
+    @get("/login")
+    async def login_page(self, request: Request, next_url: str | None = Parameter(query="next", default=None)) -> Template:
+        return render(request, "accounts/login.html", {"next": safe_next(next_url, ""), "form": {}, "errors": {}})
+
+    @post("/login")
+    async def login(self, request: Request) -> Template | Redirect:
+        settings = settings_of(request)
+        form = await read_form(request)
+        email = form_str(form, "email", 320)
+        next_url = safe_next(form_str(form, "next"), "")
+        context = {"next": next_url, "form": {"email": email}, "errors": {}}
+        try:
+            await ratelimit.hit("login-ip", client_key(request), settings.login_rate)
+            await ratelimit.hit("login-account", email.lower(), settings.login_account_rate)
+        except ratelimit.RateLimited as exc:
+            context["errors"] = {"__all__": str(exc)}
+            return render(request, "accounts/login.html", context, status_code=429)
+        try:
+            user = await service.authenticate(email, form_str(form, "password", 1000))
+        except service.AccountError as exc:
+            context["errors"] = {"__all__": exc.message}
+            return render(request, "accounts/login.html", context, status_code=400)
+        return await log_in(request, user.id, next_url or home_for(user), "You are logged in.")
+
+    @post("/logout")
+    async def logout(self, request: Request) -> Redirect:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await service.end_session(token)
+        response = redirect(request, "/", "You are logged out.")
+        response.cookies.append(Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0))
+        return response
+
+    @get("/register")
+    async def register_choice(self, request: Request) -> Template:
+        return render(request, "accounts/register_choice.html")
+
+    @get("/account", guards=[requires_login])
+    async def account(self, request: Request) -> Template:
+        return render(request, "accounts/account.html")
+
+    @get("/account/confirm")
+    async def confirm(self, request: Request, token: str = Parameter(query="token", default="")) -> Template | Redirect:
+        try:
+            await service.confirm_email(token)
+        except service.AccountError as exc:
+            return render(request, "accounts/message.html", {"title": "Link not valid", "message": exc.message}, status_code=400)
+        return redirect(request, "/account" if request.user else "/login", "Your email address is confirmed.", "success")
+
+    @post("/account/confirm/resend", guards=[requires_login])
+    async def resend_confirmation(self, request: Request) -> Redirect:
+        user = request.user
+        settings = settings_of(request)
+        try:
+            await ratelimit.hit("confirm-resend", str(user.id), settings.reset_rate)
+        except ratelimit.RateLimited as exc:
+            return redirect(request, "/account", str(exc), "error")
+        if not user.email_confirmed:
+            from careers.accounts.tables import User
+
+            async with service.db.transaction():
+                await service.send_confirmation(await User.objects().get(User.id == user.id), settings)
+        return redirect(request, "/account", "We sent a new confirmation link to your email address.")
+
+    @get("/password/reset")
+    async def reset_request_page(self, request: Request) -> Template:
+        return render(request, "accounts/reset_request.html", {"form": {}, "errors": {}})
+
+    @post("/password/reset")
+    async def reset_request(self, request: Request) -> Template:
+        settings = settings_of(request)
+        form = await read_form(request)
+        email = form_str(form, "email", 320)
+        try:
+            await ratelimit.hit("reset-ip", client_key(request), settings.reset_rate)
+            await ratelimit.hit("reset-account", email.lower(), settings.reset_rate)
+        except ratelimit.RateLimited as exc:
+            return render(
+                request, "accounts/reset_request.html", {"form": {"email": email}, "errors": {"__all__": str(exc)}}, status_code=429
+            )
+        await service.request_password_reset(email, settings)
+        return render(
+            request,
+            "accounts/message.html",
+            {"title": "Check your mail", "message": "If an account exists for that address, we sent it a link to choose a new password. The link works once, for one hour."},
+        )
+
+    @get("/password/reset/confirm")
+    async def reset_confirm_page(self, request: Request, token: str = Parameter(query="token", default="")) -> Template:
+        return render(request, "accounts/reset_confirm.html", {"token": token, "errors": {}})
+
+    @post("/password/reset/confirm")
+    async def reset_confirm(self, request: Request) -> Template | Redirect:
+        form = await read_form(request)
+        token = form_str(form, "token", 200)
+        password = form_str(form, "password", 1000)
+        if password != form_str(form, "password_confirm", 1000):
+            return render(request, "accounts/reset_confirm.html", {"token": token, "errors": {"password_confirm": "The two passwords differ."}}, status_code=400)
+        try:
+            await service.reset_password(token, password)
+        except service.AccountError as exc:
+            return render(request, "accounts/reset_confirm.html", {"token": token, "errors": {exc.field or "__all__": exc.message}}, status_code=400)
+        response = redirect(request, "/login", "Your password is changed. Log in with the new one.", "success")
+        response.cookies.append(Cookie(key=SESSION_COOKIE, value="", path="/", max_age=0))
+        return response
+
+    @get("/account/password", guards=[requires_login])
+    async def change_password_page(self, request: Request) -> Template:
+        return render(request, "accounts/change_password.html", {"errors": {}})
+
+    @post("/account/password", guards=[requires_login])
+    async def change_password(self, request: Request) -> Template | Redirect:
+        form = await read_form(request)
+        new = form_str(form, "new_password", 1000)
+        if new != form_str(form, "new_password_confirm", 1000):
+            return render(request, "accounts/change_password.html", {"errors": {"new_password_confirm": "The two new passwords differ."}}, status_code=400)
+        try:
+            await service.change_password(request.user.id, request.user.session_id, form_str(form, "current_password", 1000), new)
+        except service.AccountError as exc:
+            field = "new_password" if exc.field == "password" else (exc.field or "__all__")
+            return render(request, "accounts/change_password.html", {"errors": {field: exc.message}}, status_code=400)
+        return redirect(request, "/account", "Your password is changed. Your other sessions were logged out.", "success")

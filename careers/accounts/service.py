@@ -1,0 +1,297 @@
+"""Accounts: registration, passwords, sessions, email confirmation and reset.
+
+Knows nothing of employers or coders: those domains call `create_user` inside
+their own transaction and then create their own rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+
+from careers.accounts.tables import AccountToken, Session, User
+from careers.core import db, mail
+from careers.core.config import Settings
+
+ROLES = ("coder", "employer", "admin")
+PASSWORD_MIN_LENGTH = 10
+CONFIRM_TTL = dt.timedelta(days=3)
+RESET_TTL = dt.timedelta(hours=1)
+_COMMON_PASSWORDS = frozenset(
+    {"password", "password1", "password123", "123456789", "1234567890", "qwertyuiop", "letmein123",
+     "iloveyou12", "medicalcoder", "medicalcoding", "careercenter", "welcome123", "passw0rd12"}
+)
+
+_hasher = PasswordHasher()  # argon2id with the library's current parameters
+
+
+class AccountError(Exception):
+    """A rule was broken; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.message = message
+        self.field = field
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    email: str
+    role: str
+    display_name: str
+    email_confirmed: bool
+    session_id: int
+    second_factor_ok: bool = True
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    """A valid address, lower-cased; raises AccountError(field='email')."""
+    email = (email or "").strip()
+    if not email:
+        raise AccountError("Enter your email address.", "email")
+    try:
+        result = validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise AccountError(f"That email address is not valid: {exc}", "email") from None
+    return result.normalized.lower()
+
+
+def check_password_strength(password: str, email: str = "") -> None:
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise AccountError(f"Use at least {PASSWORD_MIN_LENGTH} characters.", "password")
+    if len(password) > 256:
+        raise AccountError("Use at most 256 characters.", "password")
+    lowered = password.lower()
+    if lowered in _COMMON_PASSWORDS or len(set(password)) < 4:
+        raise AccountError("That password is too easy to guess; pick a less common one.", "password")
+    if email and lowered == email.lower().split("@")[0]:
+        raise AccountError("Your password must not be your email name.", "password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def email_taken(email: str) -> bool:
+    return await User.exists().where(User.email == email)
+
+
+async def create_user(email: str, password: str, role: str, display_name: str = "", *, confirmed: bool = False) -> User:
+    """Create an account; call inside a transaction. Validates email and password first."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    email = normalise_email(email)
+    check_password_strength(password, email)
+    if await email_taken(email):
+        raise AccountError("An account with this email already exists. Log in or reset your password.", "email")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        display_name=display_name.strip()[:200],
+        email_confirmed_at=utcnow() if confirmed else None,
+    )
+    await user.save()
+    return user
+
+
+async def authenticate(email: str, password: str) -> User:
+    """The user for these credentials, or AccountError with one message for any mismatch."""
+    try:
+        email = normalise_email(email)
+    except AccountError:
+        raise AccountError("Email or password is wrong.") from None
+    user = await User.objects().where(User.email == email).first()
+    if user is None:
+        _hasher.hash(password)  # spend the same time as a real check
+        raise AccountError("Email or password is wrong.")
+    if not verify_password(user.password_hash, password):
+        raise AccountError("Email or password is wrong.")
+    if user.login_disabled:
+        raise AccountError("This account is disabled. Contact support if you think this is a mistake.")
+    return user
+
+
+# ---- sessions ---------------------------------------------------------------------
+
+
+async def start_session(user_id: int, settings: Settings, *, second_factor_ok: bool = True) -> str:
+    """A fresh session id for this login (never reuses the visitor's old one); returns the cookie token."""
+    token = secrets.token_urlsafe(32)
+    await Session.insert(
+        Session(
+            token_hash=token_hash(token),
+            user=user_id,
+            expires_at=utcnow() + dt.timedelta(days=settings.session_days),
+            second_factor_ok=second_factor_ok,
+        )
+    )
+    await User.update({User.last_login_at: utcnow()}).where(User.id == user_id)
+    return token
+
+
+async def load_session(token: str) -> CurrentUser | None:
+    if not token or len(token) > 200:
+        return None
+    rows = await Session.select(
+        Session.id,
+        Session.expires_at,
+        Session.second_factor_ok,
+        Session.user.id.as_alias("user_id"),
+        Session.user.email.as_alias("email"),
+        Session.user.role.as_alias("role"),
+        Session.user.display_name.as_alias("display_name"),
+        Session.user.email_confirmed_at.as_alias("confirmed_at"),
+        Session.user.login_disabled.as_alias("disabled"),
+    ).where(Session.token_hash == token_hash(token))
+    if not rows:
+        return None
+    row = rows[0]
+    if row["expires_at"] < utcnow() or row["disabled"]:
+        return None
+    return CurrentUser(
+        id=row["user_id"],
+        email=row["email"],
+        role=row["role"],
+        display_name=row["display_name"],
+        email_confirmed=row["confirmed_at"] is not None,
+        session_id=row["id"],
+        second_factor_ok=row["second_factor_ok"],
+    )
+
+
+async def end_session(token: str) -> None:
+    await Session.delete().where(Session.token_hash == token_hash(token))
+
+
+async def end_all_sessions(user_id: int, *, except_session_id: int | None = None) -> None:
+    query = Session.delete().where(Session.user == user_id)
+    if except_session_id is not None:
+        query = Session.delete().where((Session.user == user_id) & (Session.id != except_session_id))
+    await query
+
+
+async def disable_login(user_id: int, disabled: bool = True) -> None:
+    """Moderation's switch: a disabled account cannot log in and loses its sessions now."""
+    async with db.transaction():
+        await User.update({User.login_disabled: disabled}).where(User.id == user_id)
+        if disabled:
+            await end_all_sessions(user_id)
+
+
+# ---- one-time tokens ---------------------------------------------------------------
+
+
+async def issue_token(user_id: int, purpose: str, ttl: dt.timedelta) -> str:
+    token = secrets.token_urlsafe(32)
+    await AccountToken.insert(
+        AccountToken(token_hash=token_hash(token), purpose=purpose, user=user_id, expires_at=utcnow() + ttl)
+    )
+    return token
+
+
+async def consume_token(token: str, purpose: str) -> int:
+    """Mark a token used and return its user id; AccountError if unknown, used or expired."""
+    now = utcnow()
+    rows = await AccountToken.update({AccountToken.used_at: now}).where(
+        (AccountToken.token_hash == token_hash(token or ""))
+        & (AccountToken.purpose == purpose)
+        & AccountToken.used_at.is_null()
+        & (AccountToken.expires_at > now)
+    ).returning(AccountToken.user)
+    if not rows:
+        raise AccountError("This link is invalid, already used or expired. Ask for a new one.")
+    return rows[0]["user"]
+
+
+async def send_confirmation(user: User, settings: Settings) -> None:
+    token = await issue_token(user.id, "confirm_email", CONFIRM_TTL)
+    link = f"{settings.base_url}/account/confirm?token={token}"
+    await mail.queue_mail(
+        user.email,
+        "Confirm your email address for CareerCenter",
+        f"Welcome to CareerCenter.\n\nConfirm your email address by opening this link (valid for 3 days):\n{link}\n\n"
+        "If you did not create an account, ignore this mail.",
+    )
+
+
+async def confirm_email(token: str) -> int:
+    async with db.transaction():
+        user_id = await consume_token(token, "confirm_email")
+        await User.update({User.email_confirmed_at: utcnow()}).where(
+            (User.id == user_id) & User.email_confirmed_at.is_null()
+        )
+    return user_id
+
+
+async def request_password_reset(email: str, settings: Settings) -> None:
+    """Mail a reset link if the account exists; says nothing either way (no account probing)."""
+    try:
+        email = normalise_email(email)
+    except AccountError:
+        return
+    user = await User.objects().where(User.email == email).first()
+    if user is None:
+        return
+    async with db.transaction():
+        token = await issue_token(user.id, "reset_password", RESET_TTL)
+        link = f"{settings.base_url}/password/reset/confirm?token={token}"
+        await mail.queue_mail(
+            user.email,
+            "Reset your CareerCenter password",
+            f"Someone asked to reset the password of this account.\n\nChoose a new password here (valid for 1 hour, once):\n"
+            f"{link}\n\nIf it was not you, ignore this mail; your password stays as it is.",
+        )
+
+
+async def reset_password(token: str, new_password: str) -> int:
+    """Set a new password from a reset token and end every session of that account."""
+    async with db.transaction():
+        user_id = await consume_token(token, "reset_password")
+        user = await User.objects().get(User.id == user_id)
+        check_password_strength(new_password, user.email)
+        await User.update({User.password_hash: hash_password(new_password)}).where(User.id == user_id)
+        await end_all_sessions(user_id)
+    return user_id
+
+
+async def change_password(user_id: int, session_id: int, current: str, new_password: str) -> None:
+    """Change the password and end every other session of the account."""
+    user = await User.objects().get(User.id == user_id)
+    if not verify_password(user.password_hash, current):
+        raise AccountError("Your current password is wrong.", "current_password")
+    check_password_strength(new_password, user.email)
+    async with db.transaction():
+        await User.update({User.password_hash: hash_password(new_password)}).where(User.id == user_id)
+        await end_all_sessions(user_id, except_session_id=session_id)
+
+
+async def create_admin(email: str, password: str) -> User:
+    async with db.transaction():
+        return await create_user(email, password, "admin", "Administrator", confirmed=True)

@@ -1,0 +1,262 @@
+"""create_app(settings): the one place the board is assembled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.middleware import DefineMiddleware
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from careers.accounts.auth import SessionAuthMiddleware
+from careers.core import db
+from careers.core.config import PROJECT_ROOT, Settings, load_settings
+from careers.core.web import CSRF_COOKIE, LoginRequired, render
+
+log = logging.getLogger("careers.app")
+
+CSRF_EXEMPT = ["/billing/stripe/webhook", "/alerts/unsubscribe"]
+ERROR_TITLES = {400: "Bad request", 403: "Forbidden", 404: "Page not found", 405: "Method not allowed",
+                410: "Gone", 429: "Too many requests", 500: "Something went wrong", 503: "Unavailable"}
+
+
+# ---- pages that belong to no domain -------------------------------------------------
+
+
+@get("/", include_in_schema=False)
+async def home(request: Request) -> Template:
+    return render(request, "home.html")
+
+
+@get("/healthz", include_in_schema=False, media_type=MediaType.TEXT)
+async def healthz() -> str:
+    return "ok"
+
+
+async def search_status(settings: Settings) -> str:
+    if not settings.meili_url:
+        return "unavailable"
+    try:
+        async with httpx.AsyncClient(timeout=1.0, headers={"Accept-Encoding": "identity"}) as client:
+            response = await client.get(settings.meili_url.rstrip("/") + "/health")
+        return "ok" if response.status_code == 200 else "unavailable"
+    except httpx.HTTPError:
+        return "unavailable"
+
+
+@get("/readyz", include_in_schema=False)
+async def readyz(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    database_ok = await db.ping()
+    body = {
+        "database": "ok" if database_ok else "unavailable",
+        "search": await search_status(settings),
+        "payments": settings.stripe_mode,
+    }
+    return Response(content=body, status_code=200 if database_ok else 503)
+
+
+# ---- errors -------------------------------------------------------------------------
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    if _wants_json(request):
+        extra = exc.extra if isinstance(exc.extra, dict) else {}
+        fields = extra.get("fields") or {}
+        return Response(
+            content={"error": ERROR_TITLES.get(status, "Error"), "detail": exc.detail, "fields": fields},
+            status_code=status,
+            headers=exc.headers,
+        )
+    detail = exc.detail if status < 500 else None
+    if status == 403 and "CSRF" in str(exc.detail):
+        detail = "Your form expired or was sent from another site. Go back, reload the page and try again."
+    return render(request, "errors/error.html", {"status": status, "title": ERROR_TITLES.get(status, "Error"), "detail": detail},
+                  status_code=status)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    settings: Settings = request.app.state.settings
+    if _wants_json(request):
+        return Response(content={"error": "Internal server error", "detail": "Something went wrong on our side.", "fields": {}},
+                        status_code=500)
+    detail = repr(exc) if settings.debug else None
+    try:
+        return render(request, "errors/error.html", {"status": 500, "title": ERROR_TITLES[500], "detail": detail}, status_code=500)
+    except Exception:
+        return Response(content="Something went wrong.", status_code=HTTP_500_INTERNAL_SERVER_ERROR, media_type=MediaType.TEXT)
+
+
+def login_required_handler(request: Request, exc: LoginRequired) -> Response:
+    return Redirect(path=exc.next_url, status_code=303)
+
+
+# ---- security headers ------------------------------------------------------------------
+
+
+def content_security_policy(settings: Settings, *, stripe: bool) -> str:
+    """Our own origin only; payment pages add the configured Stripe.js origin (scripts, frames, connections)."""
+    from urllib.parse import urlparse
+
+    script = ["'self'"]
+    frame = ["'none'"]
+    connect = ["'self'"]
+    if stripe:
+        js = urlparse(settings.stripe_js_url)
+        origin = f"{js.scheme}://{js.netloc}"
+        script.append(origin)
+        frame = [origin, "https://hooks.stripe.com"] if settings.stripe_mode != "emulator" else [origin]
+        connect.append(origin)
+        if settings.stripe_mode != "emulator":
+            connect.append("https://api.stripe.com")
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src " + " ".join(script),
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src " + " ".join(connect),
+            "frame-src " + " ".join(frame),
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+            "base-uri 'self'",
+            "object-src 'none'",
+        ]
+    )
+
+
+def security_headers_middleware_factory(settings: Settings):
+    plain = content_security_policy(settings, stripe=False).encode()
+    with_stripe = content_security_policy(settings, stripe=True).encode()
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+
+            async def send_with_headers(message) -> None:
+                if message["type"] == "http.response.start":
+                    handler = scope.get("route_handler")
+                    stripe = bool(handler and handler.opt.get("stripe"))
+                    headers = list(message.get("headers", []))
+                    headers += [
+                        (b"content-security-policy", with_stripe if stripe else plain),
+                        (b"x-content-type-options", b"nosniff"),
+                        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+                        (b"x-frame-options", b"DENY"),
+                    ]
+                    if settings.production:
+                        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await app(scope, receive, send_with_headers)
+
+        return wrapped
+
+    return middleware
+
+
+# ---- assembly ------------------------------------------------------------------------------
+
+
+def route_handlers() -> list:
+    from careers.accounts.controllers import AccountController
+    from careers.admin import AdminController
+    from careers.coders.controllers import CoderRegistrationController
+    from employers.controllers import EmployerDashboardController, EmployerRegistrationController
+
+    handlers: list = [home, healthz, readyz, AccountController, AdminController,
+                      CoderRegistrationController, EmployerRegistrationController, EmployerDashboardController]
+    for module_name in ("listings.controllers", "search.controllers", "billing.controllers",
+                        "careers.coders.pages", "employers.pages"):
+        module = _optional(module_name)
+        if module is not None:
+            handlers.extend(module.ROUTES)
+    return handlers
+
+
+def _optional(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.start()
+        worker_task = None
+        worker = None
+        if settings.worker_in_process:
+            from careers.worker import Worker
+
+            worker = Worker(settings)
+            worker_task = asyncio.create_task(worker.run_forever())
+        try:
+            yield
+        finally:
+            if worker is not None and worker_task is not None:
+                worker.stop()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(worker_task, timeout=10)
+            await db.stop()
+
+    templates = TemplateConfig(directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine)
+    csrf = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name=CSRF_COOKIE,
+        cookie_secure=settings.secure_cookies,
+        cookie_httponly=True,
+        exclude=CSRF_EXEMPT,
+    )
+    app = Litestar(
+        route_handlers=[*route_handlers(), create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"])],
+        template_config=templates,
+        csrf_config=csrf,
+        middleware=[
+            security_headers_middleware_factory(settings),
+            DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$"]),
+        ],
+        exception_handlers={
+            LoginRequired: login_required_handler,
+            HTTPException: http_exception_handler,
+            NotFoundException: http_exception_handler,
+            Exception: internal_error_handler,
+        },
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        debug=False,
+    )
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """uvicorn's factory for `careers serve`."""
+    return create_app(load_settings())

@@ -1,0 +1,219 @@
+"""One Settings object, read from the environment (and a `.env` file if present).
+
+Nothing else in the code base reads `os.environ` for configuration: tests build
+their own `Settings` and hand it to `create_app`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+SECRET_NAMES = frozenset(
+    {"MEILI_MASTER_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SECRET_KEY", "SMTP_URL", "DATABASE_URL"}
+)
+PRODUCTION_REQUIRED = (
+    "DATABASE_URL",
+    "MEILI_URL",
+    "MEILI_MASTER_KEY",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "SECRET_KEY",
+    "BASE_URL",
+)
+
+
+class ConfigurationError(Exception):
+    """The environment cannot run the board; `problems` names every variable at fault."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Configuration is unusable:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    data_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = ""
+    meili_url: str = ""
+    meili_master_key: str = ""
+    meili_index: str = "listings"
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+    smtp_url: str = ""
+    mail_from: str = "CareerCenter <no-reply@careercenter.localhost>"
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    # Rate limits: (requests, window seconds). Tests raise or lower them.
+    login_rate: tuple[int, int] = (10, 300)
+    login_account_rate: tuple[int, int] = (10, 900)
+    register_rate: tuple[int, int] = (10, 3600)
+    reset_rate: tuple[int, int] = (5, 3600)
+    apply_rate: tuple[int, int] = (30, 3600)
+    report_rate: tuple[int, int] = (10, 3600)
+    post_rate: tuple[int, int] = (50, 3600)
+    session_days: int = 14
+    worker_in_process: bool = False  # tests drive the worker by hand
+    print_mail: bool = True
+    extra: dict = field(default_factory=dict)
+
+    # ---- derived -----------------------------------------------------------------
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def debug(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        url = self.database_url
+        if url.startswith("sqlite:///"):
+            return Path(url.removeprefix("sqlite:///"))
+        return None
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def stripe_mode(self) -> str:
+        if self.stripe_api_base and not self.stripe_secret_key.startswith("sk_live_"):
+            return "emulator"
+        return "live" if self.stripe_secret_key.startswith("sk_live_") else "test"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.production or self.base_url.startswith("https://")
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def masked(self) -> dict[str, str]:
+        """The configuration as environment variables, secrets masked, for `careers check`."""
+        shown = {
+            "CAREERS_ENV": self.env,
+            "CAREERS_DATA_DIR": str(self.data_dir),
+            "DATABASE_URL": _mask_url(self.database_url),
+            "MEILI_URL": self.meili_url or "(managed local Meilisearch)",
+            "MEILI_MASTER_KEY": _mask(self.meili_master_key),
+            "STRIPE_SECRET_KEY": _mask(self.stripe_secret_key),
+            "STRIPE_PUBLISHABLE_KEY": self.stripe_publishable_key or "(unset)",
+            "STRIPE_WEBHOOK_SECRET": _mask(self.stripe_webhook_secret),
+            "STRIPE_API_BASE": self.stripe_api_base or "(Stripe)",
+            "STRIPE_JS_URL": self.stripe_js_url,
+            "SMTP_URL": _mask_url(self.smtp_url) if self.smtp_url else "(unset: mail kept in the outbox)",
+            "MAIL_FROM": self.mail_from,
+            "SECRET_KEY": _mask(self.secret_key),
+            "BASE_URL": self.base_url,
+        }
+        return shown
+
+
+def _mask(value: str) -> str:
+    if not value:
+        return "(unset)"
+    return value[:4] + "…" if len(value) > 12 else "****"
+
+
+def _mask_url(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password:
+        return url.replace(f":{parsed.password}@", ":****@")
+    return url
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    from dotenv import dotenv_values
+
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def production_problems(environ: dict[str, str]) -> list[str]:
+    """Every reason a production environment is unusable, each naming its variable."""
+    problems = [f"{name} is required in production" for name in PRODUCTION_REQUIRED if not environ.get(name)]
+    db = environ.get("DATABASE_URL", "")
+    if db and not db.startswith(("postgres://", "postgresql://")):
+        problems.append("DATABASE_URL must point at PostgreSQL in production")
+    base = environ.get("BASE_URL", "")
+    if base and not base.startswith("https://"):
+        problems.append("BASE_URL must start with https:// in production")
+    if environ.get("STRIPE_API_BASE"):
+        problems.append("STRIPE_API_BASE must be unset in production (the Stripe emulator is refused)")
+    return problems
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides) -> Settings:
+    """Read the environment (plus `.env`), validate it and return Settings.
+
+    In development a missing SECRET_KEY is generated once and kept in the data dir.
+    In production every variable of PRODUCTION_REQUIRED must be set; one
+    ConfigurationError lists all that are missing.
+    """
+    env = dict(_read_dotenv(Path.cwd() / ".env"))
+    env.update(os.environ if environ is None else environ)
+    mode = env.get("CAREERS_ENV", "development").strip() or "development"
+    if mode not in ("development", "production", "test"):
+        raise ConfigurationError([f"CAREERS_ENV must be development or production, not {mode!r}"])
+    if mode == "production":
+        problems = production_problems(env)
+        if problems:
+            raise ConfigurationError(problems)
+    data_dir = Path(env.get("CAREERS_DATA_DIR") or PROJECT_ROOT / "var").resolve()
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'careers.sqlite3'}"
+    if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise ConfigurationError(["DATABASE_URL must be sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/DB"])
+    secret_key = env.get("SECRET_KEY") or ""
+    if not secret_key:
+        secret_key = _development_secret(data_dir)
+    values = dict(
+        env=mode,
+        data_dir=data_dir,
+        database_url=database_url,
+        meili_url=env.get("MEILI_URL", ""),
+        meili_master_key=env.get("MEILI_MASTER_KEY", ""),
+        stripe_secret_key=env.get("STRIPE_SECRET_KEY", ""),
+        stripe_publishable_key=env.get("STRIPE_PUBLISHABLE_KEY", ""),
+        stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET", ""),
+        stripe_api_base=env.get("STRIPE_API_BASE", ""),
+        stripe_js_url=env.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/",
+        smtp_url=env.get("SMTP_URL", ""),
+        mail_from=env.get("MAIL_FROM") or Settings.mail_from,
+        secret_key=secret_key,
+        base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        worker_in_process=env.get("CAREERS_WORKER_IN_PROCESS", "") == "1",
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+def _development_secret(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

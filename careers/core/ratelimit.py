@@ -1,0 +1,40 @@
+"""Fixed-window rate limits whose counters live in the database.
+
+Litestar's RateLimitMiddleware keys on the client address only and does a
+read-then-write on its store; we need per-account keys (login, apply, report)
+and an atomic increment that holds across processes, so the counter is one
+`INSERT ... ON CONFLICT DO UPDATE ... RETURNING` statement.
+"""
+
+from __future__ import annotations
+
+import time
+
+from careers.core import db
+
+
+class RateLimited(Exception):
+    def __init__(self, bucket: str, retry_after: int) -> None:
+        self.bucket = bucket
+        self.retry_after = retry_after
+        super().__init__(f"Too many attempts; try again in {retry_after} seconds.")
+
+
+async def hit(bucket: str, key: str, limit: tuple[int, int]) -> None:
+    """Count one attempt of `key` in `bucket`; raise RateLimited past `limit` = (count, seconds)."""
+    allowed, window = limit
+    now = int(time.time())
+    window_start = now - now % window
+    slot = f"{bucket}:{key}:{window_start}"
+    rows = await db.fetch(
+        "INSERT INTO rate_limit_hits (slot, count, expires_at) VALUES ({}, 1, {}) "
+        "ON CONFLICT (slot) DO UPDATE SET count = rate_limit_hits.count + 1 RETURNING count",
+        slot,
+        window_start + window,
+    )
+    if rows and rows[0]["count"] > allowed:
+        raise RateLimited(bucket, window_start + window - now)
+
+
+async def purge_expired() -> None:
+    await db.fetch("DELETE FROM rate_limit_hits WHERE expires_at < {}", int(time.time()))

@@ -1,0 +1,150 @@
+"""The background loop: claim outbox rows with a lease and dispatch them to domain handlers.
+
+Delivery is at least once; every handler is idempotent. A failing row keeps its
+error and is retried with back-off; it is never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from careers.core import db, mail, outbox
+from careers.core.config import Settings
+from careers.core.tables import WorkerLock
+
+log = logging.getLogger("careers.worker")
+
+Handler = Callable[[dict[str, Any], int, Settings], Awaitable[None]]
+Periodic = Callable[[Settings], Awaitable[None]]
+
+
+class WorkerLockHeld(Exception):
+    pass
+
+
+def default_handlers() -> dict[str, Handler]:
+    """Every outbox kind and the domain service that performs it."""
+    handlers: dict[str, Handler] = {mail.MAIL_KIND: mail.deliver}
+    for extra in _domain_handler_factories():
+        handlers.update(extra())
+    return handlers
+
+
+def default_periodic() -> list[Periodic]:
+    """Jobs that run on every pass (expiry, abandoned payments, alert digests, ...)."""
+    jobs: list[Periodic] = []
+    for factory in _domain_periodic_factories():
+        jobs.extend(factory())
+    return jobs
+
+
+def _domain_handler_factories() -> list[Callable[[], dict[str, Handler]]]:
+    factories = []
+    for module_name in ("listings.jobs", "search.jobs", "billing.jobs", "careers.coders.jobs", "employers.jobs"):
+        module = _optional_import(module_name)
+        if module is not None and hasattr(module, "handlers"):
+            factories.append(module.handlers)
+    return factories
+
+
+def _domain_periodic_factories() -> list[Callable[[], list[Periodic]]]:
+    factories = []
+    for module_name in ("listings.jobs", "search.jobs", "billing.jobs", "careers.coders.jobs", "employers.jobs"):
+        module = _optional_import(module_name)
+        if module is not None and hasattr(module, "periodic"):
+            factories.append(module.periodic)
+    return factories
+
+
+def _optional_import(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+
+
+class Worker:
+    def __init__(self, settings: Settings, handlers: dict[str, Handler] | None = None,
+                 periodic: list[Periodic] | None = None, worker_id: str | None = None) -> None:
+        self.settings = settings
+        self.handlers = handlers if handlers is not None else default_handlers()
+        self.periodic = periodic if periodic is not None else default_periodic()
+        self.worker_id = worker_id or outbox.new_worker_id()
+        self._stop = asyncio.Event()
+
+    async def acquire_lock(self) -> None:
+        """SQLite allows one worker: take the lock row or refuse to start."""
+        if not db.is_sqlite():
+            return
+        now = outbox.utcnow()
+        until = now + dt.timedelta(seconds=30)
+        await WorkerLock.insert(WorkerLock(name="worker", holder=self.worker_id, held_until=until)).on_conflict(
+            action="DO NOTHING"
+        )
+        rows = await WorkerLock.update({WorkerLock.holder: self.worker_id, WorkerLock.held_until: until}).where(
+            (WorkerLock.name == "worker") & ((WorkerLock.holder == self.worker_id) | (WorkerLock.held_until < now))
+        ).returning(WorkerLock.id)
+        if not rows:
+            raise WorkerLockHeld("Another worker is running against this SQLite database; only one may run.")
+
+    async def release_lock(self) -> None:
+        if db.is_sqlite():
+            await WorkerLock.delete().where((WorkerLock.name == "worker") & (WorkerLock.holder == self.worker_id))
+
+    async def run_once(self, *, limit: int = 50) -> int:
+        """Run due periodic jobs, then claim and handle one batch; returns how many rows were handled."""
+        for job in self.periodic:
+            try:
+                await job(self.settings)
+            except Exception:
+                log.exception("periodic job %s failed", getattr(job, "__name__", job))
+        rows = await outbox.claim(self.worker_id, limit=limit, kinds=list(self.handlers))
+        for row in rows:
+            handler = self.handlers[row["kind"]]
+            try:
+                await handler(row["payload"], row["id"], self.settings)
+            except Exception as exc:  # the row keeps its error and is retried
+                log.warning("outbox row %s (%s) failed: %s", row["id"], row["kind"], exc)
+                await outbox.fail(row["id"], self.worker_id, row["attempts"], "".join(traceback.format_exception(exc))[-4000:])
+            else:
+                await outbox.complete(row["id"], self.worker_id)
+        return len(rows)
+
+    async def drain(self, *, max_rounds: int = 100) -> None:
+        """Handle rows until none is due (tests and CLI commands use this)."""
+        for _ in range(max_rounds):
+            if not await self.run_once():
+                return
+
+    async def run_forever(self, *, idle_seconds: float = 0.5) -> None:
+        await self.acquire_lock()
+        log.info("worker %s started", self.worker_id)
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self.acquire_lock()
+                    handled = await self.run_once()
+                except WorkerLockHeld:
+                    raise
+                except Exception:
+                    log.exception("worker pass failed; retrying")
+                    handled = 0
+                if not handled:
+                    try:
+                        await asyncio.wait_for(self._stop.wait(), timeout=idle_seconds)
+                    except asyncio.TimeoutError:
+                        pass
+        finally:
+            await self.release_lock()
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,57 @@
+"""Employer pages: registration and the dashboard."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+
+from careers.accounts.auth import requires_role
+from careers.accounts.controllers import client_key, log_in
+from careers.core import ratelimit
+from careers.core.web import form_str, read_form, render, settings_of
+from employers import service
+
+
+class EmployerRegistrationController(Controller):
+    include_in_schema = False
+
+    @get("/register/employer")
+    async def page(self, request: Request) -> Template:
+        return render(request, "employers/register.html", {"form": {}, "errors": {}})
+
+    @post("/register/employer")
+    async def register(self, request: Request) -> Template | Redirect:
+        settings = settings_of(request)
+        form = await read_form(request)
+        kept = {k: form_str(form, k, 500) for k in ("email", "display_name", "org_name", "website")}
+        errors: dict[str, str] = {}
+        password = form_str(form, "password", 1000)
+        if password != form_str(form, "password_confirm", 1000):
+            errors["password_confirm"] = "The two passwords differ."
+        try:
+            await ratelimit.hit("register-ip", client_key(request), settings.register_rate)
+        except ratelimit.RateLimited as exc:
+            return render(request, "employers/register.html", {"form": kept, "errors": {"__all__": str(exc)}}, status_code=429)
+        if not errors:
+            try:
+                user, _ = await service.register_employer(
+                    kept["email"], password, kept["display_name"], kept["org_name"], kept["website"], settings
+                )
+            except service.accounts.AccountError as exc:
+                errors[exc.field or "__all__"] = exc.message
+        if errors:
+            return render(request, "employers/register.html", {"form": kept, "errors": errors}, status_code=400)
+        return await log_in(
+            request, user.id, "/employer", "Welcome! Confirm your email address with the link we sent before posting a job."
+        )
+
+
+class EmployerDashboardController(Controller):
+    path = "/employer"
+    include_in_schema = False
+    guards = [requires_role("employer")]
+
+    @get("/")
+    async def dashboard(self, request: Request) -> Template:
+        employer = await service.employer_for_user(request.user.id)
+        return render(request, "employers/dashboard.html", {"employer": employer})

@@ -1,0 +1,33 @@
+"""Employer organisations and their members."""
+
+from piccolo.columns import Boolean, ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from careers.accounts.tables import User
+
+
+class Employer(Table, tablename="employers"):
+    id = Serial(primary_key=True)
+    name = Varchar(length=200, index=True)
+    slug = Varchar(length=220, unique=True)
+    website = Varchar(length=500, default="")
+    about_md = Text(default="")
+    hq_zip = Varchar(length=10, default="")
+    hq_city = Varchar(length=100, default="")
+    hq_state = Varchar(length=2, default="")
+    logo_path = Varchar(length=300, null=True, default=None)
+    verified = Boolean(default=False)
+    domain_verified = Boolean(default=False)
+    freemail_flag = Boolean(default=False)
+    suspended = Boolean(default=False)
+    stripe_customer_id = Varchar(length=100, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class EmployerMember(Table, tablename="employer_members"):
+    id = Serial(primary_key=True)
+    employer = ForeignKey(references=Employer, index=True)
+    user = ForeignKey(references=User, unique=True)
+    role = Varchar(length=16, default="member")  # owner, member
+    created_at = Timestamptz(default=TimestamptzNow())
