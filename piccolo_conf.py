@@ -9,5 +9,6 @@ APP_REGISTRY = AppRegistry(
         "careers.core.piccolo_app",
         "careers.accounts.piccolo_app",
         "employers.piccolo_app",
+        "listings.piccolo_app",
     ]
 )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from typing import Annotated
+
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_admin
@@ -26,13 +28,13 @@ class AdminController(Controller):
         return render(request, "admin/dashboard.html", {"failed": failed, "retrying": retrying})
 
     @get("/mail")
-    async def mail(self, request: Request, page: int = Parameter(query="page", default=1, ge=1)) -> Template:
+    async def mail(self, request: Request, page: Annotated[int, QueryParameter(ge=1)] = 1) -> Template:
         rows = await OutboxRow.select().where(OutboxRow.kind == "mail").order_by(OutboxRow.id, ascending=False).limit(50).offset(
             (page - 1) * 50
         ).output(load_json=True)
         return render(request, "admin/mail.html", {"rows": rows, "page": page})
 
     @post("/outbox/{row_id:int}/retry")
-    async def retry(self, request: Request, row_id: int) -> Redirect:
+    async def retry(self, request: Request, row_id: FromPath[int]) -> Redirect:
         await outbox.retry(row_id)
         return redirect(request, "/admin", f"Outbox row {row_id} will be retried now.")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts import service
@@ -49,7 +51,7 @@ class AccountController(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_page(self, request: Request, next_url: str | None = Parameter(query="next", default=None)) -> Template:
+    async def login_page(self, request: Request, next_url: Annotated[str | None, QueryParameter(name="next")] = None) -> Template:
         return render(request, "accounts/login.html", {"next": safe_next(next_url, ""), "form": {}, "errors": {}})
 
     @post("/login")
@@ -90,7 +92,7 @@ class AccountController(Controller):
         return render(request, "accounts/account.html")
 
     @get("/account/confirm")
-    async def confirm(self, request: Request, token: str = Parameter(query="token", default="")) -> Template | Redirect:
+    async def confirm(self, request: Request, token: FromQuery[str] = "") -> Template | Redirect:
         try:
             await service.confirm_email(token)
         except service.AccountError as exc:
@@ -136,7 +138,7 @@ class AccountController(Controller):
         )
 
     @get("/password/reset/confirm")
-    async def reset_confirm_page(self, request: Request, token: str = Parameter(query="token", default="")) -> Template:
+    async def reset_confirm_page(self, request: Request, token: FromQuery[str] = "") -> Template:
         return render(request, "accounts/reset_confirm.html", {"token": token, "errors": {}})
 
     @post("/password/reset/confirm")

@@ -1,0 +1,123 @@
+"""Listings: the credential taxonomy, the listing, its multi-valued fields (join tables) and its events.
+
+Credentials, settings, specialties, code sets and remote states live in join
+tables rather than array columns: on SQLite Piccolo's Array.any() is a LIKE and
+would match CPC-A for CPC.
+"""
+
+from piccolo.columns import (
+    JSONB,
+    Boolean,
+    Date,
+    DoublePrecision,
+    ForeignKey,
+    Integer,
+    Numeric,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from careers.accounts.tables import User
+from employers.tables import Employer
+
+
+class Credential(Table, tablename="credentials"):
+    id = Serial(primary_key=True)
+    code = Varchar(length=16, unique=True)
+    full_name = Varchar(length=200)
+    issuing_body = Varchar(length=16)
+    category = Varchar(length=32, default="core")
+    entry_level = Boolean(default=False)
+    active = Boolean(default=True)
+    aliases = JSONB(default="[]")
+
+
+class Listing(Table, tablename="listings"):
+    id = Serial(primary_key=True)
+    employer = ForeignKey(references=Employer, index=True)
+    created_by = ForeignKey(references=User, null=True)
+    status = Varchar(length=20, default="draft", index=True)  # ListingState
+    hidden = Boolean(default=False)
+    featured = Boolean(default=False)
+    title = Varchar(length=200)
+    slug = Varchar(length=220, default="")
+    normalised_title = Varchar(length=200, default="", index=True)
+    description_md = Text(default="")
+    description_html = Text(default="")  # sanitised at save time
+    work_mode = Varchar(length=10)
+    zip = Varchar(length=10, default="")
+    city = Varchar(length=100, default="")
+    state = Varchar(length=2, default="", index=True)  # location state (US two-letter)
+    lat = DoublePrecision(null=True, default=None)
+    lng = DoublePrecision(null=True, default=None)
+    employment_type = Varchar(length=16)
+    min_years = Integer(default=0)
+    entry_level_ok = Boolean(default=False)
+    pay_min = Numeric(digits=(12, 2))
+    pay_max = Numeric(digits=(12, 2))
+    pay_unit = Varchar(length=8)
+    pay_annual_min = Integer(null=True, default=None)
+    pay_annual_max = Integer(null=True, default=None)
+    benefits = Varchar(length=500, default="")
+    application_deadline = Date(null=True, default=None)
+    apply_url = Varchar(length=500, default="")
+    requisition_id = Varchar(length=100, default="")
+    duration_days = Integer(default=30)
+    published_at = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz(null=True, default=None, index=True)
+    expiry_warned_at = Timestamptz(null=True, default=None)
+    approved_snapshot = JSONB(null=True, default=None)  # the last version an admin approved, for review diffs
+    views = Integer(default=0)
+    apply_clicks = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ListingCredential(Table, tablename="listing_credentials"):
+    id = Serial(primary_key=True)
+    listing = ForeignKey(references=Listing, index=True)
+    credential = Varchar(length=16, index=True)  # Credential.code
+    kind = Varchar(length=10)  # CredentialKind: required, any_of, preferred
+
+
+class ListingSetting(Table, tablename="listing_settings"):
+    id = Serial(primary_key=True)
+    listing = ForeignKey(references=Listing, index=True)
+    value = Varchar(length=32, index=True)
+
+
+class ListingSpecialty(Table, tablename="listing_specialties"):
+    id = Serial(primary_key=True)
+    listing = ForeignKey(references=Listing, index=True)
+    value = Varchar(length=32, index=True)
+
+
+class ListingCodeSet(Table, tablename="listing_code_sets"):
+    id = Serial(primary_key=True)
+    listing = ForeignKey(references=Listing, index=True)
+    value = Varchar(length=16, index=True)
+
+
+class ListingRemoteState(Table, tablename="listing_remote_states"):
+    """States whose residents may apply to a remote listing; no rows means all US states."""
+
+    id = Serial(primary_key=True)
+    listing = ForeignKey(references=Listing, index=True)
+    value = Varchar(length=2, index=True)
+
+
+class ListingEvent(Table, tablename="listing_events"):
+    """One row per lifecycle transition: who, from, to, why, when."""
+
+    id = Serial(primary_key=True)
+    listing = ForeignKey(references=Listing, index=True)
+    actor = ForeignKey(references=User, null=True)
+    actor_kind = Varchar(length=16)  # employer, admin, system, webhook
+    from_status = Varchar(length=20)
+    to_status = Varchar(length=20)
+    reason = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,274 @@
+"""Test session: one real Meilisearch, one Stripe emulator, one database (SQLite file or PostgreSQL).
+
+The engine is chosen here, before anything imports the tables (Piccolo binds a
+table's engine once): SQLite by default, PostgreSQL when TEST_DATABASE_URL is set.
+`make test` runs the suite once per engine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="careers-test-"))
+os.environ["CAREERS_DATA_DIR"] = str(_TMP / "data")
+os.environ["CAREERS_ENV"] = "development"
+if os.environ.get("TEST_DATABASE_URL"):
+    os.environ["DATABASE_URL"] = os.environ["TEST_DATABASE_URL"]
+else:
+    os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'test.sqlite3'}"
+for _name in ("MEILI_URL", "MEILI_MASTER_KEY", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
+              "STRIPE_API_BASE", "SMTP_URL", "SECRET_KEY", "BASE_URL"):
+    os.environ.pop(_name, None)
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+
+from careers.core import db  # noqa: E402
+from careers.core.config import PROJECT_ROOT, Settings, load_settings  # noqa: E402
+
+ON_POSTGRES = os.environ["DATABASE_URL"].startswith("postgres")
+IN_CI = os.environ.get("CI") == "true"
+# Tables whose rows are reference data seeded by migrations: kept between tests.
+REFERENCE_TABLES = {"credentials", "plans", "piccolo_migration"}
+
+
+def pytest_report_header(config):
+    engine = "PostgreSQL" if ON_POSTGRES else "SQLite"
+    return f"careers: database engine {engine} ({'TEST_DATABASE_URL' if ON_POSTGRES else _TMP / 'test.sqlite3'})"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+def _reset_postgres(url: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+        finally:
+            await conn.close()
+
+    asyncio.run(reset())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_database():
+    """Migrate a fresh database once per session (PostgreSQL: the schema is dropped first)."""
+    if ON_POSTGRES:
+        _reset_postgres(os.environ["DATABASE_URL"])
+    result = subprocess.run(
+        [sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, env=os.environ.copy(),
+    )
+    if result.returncode != 0 or "Traceback" in result.stderr:
+        pytest.exit(f"migrations failed:\n{result.stdout}\n{result.stderr}", returncode=3)
+    yield
+
+
+@pytest.fixture(scope="session")
+async def database(migrated_database):
+    await db.start()
+    yield db.DB
+    await db.stop()
+
+
+async def _table_names() -> list[str]:
+    if ON_POSTGRES:
+        rows = await db.fetch("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'")
+    else:
+        rows = await db.fetch("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    return [r["name"] for r in rows if r["name"] not in REFERENCE_TABLES]
+
+
+@pytest.fixture(autouse=True)
+async def clean_database(database):
+    """Every test starts from an empty database (reference data kept)."""
+    yield
+    names = await _table_names()
+    if ON_POSTGRES:
+        await db.DB.run_ddl("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
+    else:
+        # Foreign keys cascade on delete; a table refused now is retried after its dependants went.
+        pending = names
+        for _ in range(5):
+            failed = []
+            for name in pending:
+                try:
+                    await db.fetch(f'DELETE FROM "{name}"')
+                except Exception:
+                    failed.append(name)
+            if not failed:
+                break
+            pending = failed
+
+
+# ---- real services, one each per session -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def meilisearch():
+    """A real Meilisearch on a free loopback port with a temporary data dir."""
+    from careers import local
+
+    try:
+        proc = local.start_meilisearch(_TMP / "meili", master_key="test-master-key-0123456789",
+                                       log_path=_TMP / "meili.log")
+    except local.LocalServiceError as exc:
+        pytest.fail(f"Meilisearch could not start: {exc}")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe_emulator():
+    """A real localstripe (through our launcher) on a free loopback port, state in memory."""
+    from careers import local
+
+    proc = local.start_stripe_emulator(log_path=_TMP / "stripe.log")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def base_settings(meilisearch, stripe_emulator) -> Settings:
+    return load_settings(
+        meili_url=meilisearch.url,
+        meili_master_key="test-master-key-0123456789",
+        meili_index="listings_test",
+        stripe_secret_key="sk_test_careers",
+        stripe_publishable_key="pk_test_careers",
+        stripe_webhook_secret="whsec_test_careers",
+        stripe_api_base=stripe_emulator.url,
+        stripe_js_url=stripe_emulator.url + "/js.stripe.com/v3/",
+        base_url="http://testserver",
+        secret_key="test-secret-key",
+        login_rate=(1000, 60),
+        login_account_rate=(1000, 60),
+        register_rate=(1000, 60),
+        reset_rate=(1000, 60),
+        apply_rate=(1000, 60),
+        report_rate=(1000, 60),
+        post_rate=(1000, 60),
+        print_mail=False,
+    )
+
+
+@pytest.fixture
+def settings(base_settings) -> Settings:
+    return base_settings
+
+
+@pytest.fixture
+def app(settings, database):
+    from careers.app import create_app
+
+    return create_app(settings)
+
+
+class Browser(httpx.AsyncClient):
+    """An HTTP client that behaves like a person's browser: keeps cookies and sends the CSRF token with forms."""
+
+    async def submit(self, url: str, data: dict | None = None, *, files=None, follow: bool = False) -> httpx.Response:
+        if "cc_csrf" not in self.cookies:
+            await self.get("/login")
+        body = dict(data or {})
+        body["_csrf_token"] = self.cookies.get("cc_csrf")
+        return await self.post(url, data=body, files=files, follow_redirects=follow)
+
+
+@pytest.fixture
+async def browser(app):
+    async with Browser(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def make_browser(app):
+    """A factory for more browsers (several people in one test)."""
+    clients: list[Browser] = []
+
+    def factory() -> Browser:
+        client = Browser(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        clients.append(client)
+        return client
+
+    yield factory
+
+
+@pytest.fixture
+def worker(settings):
+    from careers.worker import Worker
+
+    return Worker(settings)
+
+
+# ---- small helpers the tests share --------------------------------------------------------
+
+
+async def outbox_mail(to: str | None = None) -> list[dict]:
+    from careers.core.tables import OutboxRow
+
+    rows = await OutboxRow.select().where(OutboxRow.kind == "mail").order_by(OutboxRow.id).output(load_json=True)
+    return [r["payload"] | {"id": r["id"], "status": r["status"]} for r in rows if to is None or r["payload"]["to"] == to]
+
+
+def link_in(text: str, path_prefix: str) -> str:
+    import re
+
+    match = re.search(r"https?://[^/\s]+(" + re.escape(path_prefix) + r"[^\s]*)", text)
+    assert match, f"no link to {path_prefix} in mail:\n{text}"
+    return match.group(1)
+
+
+async def register_coder(browser: Browser, email: str = "coder@example.org", password: str = "correct horse battery",
+                         name: str = "Casey Coder", *, confirm: bool = True) -> httpx.Response:
+    response = await browser.submit("/register/coder", {"display_name": name, "email": email, "password": password,
+                                                        "password_confirm": password})
+    assert response.status_code == 303, response.text
+    if confirm:
+        mail = (await outbox_mail(email))[-1]
+        await browser.get(link_in(mail["text"], "/account/confirm"))
+    return response
+
+
+async def register_employer(browser: Browser, email: str = "hr@acmehealth.org", password: str = "correct horse battery",
+                            org: str = "Acme Health", website: str = "https://acmehealth.org", *,
+                            confirm: bool = True) -> httpx.Response:
+    response = await browser.submit("/register/employer", {"org_name": org, "website": website, "display_name": "Hana HR",
+                                                           "email": email, "password": password,
+                                                           "password_confirm": password})
+    assert response.status_code == 303, response.text
+    if confirm:
+        mail = (await outbox_mail(email))[-1]
+        await browser.get(link_in(mail["text"], "/account/confirm"))
+    return response
+
+
+async def login(browser: Browser, email: str, password: str = "correct horse battery") -> httpx.Response:
+    return await browser.submit("/login", {"email": email, "password": password})
+
+
+async def create_admin(browser: Browser, email: str = "admin@careercenter.org", password: str = "correct horse battery"):
+    from careers.accounts.service import create_admin as make
+
+    await make(email, password)
+    response = await login(browser, email, password)
+    assert response.status_code == 303, response.text
+    return response
+
+
+def skip_or_fail(reason: str):
+    """Outside CI a missing PostgreSQL or Chromium skips loudly; under CI=true it fails the run."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(f"SKIPPED LOUDLY: {reason}")

@@ -1,0 +1,204 @@
+"""Accounts over HTTP: register, confirm, log in and out, reset, change password, CSRF, rate limits, roles."""
+
+from __future__ import annotations
+
+import pytest
+
+from careers.accounts.tables import Session, User
+from employers.tables import Employer, EmployerMember
+from tests.conftest import create_admin, link_in, login, outbox_mail, register_coder, register_employer
+
+PASSWORD = "correct horse battery"
+
+
+async def test_coder_registers_confirms_logs_out_and_logs_in(browser):
+    response = await register_coder(browser, "casey@example.org", confirm=False)
+    assert response.headers["location"] == "/account"
+    page = await browser.get("/account")
+    assert "casey@example.org" in page.text and "not confirmed yet" in page.text
+
+    mail = (await outbox_mail("casey@example.org"))[-1]
+    confirmed = await browser.get(link_in(mail["text"], "/account/confirm"), follow_redirects=True)
+    assert "Your email address is confirmed" in confirmed.text
+    assert "(confirmed)" in (await browser.get("/account")).text
+
+    await browser.submit("/logout")
+    assert (await browser.get("/account")).status_code == 303
+    response = await login(browser, "casey@example.org")
+    assert response.status_code == 303 and response.headers["location"] == "/account"
+
+
+async def test_employer_registration_creates_the_organisation_and_owner(browser):
+    await register_employer(browser, "hr@acmehealth.org", org="Acme Health", website="acmehealth.org")
+    employer = await Employer.objects().get(Employer.name == "Acme Health")
+    assert employer.website == "https://acmehealth.org" and employer.slug == "acme-health"
+    user = await User.objects().get(User.email == "hr@acmehealth.org")
+    assert user.role == "employer"
+    assert await EmployerMember.exists().where((EmployerMember.user == user.id) & (EmployerMember.employer == employer.id))
+    dashboard = await browser.get("/employer")
+    assert dashboard.status_code == 200 and "Acme Health" in dashboard.text
+
+
+async def test_wrong_password_gets_one_clear_message(browser):
+    await register_coder(browser, "wp@example.org")
+    await browser.submit("/logout")
+    response = await login(browser, "wp@example.org", "not the password at all")
+    assert response.status_code == 400
+    assert "Email or password is wrong." in response.text
+    assert 'value="wp@example.org"' in response.text  # what the person typed is kept
+
+
+@pytest.mark.parametrize(
+    "form, field_message",
+    [
+        ({"password": "short", "password_confirm": "short"}, "Use at least 10 characters."),
+        ({"password": "password123", "password_confirm": "password123"}, "too easy to guess"),
+        ({"email": "not-an-email"}, "That email address is not valid"),
+        ({"password_confirm": "something else entirely"}, "The two passwords differ."),
+    ],
+)
+async def test_bad_registration_is_explained_inline_and_creates_nothing(browser, form, field_message):
+    data = {"display_name": "Pat", "email": "pat@example.org", "password": PASSWORD, "password_confirm": PASSWORD} | form
+    response = await browser.submit("/register/coder", data)
+    assert response.status_code == 400
+    assert field_message in response.text
+    assert 'value="Pat"' in response.text
+    assert await User.count() == 0
+
+
+async def test_duplicate_email_is_refused_for_either_role_and_nothing_half_created(browser, make_browser):
+    await register_coder(browser, "dup@acmehealth.org")
+    other = make_browser()
+    response = await other.submit("/register/employer", {"org_name": "Dup Org", "website": "https://acmehealth.org",
+                                                          "email": "DUP@acmehealth.org", "password": PASSWORD,
+                                                          "password_confirm": PASSWORD})
+    assert response.status_code == 400
+    assert "An account with this email already exists" in response.text
+    assert await User.count() == 1
+    assert await Employer.count() == 0
+
+
+async def test_unconfirmed_email_is_shown_and_confirmation_can_be_resent(browser):
+    await register_coder(browser, "unc@example.org", confirm=False)
+    page = await browser.get("/account")
+    assert "not confirmed yet" in page.text
+    before = len(await outbox_mail("unc@example.org"))
+    await browser.submit("/account/confirm/resend")
+    assert len(await outbox_mail("unc@example.org")) == before + 1
+
+
+async def test_form_without_csrf_token_is_refused_with_403(browser):
+    await browser.get("/login")
+    response = await browser.post("/login", data={"email": "a@example.org", "password": PASSWORD})
+    assert response.status_code == 403
+    assert "form expired" in response.text
+
+
+async def test_burst_of_failed_logins_hits_the_rate_limit(app, settings, make_browser):
+    app.state.settings = settings.replace(login_account_rate=(3, 300))
+    client = make_browser()
+    await register_coder(client, "burst@example.org")
+    statuses = [(await login(client, "burst@example.org", "wrong password guess")).status_code for _ in range(5)]
+    assert statuses[:3] == [400, 400, 400]
+    assert statuses[3:] == [429, 429]
+    # the account is throttled even with the right password, from another client
+    assert (await login(make_browser(), "burst@example.org")).status_code == 429
+
+
+async def test_login_rotates_the_session_id(browser):
+    await register_coder(browser, "rot@example.org")
+    first = browser.cookies.get("cc_session")
+    await login(browser, "rot@example.org")
+    second = browser.cookies.get("cc_session")
+    assert first and second and first != second
+    assert await Session.count() == 1  # the old session was ended, not kept
+
+
+async def test_password_reset_by_mailed_one_time_link(browser, make_browser):
+    await register_coder(browser, "reset@example.org")
+    other_device = make_browser()
+    await login(other_device, "reset@example.org")
+    await browser.submit("/logout")
+
+    response = await browser.submit("/password/reset", {"email": "reset@example.org"})
+    assert "If an account exists" in response.text
+    link = link_in((await outbox_mail("reset@example.org"))[-1]["text"], "/password/reset/confirm")
+    token = link.split("token=")[1]
+    page = await browser.get(link)
+    assert page.status_code == 200
+    done = await browser.submit("/password/reset/confirm", {"token": token, "password": "a brand new secret",
+                                                            "password_confirm": "a brand new secret"})
+    assert done.status_code == 303
+    assert (await login(browser, "reset@example.org", PASSWORD)).status_code == 400
+    assert (await login(browser, "reset@example.org", "a brand new secret")).status_code == 303
+    # the reset ended the other device's session
+    assert (await other_device.get("/account")).status_code == 303
+    again = await browser.submit("/password/reset/confirm", {"token": token, "password": "another new secret",
+                                                             "password_confirm": "another new secret"})
+    assert again.status_code == 400 and "invalid, already used or expired" in again.text
+
+
+async def test_reset_for_unknown_address_says_the_same_and_sends_nothing(browser):
+    response = await browser.submit("/password/reset", {"email": "nobody@example.org"})
+    assert "If an account exists" in response.text
+    assert await outbox_mail("nobody@example.org") == []
+
+
+async def test_change_password_ends_every_other_session(browser, make_browser):
+    await register_coder(browser, "chg@example.org")
+    other = make_browser()
+    await login(other, "chg@example.org")
+    wrong = await browser.submit("/account/password", {"current_password": "nope nope nope", "new_password": "fresh secret 123",
+                                                       "new_password_confirm": "fresh secret 123"})
+    assert wrong.status_code == 400 and "current password is wrong" in wrong.text
+    ok = await browser.submit("/account/password", {"current_password": PASSWORD, "new_password": "fresh secret 123",
+                                                    "new_password_confirm": "fresh secret 123"})
+    assert ok.status_code == 303
+    assert (await browser.get("/account")).status_code == 200
+    assert (await other.get("/account")).status_code == 303
+
+
+async def test_dashboards_redirect_anonymous_visitors_and_hide_from_other_roles(browser, make_browser):
+    anonymous = await browser.get("/employer")
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login?next=/employer"
+    assert (await browser.get("/admin")).status_code == 404
+    await register_coder(browser, "role@example.org")
+    assert (await browser.get("/employer")).status_code == 404
+    assert (await browser.get("/admin")).status_code == 404
+    admin = make_browser()
+    await create_admin(admin)
+    assert (await admin.get("/admin")).status_code == 200
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
+async def test_login_never_redirects_off_site(browser, target):
+    await register_coder(browser, "next@example.org")
+    await browser.submit("/logout")
+    response = await browser.submit("/login", {"email": "next@example.org", "password": PASSWORD, "next": target})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account"
+
+
+async def test_login_disabled_account_cannot_log_in_and_loses_sessions(browser):
+    from careers.accounts.service import disable_login
+
+    await register_coder(browser, "dis@example.org")
+    user = await User.objects().get(User.email == "dis@example.org")
+    await disable_login(user.id)
+    assert (await browser.get("/account")).status_code == 303
+    response = await login(browser, "dis@example.org")
+    assert response.status_code == 400 and "disabled" in response.text
+
+
+async def test_session_cookie_is_httponly_and_samesite(browser):
+    response = await register_coder(browser, "cookie@example.org", confirm=False)
+    header = [h for h in response.headers.get_list("set-cookie") if h.startswith("cc_session=")][0].lower()
+    assert "httponly" in header and "samesite=lax" in header
+
+
+async def test_admin_reads_mail_kept_in_the_outbox(browser, make_browser):
+    await register_coder(browser, "mailme@example.org", confirm=False)
+    admin = make_browser()
+    await create_admin(admin)
+    page = await admin.get("/admin/mail")
+    assert "Confirm your email address" in page.text and "mailme@example.org" in page.text
