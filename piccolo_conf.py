@@ -10,5 +10,8 @@ APP_REGISTRY = AppRegistry(
         "careers.accounts.piccolo_app",
         "employers.piccolo_app",
         "listings.piccolo_app",
+        "billing.piccolo_app",
+        "search.piccolo_app",
+        "careers.coders.piccolo_app",
     ]
 )

@@ -84,3 +84,7 @@ async def retry(row_id: int) -> None:
 
 def new_worker_id() -> str:
     return uuid.uuid4().hex[:16]
+
+
+# Outbox kinds shared across domains (strings only: the ground floor imports no domain).
+SEARCH_SYNC = "search.sync"  # payload {"listing_id": id}: upsert or delete that listing's document

@@ -1,0 +1,3 @@
+"""billing tables."""
+
+from piccolo.table import Table  # noqa: F401

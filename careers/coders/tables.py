@@ -1,0 +1,3 @@
+"""coders tables."""
+
+from piccolo.table import Table  # noqa: F401

@@ -1,0 +1,3 @@
+"""search tables."""
+
+from piccolo.table import Table  # noqa: F401
