@@ -23,6 +23,9 @@ class Employer(Table, tablename="employers"):
     suspended = Boolean(default=False)
     stripe_customer_id = Varchar(length=100, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    # Last edit of the public page (sitemap lastmod; None = created_at). Nullable: SQLite cannot add a
+    # column whose default is CURRENT_TIMESTAMP to a table with rows. logo_path holds a storage key.
+    updated_at = Timestamptz(null=True, default=None)
 
 
 class EmployerMember(Table, tablename="employer_members"):
@@ -31,3 +34,18 @@ class EmployerMember(Table, tablename="employer_members"):
     user = ForeignKey(references=User, unique=True)
     role = Varchar(length=16, default="member")  # owner, member
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class EmployerInvite(Table, tablename="employer_invites"):
+    """An emailed invitation to join an organisation. Only the token's sha256 is stored; it works once."""
+
+    id = Serial(primary_key=True)
+    employer = ForeignKey(references=Employer, index=True)
+    email = Varchar(length=320, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    invited_by = ForeignKey(references=User, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    accepted_by = ForeignKey(references=User, null=True)
+    revoked_at = Timestamptz(null=True, default=None)
