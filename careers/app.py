@@ -180,15 +180,15 @@ def security_headers_middleware_factory(settings: Settings):
 
 
 def route_handlers() -> list:
-    from careers.accounts.controllers import AccountController
+    from careers.accounts.controllers import AccountController, SecondFactorController
     from careers.admin import AdminController
     from careers.coders.controllers import CoderRegistrationController
     from employers.controllers import EmployerDashboardController, EmployerRegistrationController
 
-    handlers: list = [home, healthz, readyz, AccountController, AdminController,
+    handlers: list = [home, healthz, readyz, AccountController, SecondFactorController, AdminController,
                       CoderRegistrationController, EmployerRegistrationController, EmployerDashboardController]
     for module_name in ("listings.controllers", "search.controllers", "billing.controllers",
-                        "careers.coders.pages", "employers.pages"):
+                        "careers.coders.pages", "employers.pages", "listings.moderation.controllers"):
         module = _optional(module_name)
         if module is not None:
             handlers.extend(module.ROUTES)

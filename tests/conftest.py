@@ -264,7 +264,27 @@ async def create_admin(browser: Browser, email: str = "admin@careercenter.org", 
     await make(email, password)
     response = await login(browser, email, password)
     assert response.status_code == 303, response.text
+    await enrol_totp(browser)
     return response
+
+
+async def enrol_totp(browser: Browser) -> str:
+    """An admin who just gave the password sets up the authenticator app (the first login); returns the secret.
+
+    The secret and the recovery codes shown once are kept on the browser (`totp_secret`, `recovery_codes`).
+    """
+    import re
+
+    import pyotp
+
+    page = await browser.get("/admin/2fa/setup")
+    assert page.status_code == 200, page.text
+    secret = re.search(r'data-totp-secret="([A-Z2-7]+)"', page.text).group(1)
+    done = await browser.submit("/admin/2fa/setup", {"secret": secret, "code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 200 and "recovery codes" in done.text, done.text
+    browser.totp_secret = secret
+    browser.recovery_codes = re.findall(r'<code class="recovery-code">([a-z0-9-]+)</code>', done.text)
+    return secret
 
 
 def skip_or_fail(reason: str):

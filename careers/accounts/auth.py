@@ -47,3 +47,10 @@ def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     user = _user(connection)
     if user is None or user.role != "admin" or not user.second_factor_ok:
         raise NotFoundException()
+
+
+def requires_admin_password(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """The second-factor pages: an admin who gave the password but maybe not yet the code; others get 404."""
+    user = _user(connection)
+    if user is None or user.role != "admin":
+        raise NotFoundException()

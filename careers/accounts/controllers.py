@@ -1,8 +1,10 @@
-"""Account pages: log in and out, register (the choice), confirm email, reset and change password."""
+"""Account pages: log in and out, register (the choice), confirm email, reset and change password,
+and the admins' second factor (TOTP enrolment, the code after the password, recovery codes)."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
@@ -10,7 +12,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts import service
-from careers.accounts.auth import requires_login
+from careers.accounts.auth import requires_admin, requires_admin_password, requires_login
 from careers.core import ratelimit
 from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next, settings_of
 
@@ -36,12 +38,13 @@ def home_for(user) -> str:
     return {"employer": "/employer", "admin": "/admin"}.get(user.role, "/account")
 
 
-async def log_in(request: Request, user_id: int, next_url: str, message: str | None = None) -> Redirect:
+async def log_in(request: Request, user_id: int, next_url: str, message: str | None = None, *,
+                 second_factor_ok: bool = True) -> Redirect:
     """End the visitor's old session (if any) and start a new one: the session id changes at login."""
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         await service.end_session(old)
-    token = await service.start_session(user_id, settings_of(request))
+    token = await service.start_session(user_id, settings_of(request), second_factor_ok=second_factor_ok)
     response = redirect(request, next_url, message)
     response.cookies.append(session_cookie(request, token))
     return response
@@ -72,6 +75,13 @@ class AccountController(Controller):
         except service.AccountError as exc:
             context["errors"] = {"__all__": exc.message}
             return render(request, "accounts/login.html", context, status_code=400)
+        if user.role == "admin":
+            # An admin's session counts only after the second factor (or, the first time, its enrolment).
+            step = "/admin/2fa" if user.totp_secret else "/admin/2fa/setup"
+            target = step + ("?next=" + quote(next_url, safe="/") if next_url else "")
+            message = "Enter the code from your authenticator app." if user.totp_secret else \
+                "Set up your authenticator app to finish logging in."
+            return await log_in(request, user.id, target, message, second_factor_ok=False)
         return await log_in(request, user.id, next_url or home_for(user), "You are logged in.")
 
     @post("/logout")
@@ -172,3 +182,95 @@ class AccountController(Controller):
             field = "new_password" if exc.field == "password" else (exc.field or "__all__")
             return render(request, "accounts/change_password.html", {"errors": {field: exc.message}}, status_code=400)
         return redirect(request, "/account", "Your password is changed. Your other sessions were logged out.", "success")
+
+
+def qr_svg_data_uri(text: str) -> str:
+    """A QR code of `text` as an SVG data URI, drawn on the server (no script, allowed by our CSP's img-src)."""
+    import segno
+
+    return segno.make(text, error="m").svg_data_uri(scale=5, border=4, dark="#000", light="#fff")
+
+
+class SecondFactorController(Controller):
+    """Admins only (everyone else: 404). `/admin/2fa*` work before the session has its second factor."""
+
+    path = "/admin/2fa"
+    include_in_schema = False
+
+    @get("/", guards=[requires_admin_password])
+    async def code_page(self, request: Request,
+                        next_url: Annotated[str | None, QueryParameter(name="next")] = None) -> Template | Redirect:
+        target = safe_next(next_url, "/admin")
+        if request.user.second_factor_ok:
+            return redirect(request, target)
+        if not await service.has_totp(request.user.id):
+            return redirect(request, "/admin/2fa/setup" + ("?next=" + quote(target, safe="/") if next_url else ""))
+        return render(request, "admin/2fa_code.html", {"next": target, "errors": {}})
+
+    @post("/", guards=[requires_admin_password])
+    async def submit_code(self, request: Request) -> Template | Redirect:
+        settings = settings_of(request)
+        form = await read_form(request)
+        target = safe_next(form_str(form, "next"), "/admin")
+        try:
+            await ratelimit.hit("second-factor", str(request.user.id), settings.login_account_rate)
+            used = await service.verify_second_factor(request.user.id, form_str(form, "code", 50))
+        except ratelimit.RateLimited as exc:
+            return render(request, "admin/2fa_code.html", {"next": target, "errors": {"code": str(exc)}}, status_code=429)
+        except service.AccountError as exc:
+            return render(request, "admin/2fa_code.html", {"next": target, "errors": {"code": exc.message}}, status_code=400)
+        message = "You are logged in."
+        if used == "recovery":
+            left = await service.recovery_codes_left(request.user.id)
+            message = f"You used a recovery code; {left} left. Make new ones on the two-step page if you are running low."
+        return await log_in(request, request.user.id, target, message, second_factor_ok=True)
+
+    @get("/setup", guards=[requires_admin_password])
+    async def setup_page(self, request: Request,
+                         next_url: Annotated[str | None, QueryParameter(name="next")] = None) -> Template | Redirect:
+        user = request.user
+        if await service.has_totp(user.id) and not user.second_factor_ok:
+            # Replacing an enrolled app needs the current factor first.
+            return redirect(request, "/admin/2fa" + ("?next=" + quote(next_url, safe="/") if next_url else ""))
+        secret = service.new_totp_secret()
+        return render(request, "admin/2fa_setup.html", self._setup_context(user, secret, safe_next(next_url, "/admin")))
+
+    @post("/setup", guards=[requires_admin_password])
+    async def setup(self, request: Request) -> Template | Redirect:
+        user = request.user
+        if await service.has_totp(user.id) and not user.second_factor_ok:
+            return redirect(request, "/admin/2fa")
+        settings = settings_of(request)
+        form = await read_form(request)
+        secret = form_str(form, "secret", 64)
+        target = safe_next(form_str(form, "next"), "/admin")
+        try:
+            await ratelimit.hit("second-factor", str(user.id), settings.login_account_rate)
+            codes = await service.enrol_totp(user.id, secret, form_str(form, "code", 50))
+        except (ratelimit.RateLimited, service.AccountError) as exc:
+            if not service.valid_totp_secret(secret):
+                secret = service.new_totp_secret()
+            context = self._setup_context(user, secret, target)
+            context["errors"] = {"code": getattr(exc, "message", str(exc))}
+            return render(request, "admin/2fa_setup.html", context, status_code=400)
+        response = await log_in(request, user.id, target, None, second_factor_ok=True)
+        page = render(request, "admin/2fa_recovery_codes.html", {"codes": codes, "next": target, "enrolled": True})
+        page.cookies.extend(c for c in response.cookies if c.key == SESSION_COOKIE)
+        return page
+
+    @post("/recovery-codes", guards=[requires_admin])
+    async def new_recovery_codes(self, request: Request) -> Template:
+        codes = await service.regenerate_recovery_codes(request.user.id)
+        return render(request, "admin/2fa_recovery_codes.html", {"codes": codes, "next": "/admin", "enrolled": False})
+
+    @get("/manage", guards=[requires_admin])
+    async def manage(self, request: Request) -> Template:
+        left = await service.recovery_codes_left(request.user.id)
+        return render(request, "admin/2fa_manage.html", {"left": left})
+
+    @staticmethod
+    def _setup_context(user, secret: str, target: str) -> dict:
+        uri = service.totp_uri(secret, user.email)
+        spaced = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+        return {"secret": secret, "secret_spaced": spaced, "qr": qr_svg_data_uri(uri), "uri": uri,
+                "next": target, "errors": {}}

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
-from careers.accounts.tables import AccountToken, Session, User
+from careers.accounts.tables import AccountToken, RecoveryCode, Session, User
 from careers.core import db, mail
 from careers.core.config import Settings
 
@@ -295,3 +298,109 @@ async def change_password(user_id: int, session_id: int, current: str, new_passw
 async def create_admin(email: str, password: str) -> User:
     async with db.transaction():
         return await create_user(email, password, "admin", "Administrator", confirmed=True)
+
+
+# ---- admins' second factor: TOTP and single-use recovery codes ----------------------
+
+TOTP_ISSUER = "CareerCenter"
+TOTP_STEP_SECONDS = 30
+RECOVERY_CODE_COUNT = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def valid_totp_secret(secret: str) -> bool:
+    return bool(re.fullmatch(r"[A-Z2-7]{16,64}", secret or ""))
+
+
+def totp_uri(secret: str, email: str) -> str:
+    """The otpauth:// URI an authenticator app reads from the QR code."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
+
+
+def _totp_step(secret: str, code: str, now: dt.datetime | None = None) -> int | None:
+    """The time step whose code is `code`, allowing one step of clock drift either way."""
+    code = re.sub(r"\s", "", code or "")
+    if not re.fullmatch(r"\d{6}", code):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = int((now or utcnow()).timestamp()) // TOTP_STEP_SECONDS
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.at(step * TOTP_STEP_SECONDS), code):
+            return step
+    return None
+
+
+def _normalise_recovery_code(code: str) -> str:
+    return re.sub(r"[\s-]", "", (code or "").lower())
+
+
+def _new_recovery_code() -> str:
+    raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10))
+    return raw[:5] + "-" + raw[5:]
+
+
+async def _replace_recovery_codes(user_id: int) -> list[str]:
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    await RecoveryCode.delete().where(RecoveryCode.user == user_id)
+    await RecoveryCode.insert(
+        *[RecoveryCode(user=user_id, code_hash=token_hash(_normalise_recovery_code(c))) for c in codes]
+    )
+    return codes
+
+
+async def has_totp(user_id: int) -> bool:
+    return await User.exists().where((User.id == user_id) & User.totp_secret.is_not_null())
+
+
+async def enrol_totp(user_id: int, secret: str, code: str, *, now: dt.datetime | None = None) -> list[str]:
+    """Keep `secret` once the admin proves their app shows its codes; returns fresh recovery codes (shown once)."""
+    if not valid_totp_secret(secret):
+        raise AccountError("The enrolment expired. Start again.", "code")
+    step = _totp_step(secret, code, now)
+    if step is None:
+        raise AccountError("That code does not match. Check the clock of your phone and try the newest code.", "code")
+    async with db.transaction():
+        await User.update({User.totp_secret: secret, User.totp_last_step: step}).where(User.id == user_id)
+        return await _replace_recovery_codes(user_id)
+
+
+async def verify_second_factor(user_id: int, code: str, *, now: dt.datetime | None = None) -> str:
+    """Accept a TOTP code (each time step once) or an unused recovery code (then spent); returns which.
+
+    Raises AccountError(field='code') for anything else.
+    """
+    user = await User.objects().where(User.id == user_id).first()
+    if user is None or not user.totp_secret:
+        raise AccountError("Set up your authenticator app first.", "code")
+    step = _totp_step(user.totp_secret, code, now)
+    if step is not None:
+        accepted = await User.update({User.totp_last_step: step}).where(
+            (User.id == user_id) & (User.totp_last_step.is_null() | (User.totp_last_step < step))
+        ).returning(User.id)
+        if accepted:
+            return "totp"
+        raise AccountError("That code was already used. Wait for the next one.", "code")
+    normalised = _normalise_recovery_code(code)
+    if len(normalised) == 10:
+        spent = await RecoveryCode.update({RecoveryCode.used_at: utcnow()}).where(
+            (RecoveryCode.user == user_id)
+            & (RecoveryCode.code_hash == token_hash(normalised))
+            & RecoveryCode.used_at.is_null()
+        ).returning(RecoveryCode.id)
+        if spent:
+            return "recovery"
+    raise AccountError("That code is not right.", "code")
+
+
+async def regenerate_recovery_codes(user_id: int) -> list[str]:
+    """New recovery codes; every older one stops working."""
+    async with db.transaction():
+        return await _replace_recovery_codes(user_id)
+
+
+async def recovery_codes_left(user_id: int) -> int:
+    return await RecoveryCode.count().where((RecoveryCode.user == user_id) & RecoveryCode.used_at.is_null())

@@ -1,6 +1,7 @@
-"""Accounts: users, server-side sessions and one-time tokens."""
+"""Accounts: users, server-side sessions, one-time tokens, admins' recovery codes and the audit log."""
 
-from piccolo.columns import Boolean, ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -15,7 +16,8 @@ class User(Table, tablename="users"):
     login_disabled = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
-    totp_secret = Varchar(length=64, null=True, default=None)
+    totp_secret = Varchar(length=64, null=True, default=None)  # set once the admin confirmed a first code
+    totp_last_step = Integer(null=True, default=None)  # the last accepted TOTP time step: a code works once
 
 
 class Session(Table, tablename="sessions"):
@@ -39,3 +41,32 @@ class AccountToken(Table, tablename="account_tokens"):
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
+
+
+class RecoveryCode(Table, tablename="recovery_codes"):
+    """An admin's single-use recovery code; only its sha256 is stored."""
+
+    id = Serial(primary_key=True)
+    user = ForeignKey(references=User, index=True)
+    code_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    used_at = Timestamptz(null=True, default=None)
+
+
+class AuditEntry(Table, tablename="audit_entries"):
+    """One admin action or automated decision. Written once; the app has no path to edit or delete it.
+
+    Employer and listing are plain ids (accounts knows nothing of those domains) so an entry
+    outlives what it describes.
+    """
+
+    id = Serial(primary_key=True)
+    actor = ForeignKey(references=User, null=True, index=True, on_delete=OnDelete.set_null)  # None: the system
+    actor_label = Varchar(length=320, default="system")  # the admin's email at the time, or "system"
+    action = Varchar(length=64, index=True)
+    employer_id = Integer(null=True, default=None, index=True)
+    listing_id = Integer(null=True, default=None, index=True)
+    reason = Text(default="")
+    before = JSONB(null=True, default=None)
+    after = JSONB(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
