@@ -10,6 +10,7 @@ APP_REGISTRY = AppRegistry(
         "careers.accounts.piccolo_app",
         "employers.piccolo_app",
         "listings.piccolo_app",
+        "listings.moderation.piccolo_app",
         "billing.piccolo_app",
         "search.piccolo_app",
         "careers.coders.piccolo_app",
