@@ -86,21 +86,41 @@ class ManagedProcess:
     env: dict[str, str] = field(default_factory=dict)
     log_path: Path | None = None
     process: subprocess.Popen | None = None
+    # `careers serve`: web and worker children write to our own stdout/stderr (so dev mail shows there).
+    inherit_output: bool = False
+    # `careers serve`: the kernel sends SIGTERM to the child if the supervisor dies (Linux), so no orphan survives it.
+    die_with_parent: bool = False
+    started_at: float = 0.0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "ManagedProcess":
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            self.argv,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
-            start_new_session=True,  # its own process group: a signal to us is not a signal to it
-        )
+        if self.inherit_output:
+            out, err = None, None
+        else:
+            if self.log_path:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            out, err = (open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL), subprocess.STDOUT
+        try:
+            self.process = subprocess.Popen(
+                self.argv,
+                stdout=out,
+                stderr=err,
+                env={**os.environ, **self.env},
+                start_new_session=True,  # its own process group: a signal to us is not a signal to it
+                preexec_fn=_die_with_parent if self.die_with_parent else None,
+            )
+        finally:
+            if out not in (None, subprocess.DEVNULL):
+                out.close()  # the child holds its own descriptor
+        self.started_at = time.monotonic()
         return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -122,18 +142,60 @@ class ManagedProcess:
             time.sleep(0.05)
         raise LocalServiceError(f"{self.name} did not start listening on port {self.port} within {timeout}s")
 
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
+    def terminate(self) -> None:
+        """Send SIGTERM to the child's whole process group (uvicorn's workers included)."""
+        if self.process is not None and self.process.poll() is None:
+            _killpg(self.process.pid, signal.SIGTERM)
+
+    def reap(self, timeout: float = 10.0) -> None:
+        """Wait for the child after terminate(); SIGKILL its group past the timeout, then sweep stragglers."""
+        if self.process is None:
             return
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            log.warning("%s (pid %s) ignored SIGTERM for %.0fs; killing it", self.name, self.process.pid, timeout)
+            _killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
+        # Members of the group that outlived their leader (e.g. a uvicorn worker) go too.
+        _killpg(self.process.pid, signal.SIGKILL)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is not None:
+            _killpg(self.process.pid, signal.SIGKILL)
+            return
+        self.terminate()
+        self.reap(timeout)
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _load_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()  # resolved here: the child between fork and exec must not import anything
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux for SIGTERM when the parent dies (PR_SET_PDEATHSIG)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def meili_master_key(data_dir: Path) -> str:
@@ -158,14 +220,14 @@ def meilisearch_process(data_dir: Path, port: int, master_key: str, *, max_index
         "--db-path", str(data_dir / "data.ms"),
         "--dump-dir", str(data_dir / "dumps"),
         "--snapshot-dir", str(data_dir / "snapshots"),
-        "--master-key", master_key,
         "--env", "development",
         "--no-analytics",
         "--max-indexing-memory", max_indexing_memory,
         "--max-indexing-threads", "1",
         "--log-level", "WARN",
     ]
-    return ManagedProcess("meilisearch", argv, port, log_path=log_path)
+    # The key goes through the environment, not argv: argv is visible to every user in the process list.
+    return ManagedProcess("meilisearch", argv, port, env={"MEILI_MASTER_KEY": master_key}, log_path=log_path)
 
 
 def start_meilisearch(data_dir: Path, port: int | None = None, master_key: str | None = None,
