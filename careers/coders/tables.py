@@ -120,6 +120,7 @@ class JobAlert(Table, tablename="job_alerts"):
     confirmed_at = Timestamptz(null=True, default=None)  # guests confirm by mail (double opt-in)
     token_nonce = Varchar(length=32)  # part of the signed manage/unsubscribe token
     last_sent_at = Timestamptz(null=True, default=None)
+    last_checked_at = Timestamptz(null=True, default=None)  # the last digest run, whether or not it found jobs
     active = Boolean(default=True, index=True)
     unsubscribed_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
