@@ -1,0 +1,48 @@
+# CareerCenter: the two commands are `make run` and `make test` (see README.md).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Rebuilt only when the dependencies change, so `make install` is fast when nothing did.
+STAMP := $(VENV)/.careers-installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install meilisearch run test constraints clean
+
+help:
+	@echo "make run        install, migrate and serve CareerCenter on http://$(HOST):$(PORT)"
+	@echo "make test       install, then run the whole test suite (SQLite, then PostgreSQL if TEST_POSTGRES_URL is set)"
+	@echo "make install    create .venv, install the package, localstripe and the Meilisearch binary (idempotent)"
+	@echo "make constraints  re-pin constraints.txt from the current .venv"
+
+install: $(STAMP) meilisearch
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "CareerCenter needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+
+# localstripe (the Stripe emulator) is a dependency of the package, so this installs it too.
+$(STAMP): $(PY) pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@touch $@
+
+meilisearch:
+	@scripts/install_meilisearch.sh
+
+# `careers serve` applies the migrations before anything starts, then serves until Ctrl-C.
+run: install
+	exec $(VENV)/bin/careers serve --host $(HOST) --port $(PORT)
+
+test: install
+	@scripts/run_tests.sh
+
+constraints: $(STAMP)
+	@{ echo "# Pinned versions of every dependency, for repeatable installs: pip install -c constraints.txt -e '.[test]'"; \
+	   echo "# Regenerate after changing dependencies: make constraints"; \
+	   $(PY) -m pip freeze --exclude-editable | grep -v -i -E '^(#|careercenter)'; } > constraints.txt
+	@echo "constraints.txt: $$(grep -c '==' constraints.txt) pins"
+
+clean:
+	rm -rf $(VENV) .tools build *.egg-info
