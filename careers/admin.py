@@ -1,9 +1,17 @@
-"""Admin pages that belong to no domain: the dashboard shell, the mail kept in the outbox, outbox retries."""
+"""Admin pages that belong to no domain: the dashboard, the mail kept in the outbox, outbox retries.
+
+The dashboard reads other domains' tables for its figures (read-only, each guarded so a domain that
+is not there yet shows "—" instead of breaking the page).
+"""
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+import datetime as dt
+import html
+from dataclasses import dataclass
 from typing import Annotated
+
+from litestar import Controller, Request, get, post
 
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
@@ -25,7 +33,10 @@ class AdminController(Controller):
         retrying = await OutboxRow.select().where(
             (OutboxRow.status == "pending") & OutboxRow.last_error.is_not_null()
         ).order_by(OutboxRow.id, ascending=False).limit(50)
-        return render(request, "admin/dashboard.html", {"failed": failed, "retrying": retrying})
+        figures = await dashboard_figures()
+        chart = applications_chart(figures.applications_per_day)
+        return render(request, "admin/dashboard.html", {"failed": failed, "retrying": retrying, "figures": figures,
+                                                        "chart_svg": chart})
 
     @get("/mail")
     async def mail(self, request: Request, page: Annotated[int, QueryParameter(ge=1)] = 1) -> Template:
@@ -38,3 +49,130 @@ class AdminController(Controller):
     async def retry(self, request: Request, row_id: FromPath[int]) -> Redirect:
         await outbox.retry(row_id)
         return redirect(request, "/admin", f"Outbox row {row_id} will be retried now.")
+
+
+# ---- the dashboard's figures --------------------------------------------------------------------------
+
+CHART_DAYS = 30
+
+
+@dataclass
+class DashboardFigures:
+    waiting_reviews: int | None = None
+    oldest_wait: dt.timedelta | None = None
+    open_reports: int | None = None
+    published_listings: int | None = None
+    new_employers_week: int | None = None
+    revenue_month_cents: int | None = None
+    applications_per_day: list[tuple[dt.date, int]] | None = None
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _as_datetime(value) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+async def dashboard_figures(now: dt.datetime | None = None) -> DashboardFigures:
+    now = now or utcnow()
+    figures = DashboardFigures()
+    try:
+        from employers.tables import Employer
+        from listings.tables import Listing, ListingEvent
+    except ImportError:
+        return figures
+    waiting = [r["id"] for r in await Listing.select(Listing.id).where(Listing.status == "in_review")]
+    figures.waiting_reviews = len(waiting)
+    if waiting:
+        since: dict[int, dt.datetime] = {}
+        for row in await ListingEvent.select(ListingEvent.listing, ListingEvent.created_at).where(
+            ListingEvent.listing.is_in(waiting) & (ListingEvent.to_status == "in_review")
+        ):
+            since[row["listing"]] = max(since.get(row["listing"], row["created_at"]), row["created_at"])
+        if since:
+            figures.oldest_wait = now - min(since.values())
+    figures.published_listings = await Listing.count().where((Listing.status == "published") & (Listing.hidden == False))  # noqa: E712
+    figures.new_employers_week = await Employer.count().where(Employer.created_at >= now - dt.timedelta(days=7))
+    try:
+        from listings.moderation.service import open_report_count
+
+        figures.open_reports = await open_report_count()
+    except ImportError:
+        pass
+    figures.revenue_month_cents = await _revenue_this_month(now)
+    figures.applications_per_day = await _applications_per_day(now)
+    return figures
+
+
+async def _revenue_this_month(now: dt.datetime) -> int | None:
+    """Paid orders since the first of this month (UTC); refunded or disputed ones do not count."""
+    try:
+        from billing.tables import Order
+    except ImportError:
+        return None
+    if not all(hasattr(Order, name) for name in ("amount_cents", "status", "paid_at")):
+        return None
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    rows = await Order.select(Order.amount_cents).where((Order.status == "paid") & (Order.paid_at >= start))
+    return sum(r["amount_cents"] or 0 for r in rows)
+
+
+async def _applications_per_day(now: dt.datetime) -> list[tuple[dt.date, int]] | None:
+    """Applications submitted on each of the last 30 days (UTC), oldest first."""
+    try:
+        from careers.coders.tables import Application
+    except ImportError:
+        return None
+    column = next((getattr(Application, n) for n in ("submitted_at", "created_at") if hasattr(Application, n)), None)
+    if column is None:
+        return None
+    today = now.date()
+    first = today - dt.timedelta(days=CHART_DAYS - 1)
+    start = dt.datetime.combine(first, dt.time(), tzinfo=dt.timezone.utc)
+    counts = {first + dt.timedelta(days=i): 0 for i in range(CHART_DAYS)}
+    for row in await Application.select(column.as_alias("at")).where(column >= start):
+        at = _as_datetime(row["at"])
+        if at is not None:
+            day = at.astimezone(dt.timezone.utc).date()
+            if day in counts:
+                counts[day] += 1
+    return sorted(counts.items())
+
+
+def applications_chart(days: list[tuple[dt.date, int]] | None, *, width: int = 600, height: int = 140) -> str:
+    """A small bar chart as inline SVG, drawn here (no script); the page carries a table as its text alternative."""
+    if not days:
+        return ""
+    peak = max(count for _, count in days) or 1
+    gap, top, bottom = 2, 14, 18
+    bar_width = (width - gap * len(days)) / len(days)
+    total = sum(count for _, count in days)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-labelledby="apps-chart-title">',
+        f'<title id="apps-chart-title">{total} applications in the last {len(days)} days; '
+        f'at most {peak} on one day. The table below lists each day.</title>',
+        f'<line x1="0" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" stroke="#8c959f" stroke-width="1"/>',
+    ]
+    usable = height - top - bottom
+    for i, (day, count) in enumerate(days):
+        bar = usable * count / peak
+        x = i * (bar_width + gap)
+        parts.append(
+            f'<rect x="{x:.1f}" y="{height - bottom - bar:.1f}" width="{bar_width:.1f}" height="{bar:.1f}" fill="#0b5cad">'
+            f"<title>{html.escape(day.isoformat())}: {count}</title></rect>"
+        )
+    parts.append(f'<text x="0" y="{height - 4}" font-size="11" fill="#57606a">{html.escape(days[0][0].isoformat())}</text>')
+    parts.append(f'<text x="{width}" y="{height - 4}" font-size="11" fill="#57606a" text-anchor="end">'
+                 f"{html.escape(days[-1][0].isoformat())}</text>")
+    parts.append(f'<text x="0" y="11" font-size="11" fill="#57606a">{peak}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -45,7 +45,8 @@ def default_periodic() -> list[Periodic]:
 
 def _domain_handler_factories() -> list[Callable[[], dict[str, Handler]]]:
     factories = []
-    for module_name in ("listings.jobs", "search.jobs", "billing.jobs", "careers.coders.jobs", "employers.jobs"):
+    for module_name in ("listings.jobs", "search.jobs", "billing.jobs", "careers.coders.jobs", "employers.jobs",
+                        "listings.moderation.jobs"):
         module = _optional_import(module_name)
         if module is not None and hasattr(module, "handlers"):
             factories.append(module.handlers)
@@ -54,7 +55,8 @@ def _domain_handler_factories() -> list[Callable[[], dict[str, Handler]]]:
 
 def _domain_periodic_factories() -> list[Callable[[], list[Periodic]]]:
     factories = []
-    for module_name in ("listings.jobs", "search.jobs", "billing.jobs", "careers.coders.jobs", "employers.jobs"):
+    for module_name in ("listings.jobs", "search.jobs", "billing.jobs", "careers.coders.jobs", "employers.jobs",
+                        "listings.moderation.jobs"):
         module = _optional_import(module_name)
         if module is not None and hasattr(module, "periodic"):
             factories.append(module.periodic)

@@ -1,0 +1,79 @@
+"""Moderation's background work: the batched admin mail about listings waiting for review.
+
+Loaded by careers/worker.py; `periodic()` runs on every worker pass, so the job throttles itself:
+at most one mail per NOTICE_INTERVAL, covering every listing that entered review since the last one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from careers.accounts import audit
+from careers.core import db, mail
+from careers.core.config import Settings
+from listings.moderation.tables import AdminNotice
+from listings.tables import Listing, ListingEvent
+
+NOTICE_INTERVAL = dt.timedelta(minutes=15)
+REVIEW_NOTICE = "review_queue"
+_CHECK_EVERY = dt.timedelta(seconds=20)  # cheap in-process throttle between database checks
+_last_check: dict[str, dt.datetime] = {}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+async def mail_admins_about_reviews(settings: Settings, *, now: dt.datetime | None = None) -> int:
+    """Mail every admin once about listings that entered review since the last mail; returns mails queued.
+
+    Safe with several workers: the notice row is advanced with a conditional update, and only the
+    worker whose update matched queues the mails (in the same transaction).
+    """
+    now = now or utcnow()
+    await AdminNotice.insert(AdminNotice(name=REVIEW_NOTICE, last_event_id=0)).on_conflict(action="DO NOTHING")
+    notice = await AdminNotice.objects().get(AdminNotice.name == REVIEW_NOTICE)
+    if notice.last_sent_at is not None and now - notice.last_sent_at < NOTICE_INTERVAL:
+        return 0
+    events = await ListingEvent.select(ListingEvent.id, ListingEvent.listing).where(
+        (ListingEvent.id > notice.last_event_id) & (ListingEvent.to_status == "in_review")
+    ).order_by(ListingEvent.id)
+    if not events:
+        return 0
+    last_event_id = events[-1]["id"]
+    ids = sorted({e["listing"] for e in events})
+    waiting = await Listing.select(Listing.id, Listing.title, Listing.employer.name.as_alias("employer")).where(
+        Listing.id.is_in(ids) & (Listing.status == "in_review"))
+    admins = await audit.admin_emails()
+    async with db.transaction():
+        claim = AdminNotice.update({AdminNotice.last_sent_at: now, AdminNotice.last_event_id: last_event_id}).where(
+            (AdminNotice.id == notice.id) & (AdminNotice.last_event_id == notice.last_event_id))
+        if not await claim.returning(AdminNotice.id):
+            return 0  # another worker sent it
+        if not waiting or not admins:
+            return 0
+        total = await Listing.count().where(Listing.status == "in_review")
+        lines = "\n".join(f"- #{w['id']} {w['title']} ({w['employer']})" for w in waiting)
+        text = (f"{len(waiting)} new listing{'s' if len(waiting) != 1 else ''} waiting for review "
+                f"({total} in the queue):\n\n{lines}\n\nReview them at {settings.base_url}/admin/review\n")
+        for to in admins:
+            await mail.queue_mail(to, f"{len(waiting)} listing{'s' if len(waiting) != 1 else ''} waiting for review",
+                                  text)
+    return len(admins)
+
+
+async def review_notice(settings: Settings) -> None:
+    now = utcnow()
+    last = _last_check.get(REVIEW_NOTICE)
+    if last is not None and now - last < _CHECK_EVERY:
+        return
+    _last_check[REVIEW_NOTICE] = now
+    await mail_admins_about_reviews(settings, now=now)
+
+
+def handlers() -> dict:
+    return {}
+
+
+def periodic() -> list:
+    return [review_notice]

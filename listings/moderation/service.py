@@ -1,0 +1,465 @@
+"""Moderation: the review queue and its decisions, reports from visitors, and their resolution.
+
+Every decision goes through the listing lifecycle (`listings.service.transition` with
+actor_kind "admin", or `set_hidden`) and writes an audit entry in the same transaction.
+Billing is reached only through the outbox (`billing.refund_listing`), never imported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import html
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from careers.accounts import audit
+from careers.accounts import service as accounts
+from careers.accounts.tables import User
+from careers.core import db, mail, outbox, ratelimit
+from careers.core.config import Settings
+from employers.tables import Employer, EmployerMember
+from listings import service as listings
+from listings.moderation import risk
+from listings.moderation.tables import Report
+from listings.tables import Listing, ListingEvent
+
+REFUND_LISTING = "billing.refund_listing"  # payload {"listing_id", "reason"}; billing refunds the listing's paid order
+HIDE_THRESHOLD = 3  # distinct confirmed reporters that hide a listing until an admin decides
+REPORT_CONFIRM_TTL = dt.timedelta(days=3)
+REPORT_REASONS = {
+    "scam": "Scam or fraud",
+    "not_coding": "Not a medical coding job",
+    "expired_filled": "Expired or already filled",
+    "discriminatory": "Discriminatory",
+    "other": "Something else",
+}
+DIFF_FIELDS = (("title", "Title"), ("description_md", "Description"), ("pay", "Pay"))
+
+
+class ModerationError(Exception):
+    """A moderation rule was broken; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.message = message
+        self.field = field
+        super().__init__(message)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# ---- who to tell ---------------------------------------------------------------------------------
+
+
+async def employer_contacts(listing: Listing) -> list[str]:
+    """The listing's author and the employer's owners, as enabled mail addresses."""
+    ids = {m["user"] for m in await EmployerMember.select(EmployerMember.user).where(
+        (EmployerMember.employer == listing.employer) & (EmployerMember.role == "owner"))}
+    if listing.created_by:
+        ids.add(listing.created_by)
+    if not ids:
+        ids = {m["user"] for m in await EmployerMember.select(EmployerMember.user).where(
+            EmployerMember.employer == listing.employer)}
+    if not ids:
+        return []
+    rows = await User.select(User.email).where(User.id.is_in(list(ids)) & (User.login_disabled == False))  # noqa: E712
+    return sorted(r["email"] for r in rows)
+
+
+# ---- the review queue ----------------------------------------------------------------------------
+
+
+@dataclass
+class ReviewItem:
+    listing: Listing
+    employer: Employer
+    waiting_since: dt.datetime | None
+    employer_age_days: int
+    past_rejections: int
+    events: list[dict]
+    diff: list[dict]
+    signals: list[risk.Signal]
+    order: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _pay_text(data: dict) -> str:
+    if not data:
+        return ""
+    return f"{data.get('pay_min')}–{data.get('pay_max')} per {data.get('pay_unit')}"
+
+
+def snapshot_diff(listing: Listing) -> list[dict]:
+    """Title, description and pay against the last approved version: [{"label", "html"}], escaped, for edits only."""
+    before = listing.approved_snapshot
+    if isinstance(before, str):
+        before = json.loads(before) if before else None
+    if not before:
+        return []
+    current = listings.snapshot(listing)
+    changes = []
+    for key, label in DIFF_FIELDS:
+        old = _pay_text(before) if key == "pay" else str(before.get(key) or "")
+        new = _pay_text(current) if key == "pay" else str(current.get(key) or "")
+        if old == new:
+            continue
+        changes.append({"label": label, "html": diff_html(old, new)})
+    return changes
+
+
+def diff_html(old: str, new: str) -> str:
+    """A word-level diff as HTML: unchanged text escaped, removals in <del>, additions in <ins>."""
+    a, b = re.split(r"(\s+)", old), re.split(r"(\s+)", new)
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(html.escape("".join(a[i1:i2])))
+        if op in ("delete", "replace"):
+            out.append("<del>" + html.escape("".join(a[i1:i2])) + "</del>")
+        if op in ("insert", "replace"):
+            out.append("<ins>" + html.escape("".join(b[j1:j2])) + "</ins>")
+    return "".join(out)
+
+
+async def order_for_listing(listing_id: int) -> dict | None:
+    """The listing's latest order from billing, if billing keeps orders (read-only; billing owns the rules)."""
+    try:
+        from billing.tables import Order
+    except ImportError:
+        return None
+    if not hasattr(Order, "listing"):
+        return None
+    return await Order.select().where(Order.listing == listing_id).order_by(Order.id, ascending=False).first()
+
+
+async def review_queue(*, now: dt.datetime | None = None) -> list[ReviewItem]:
+    """Listings in review, longest-waiting first, each with what an admin needs to decide."""
+    now = now or utcnow()
+    waiting = await Listing.objects().where(Listing.status == listings.IN_REVIEW)
+    if not waiting:
+        return []
+    ids = [listing.id for listing in waiting]
+    since: dict[int, dt.datetime] = {}
+    for row in await ListingEvent.select(ListingEvent.listing, ListingEvent.created_at).where(
+        ListingEvent.listing.is_in(ids) & (ListingEvent.to_status == listings.IN_REVIEW)
+    ):
+        if row["listing"] not in since or row["created_at"] > since[row["listing"]]:
+            since[row["listing"]] = row["created_at"]
+    corpus = await risk.build_corpus()
+    employers = {e.id: e for e in await Employer.objects().where(Employer.id.is_in(list({x.employer for x in waiting})))}
+    items = []
+    for listing in waiting:
+        employer = employers[listing.employer]
+        rejections = await ListingEvent.count().where(
+            (ListingEvent.to_status == listings.REJECTED) & ListingEvent.listing.is_in(
+                Listing.select(Listing.id).where(Listing.employer == employer.id)))
+        events = await ListingEvent.select(
+            ListingEvent.created_at, ListingEvent.actor_kind, ListingEvent.from_status, ListingEvent.to_status,
+            ListingEvent.reason, ListingEvent.actor.email.as_alias("actor_email"),
+        ).where(ListingEvent.listing == listing.id).order_by(ListingEvent.id)
+        signals = await risk.assess(listing, corpus=corpus, now=now)
+        if employer.suspended:
+            signals.insert(0, risk.Signal("employer_suspended", "Employer suspended",
+                                          "Reinstate the employer before approving."))
+        items.append(ReviewItem(
+            listing=listing,
+            employer=employer,
+            waiting_since=since.get(listing.id) or listing.updated_at,
+            employer_age_days=max(0, (now - employer.created_at).days) if employer.created_at else 0,
+            past_rejections=rejections,
+            events=events,
+            diff=snapshot_diff(listing),
+            signals=signals,
+            order=await order_for_listing(listing.id),
+        ))
+    items.sort(key=lambda item: (item.waiting_since or now, item.listing.id))
+    return items
+
+
+async def _in_review(listing_id: int) -> Listing:
+    listing = await Listing.objects().where(Listing.id == listing_id).first()
+    if listing is None:
+        raise ModerationError("That listing does not exist.")
+    if listing.status != listings.IN_REVIEW:
+        raise ModerationError("That listing is no longer waiting for review (another admin may have decided).")
+    return listing
+
+
+def _listing_url(settings: Settings, listing: Listing) -> str:
+    return f"{settings.base_url}/jobs/{listing.id}"
+
+
+async def approve(listing_id: int, admin, settings: Settings) -> Listing:
+    """In review -> published; the employer is told it is live."""
+    listing = await _in_review(listing_id)
+    employer = await Employer.objects().get(Employer.id == listing.employer)
+    if employer.suspended:
+        raise ModerationError("This employer is suspended; reinstate it before approving its listings.")
+    async with db.transaction():
+        published = await listings.transition(listing_id, listings.PUBLISHED, actor_kind="admin", actor_id=admin.id,
+                                              reason="approved")
+        await audit.record("listing approved", actor=admin, employer_id=listing.employer, listing_id=listing_id,
+                           before={"status": listing.status}, after={"status": published.status})
+        for to in await employer_contacts(listing):
+            await mail.queue_mail(
+                to, f"Your listing “{listing.title}” is live",
+                f"Your listing “{listing.title}” was approved and is now published on CareerCenter:\n"
+                f"{_listing_url(settings, listing)}\n",
+            )
+    return published
+
+
+async def reject(listing_id: int, admin, reason: str, settings: Settings) -> Listing:
+    """In review -> rejected with a reason: the employer gets the reason by mail and billing refunds the order."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ModerationError("Give the reason the employer will read.", "reason")
+    listing = await _in_review(listing_id)
+    async with db.transaction():
+        rejected = await listings.transition(listing_id, listings.REJECTED, actor_kind="admin", actor_id=admin.id,
+                                             reason=reason)
+        await outbox.enqueue(REFUND_LISTING, {"listing_id": listing_id, "reason": reason})
+        await audit.record("listing rejected", actor=admin, employer_id=listing.employer, listing_id=listing_id,
+                           reason=reason, before={"status": listing.status},
+                           after={"status": rejected.status, "refund_requested": True})
+        for to in await employer_contacts(listing):
+            await mail.queue_mail(
+                to, f"Your listing “{listing.title}” was not approved",
+                f"We reviewed your listing “{listing.title}” and cannot publish it.\n\n"
+                f"Reason: {reason}\n\n"
+                "The payment for this listing is refunded to the card it was paid with; the refund can take a few "
+                "days to show on your statement. Reply to this mail if you have questions.\n",
+            )
+    return rejected
+
+
+async def request_changes(listing_id: int, admin, note: str, settings: Settings) -> Listing:
+    """In review -> draft with the admin's note; the employer edits and submits again."""
+    note = (note or "").strip()
+    if not note:
+        raise ModerationError("Write what the employer should change.", "note")
+    listing = await _in_review(listing_id)
+    async with db.transaction():
+        draft = await listings.transition(listing_id, listings.DRAFT, actor_kind="admin", actor_id=admin.id,
+                                          reason=note)
+        await audit.record("changes requested", actor=admin, employer_id=listing.employer, listing_id=listing_id,
+                           reason=note, before={"status": listing.status}, after={"status": draft.status})
+        for to in await employer_contacts(listing):
+            await mail.queue_mail(
+                to, f"Changes needed to your listing “{listing.title}”",
+                f"We reviewed your listing “{listing.title}” and need a few changes before it can go live:\n\n"
+                f"{note}\n\n"
+                f"Edit it from your employer dashboard ({settings.base_url}/employer) and submit it again.\n",
+            )
+    return draft
+
+
+# ---- reports from visitors ----------------------------------------------------------------------
+
+
+@dataclass
+class ReportOutcome:
+    report_id: int
+    confirmed: bool
+    hidden: bool = False
+
+
+async def _member_user_ids(employer_id: int) -> set[int]:
+    return {r["user"] for r in await EmployerMember.select(EmployerMember.user).where(
+        EmployerMember.employer == employer_id)}
+
+
+async def public_listing(listing_id: int) -> Listing:
+    listing = await Listing.objects().where(Listing.id == listing_id).first()
+    if listing is None or not listings.is_public(listing):
+        raise ModerationError("That listing is not on the site.")
+    return listing
+
+
+def _check_report_fields(reason: str, detail: str) -> None:
+    if reason not in REPORT_REASONS:
+        raise ModerationError("Choose what is wrong with this job.", "reason")
+    if len(detail) > 2000:
+        raise ModerationError("Keep the detail under 2,000 characters.", "detail")
+
+
+async def submit_report(listing_id: int, reason: str, detail: str, settings: Settings, *, user=None,
+                        email: str = "", client_ip: str = "") -> ReportOutcome:
+    """File a report. A signed-in user's counts at once; a visitor's after the mailed link confirms the address.
+
+    Rate-limited per reporter (account or address) and, for visitors, per client address too.
+    """
+    detail = (detail or "").strip()
+    _check_report_fields(reason, detail)
+    listing = await public_listing(listing_id)
+    members = await _member_user_ids(listing.employer)
+    if user is not None:
+        await ratelimit.hit("report", f"user:{user.id}", settings.report_rate)
+        async with db.transaction():
+            report = Report(listing=listing_id, reporter=user.id, reporter_email=user.email,
+                            reporter_key=f"user:{user.id}", reason=reason, detail=detail,
+                            counts=user.id not in members, confirmed_at=utcnow())
+            await report.save()
+            hidden = await _apply_threshold(listing_id)
+        return ReportOutcome(report.id, True, hidden)
+
+    try:
+        address = accounts.normalise_email(email)
+    except accounts.AccountError as exc:
+        raise ModerationError(exc.message, "email") from None
+    await ratelimit.hit("report-ip", client_ip or "unknown", settings.report_rate)
+    await ratelimit.hit("report", f"email:{address}", settings.report_rate)
+    account = await User.select(User.id).where(User.email == address).first()
+    # The same person counts once, whether they report signed in or by mail.
+    key = f"user:{account['id']}" if account else f"email:{address}"
+    token = secrets.token_urlsafe(32)
+    async with db.transaction():
+        report = Report(listing=listing_id, reporter=account["id"] if account else None, reporter_email=address,
+                        reporter_key=key, reason=reason, detail=detail,
+                        counts=not (account and account["id"] in members),
+                        confirm_token_hash=accounts.token_hash(token))
+        await report.save()
+        await mail.queue_mail(
+            address, "Confirm your report to CareerCenter",
+            f"Someone (we hope you) reported the job “{listing.title}” on CareerCenter as: "
+            f"{REPORT_REASONS[reason].lower()}.\n\n"
+            f"Confirm the report by opening this link (valid for 3 days):\n"
+            f"{settings.base_url}/reports/confirm?token={token}\n\n"
+            "If it was not you, ignore this mail and nothing happens.\n",
+        )
+    return ReportOutcome(report.id, False)
+
+
+async def confirm_report(token: str) -> ReportOutcome:
+    """A visitor's mailed link: the report counts from now on (and may hide the listing at once)."""
+    now = utcnow()
+    async with db.transaction():
+        rows = await Report.update({Report.confirmed_at: now}).where(
+            (Report.confirm_token_hash == accounts.token_hash(token or ""))
+            & Report.confirmed_at.is_null()
+            & (Report.created_at > now - REPORT_CONFIRM_TTL)
+        ).returning(Report.id, Report.listing)
+        if not rows:
+            raise ModerationError("This link is invalid, already used or expired.")
+        hidden = await _apply_threshold(rows[0]["listing"])
+    return ReportOutcome(rows[0]["id"], True, hidden)
+
+
+async def distinct_reporters(listing_id: int) -> int:
+    rows = await Report.select(Report.reporter_key).where(
+        (Report.listing == listing_id) & (Report.status == "open") & Report.confirmed_at.is_not_null()
+        & (Report.counts == True)  # noqa: E712
+    ).distinct()
+    return len(rows)
+
+
+async def _apply_threshold(listing_id: int) -> bool:
+    """Inside the report's transaction: hide the listing when HIDE_THRESHOLD different people reported it."""
+    count = await distinct_reporters(listing_id)
+    if count < HIDE_THRESHOLD:
+        return False
+    listing = await Listing.objects().get(Listing.id == listing_id)
+    if listing.hidden:
+        return True
+    await listings.set_hidden(listing_id, True, actor_kind="system",
+                              reason=f"reported by {count} different people")
+    await audit.record("automated hide", actor=None, employer_id=listing.employer, listing_id=listing_id,
+                       reason=f"{count} reports from {count} different confirmed reporters",
+                       before={"hidden": False}, after={"hidden": True, "reporters": count})
+    return True
+
+
+async def open_reports() -> list[dict]:
+    """Listings with open confirmed reports, most reporters first: each with its reports."""
+    rows = await Report.select(
+        Report.id, Report.listing, Report.reason, Report.detail, Report.reporter_key, Report.reporter_email,
+        Report.counts, Report.created_at,
+    ).where((Report.status == "open") & Report.confirmed_at.is_not_null()).order_by(Report.id)
+    by_listing: dict[int, list[dict]] = {}
+    for row in rows:
+        row["reason_label"] = REPORT_REASONS.get(row["reason"], row["reason"])
+        by_listing.setdefault(row["listing"], []).append(row)
+    if not by_listing:
+        return []
+    found = await Listing.select(
+        Listing.id, Listing.title, Listing.status, Listing.hidden, Listing.employer,
+        Listing.employer.name.as_alias("employer_name"), Listing.employer.suspended.as_alias("employer_suspended"),
+    ).where(Listing.id.is_in(list(by_listing)))
+    summary = []
+    for listing in found:
+        reports = by_listing[listing["id"]]
+        listing["reports"] = reports
+        listing["reporters"] = len({r["reporter_key"] for r in reports if r["counts"]})
+        listing["status_label"] = listings.STATE_LABELS.get(listing["status"], listing["status"])
+        summary.append(listing)
+    summary.sort(key=lambda s: (-int(s["hidden"]), -s["reporters"], s["id"]))
+    return summary
+
+
+async def open_report_count() -> int:
+    rows = await Report.select(Report.listing).where(
+        (Report.status == "open") & Report.confirmed_at.is_not_null()).distinct()
+    return len(rows)
+
+
+async def _resolve(listing_ids: list[int], admin, resolution: str, status: str) -> int:
+    rows = await Report.update({Report.status: status, Report.resolution: resolution, Report.resolved_by: admin.id,
+                                Report.resolved_at: utcnow()}).where(
+        Report.listing.is_in(listing_ids) & (Report.status == "open")).returning(Report.id)
+    return len(rows)
+
+
+async def dismiss_reports(listing_id: int, admin, reason: str = "") -> None:
+    """The reports were wrong: close them and unhide the listing if they had hidden it."""
+    listing = await Listing.objects().where(Listing.id == listing_id).first()
+    if listing is None:
+        raise ModerationError("That listing does not exist.")
+    reason = (reason or "").strip() or "reports dismissed"
+    async with db.transaction():
+        closed = await _resolve([listing_id], admin, "dismissed", "dismissed")
+        if listing.hidden:
+            await listings.set_hidden(listing_id, False, actor_kind="admin", actor_id=admin.id, reason=reason)
+        await audit.record("reports dismissed", actor=admin, employer_id=listing.employer, listing_id=listing_id,
+                           reason=reason, before={"hidden": listing.hidden, "open_reports": closed},
+                           after={"hidden": False, "open_reports": 0})
+
+
+async def remove_listing(listing_id: int, admin, reason: str) -> None:
+    """Take a published listing down (published -> removed) and close its reports."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ModerationError("Give the reason for removing the listing.", "reason")
+    listing = await Listing.objects().where(Listing.id == listing_id).first()
+    if listing is None:
+        raise ModerationError("That listing does not exist.")
+    async with db.transaction():
+        try:
+            removed = await listings.transition(listing_id, listings.REMOVED, actor_kind="admin", actor_id=admin.id,
+                                                reason=reason)
+        except listings.ListingError as exc:
+            raise ModerationError(exc.message) from None
+        await _resolve([listing_id], admin, "removed", "actioned")
+        await audit.record("listing removed", actor=admin, employer_id=listing.employer, listing_id=listing_id,
+                           reason=reason, before={"status": listing.status}, after={"status": removed.status})
+
+
+async def suspend_reported_employer(listing_id: int, admin, reason: str) -> dict[str, Any]:
+    """Suspend the employer behind a reported listing; every open report on its listings is closed."""
+    from employers import trust
+
+    listing = await Listing.objects().where(Listing.id == listing_id).first()
+    if listing is None:
+        raise ModerationError("That listing does not exist.")
+    async with db.transaction():
+        try:
+            result = await trust.suspend(listing.employer, admin, reason)
+        except trust.TrustError as exc:
+            raise ModerationError(exc.message, exc.field) from None
+        ids = [r["id"] for r in await Listing.select(Listing.id).where(Listing.employer == listing.employer)]
+        await _resolve(ids, admin, "employer_suspended", "actioned")
+    return result
