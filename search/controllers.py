@@ -1,0 +1,285 @@
+"""The /jobs search page (and its landing pages) and the JSON API GET /api/v1/listings.
+
+Both read the same URL parameters through `search.service.parse_query` and run
+`search.service.search_listings`; this module only parses, authorises and renders.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, get
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Template
+
+from careers.core.web import render, settings_of
+from listings.vocabulary import EMPLOYMENT_TYPES, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
+from search import service
+from search.schemas import ApiError, ListingSearchResponse, SearchFacets, listing_hit
+from search.service import RADIUS_CHOICES, SearchParamError, SearchQuery, SearchResult
+
+SORT_LABELS = {"relevance": "Best match", "newest": "Newest", "pay": "Highest pay", "distance": "Nearest"}
+QUALIFIED_ONLY_CODERS = "Sign in as a coder with a profile to see only the jobs you qualify for."
+
+
+def query_params(request: Request) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    return params
+
+
+async def resolve_qualified(request: Request, query: SearchQuery) -> tuple[SearchQuery, str | None]:
+    """Turn `qualified=true` into the coder's (held credentials, home state); a message when it cannot apply."""
+    if not query.qualified:
+        return query, None
+    user = request.scope.get("user")
+    if user is None or user.role != "coder":
+        return query, QUALIFIED_ONLY_CODERS
+    profile = await service.qualification_for_user(user.id)
+    if profile is None:
+        return query, "Jobs you qualify for are not available right now."
+    return query.replace(qualified_for=profile), None
+
+
+# ---- the page ---------------------------------------------------------------------------------
+
+
+def _money(amount) -> str:
+    if amount is None:
+        return ""
+    value = float(amount)
+    return f"${value:,.0f}" if value >= 100 or value == int(value) else f"${value:,.2f}"
+
+
+def pay_text(hit: dict) -> str:
+    if hit.get("pay_min") is None:
+        return ""
+    low, high = _money(hit["pay_min"]), _money(hit["pay_max"])
+    amount = low if low == high or not high else f"{low}–{high}"
+    return f"{amount} {PAY_UNITS.get(hit.get('pay_unit') or '', '')}".strip()
+
+
+def place_text(hit: dict) -> str:
+    where = ", ".join(p for p in (hit.get("city"), hit.get("state")) if p)
+    if hit.get("work_mode") == "remote":
+        states = hit.get("remote_states") or []
+        open_to = "open to all US states" if not states else "open to residents of " + ", ".join(states)
+        return f"Remote ({open_to})"
+    mode = WORK_MODES.get(hit.get("work_mode") or "", "")
+    return f"{where} · {mode}" if where else mode
+
+
+def card(hit: dict) -> dict:
+    """What a result shows, in words (the template only lays it out)."""
+    return {
+        **hit,
+        "pay_text": pay_text(hit),
+        "place_text": place_text(hit),
+        "employment_label": EMPLOYMENT_TYPES.get(hit.get("employment_type") or "", ""),
+        "posted": (hit.get("published_at") or "")[:10],
+        "distance_text": (f"{hit['distance_miles']:.1f} miles away" if hit.get("distance_miles") is not None else ""),
+        "credential_list": ", ".join(hit.get("credentials_required") or hit.get("credentials_any_of") or []),
+    }
+
+
+def _url(params: list[tuple[str, str]]) -> str:
+    return "/jobs" + ("?" + urlencode(params) if params else "")
+
+
+def removal_links(query: SearchQuery) -> list[tuple[str, str]]:
+    """One link per active filter, each the same search without it (for the empty state)."""
+    base = query.params(page=None)
+    links: list[tuple[str, str]] = []
+
+    def without(name: str, value: str | None = None) -> str:
+        return _url([(k, v) for k, v in base if not (k == name and (value is None or v == value))])
+
+    if query.q:
+        links.append((f'the keywords "{query.q}"', without("q")))
+    for code in query.credentials:
+        links.append((f"credential {code}", without("credential", code)))
+    for value in query.settings:
+        links.append((f"setting {SETTINGS[value]}", without("setting", value)))
+    for value in query.specialties:
+        links.append((f"specialty {SPECIALTIES[value]}", without("specialty", value)))
+    for value in query.work_modes:
+        links.append((f"work mode {WORK_MODES[value]}", without("work_mode", value)))
+    for value in query.employment_types:
+        links.append((f"employment type {EMPLOYMENT_TYPES[value]}", without("employment_type", value)))
+    for value in query.states:
+        links.append((f"state {US_STATES[value]}", without("state", value)))
+    if query.remote_state:
+        links.append((f"remote jobs open to residents of {US_STATES[query.remote_state]}", without("remote_state")))
+    if query.zip:
+        links.append((f"within {query.radius} miles of {query.zip}",
+                      _url([(k, v) for k, v in base if k not in ("zip", "radius") and not (k == "sort" and v == "distance")])))
+    if query.entry_level:
+        links.append(("entry-level only", without("entry_level")))
+    if query.min_pay is not None:
+        links.append((f"minimum pay ${query.min_pay:,}", without("min_pay")))
+    if query.qualified:
+        links.append(("only jobs I qualify for", without("qualified")))
+    return links
+
+
+def options(labels: dict[str, str], counts: dict[str, int] | None, selected) -> list[dict]:
+    counts = {k.lower(): v for k, v in (counts or {}).items()}
+    return [{"value": value, "label": label, "count": counts.get(value.lower()), "selected": value in selected}
+            for value, label in labels.items()]
+
+
+def page_links(result: SearchResult) -> list[dict]:
+    pages = result.pages
+    current = result.page
+    shown = sorted({1, pages, *range(max(1, current - 2), min(pages, current + 2) + 1)})
+    return [{"number": n, "url": _url(result.query.params(page=n if n != 1 else None)), "current": n == current}
+            for n in shown]
+
+
+async def search_page(request: Request, fixed: dict[str, list[str]] | None = None, *, heading: str = "Find coding jobs",
+                      intro: str = "") -> Template:
+    settings = settings_of(request)
+    await service.refresh_lexicon()
+    params = query_params(request)
+    for name, values in (fixed or {}).items():
+        params[name] = list(dict.fromkeys([*values, *params.get(name, [])]))
+    errors: dict[str, str] = {}
+    result = None
+    notice = None
+    try:
+        query = service.parse_query(params)
+    except SearchParamError as exc:
+        errors = exc.fields
+        query = SearchQuery()
+    if not errors:
+        query, notice = await resolve_qualified(request, query)
+        result = await service.search_listings(query, settings)
+    lex = service.lexicon()
+    facets = result.facets if result else {}
+    credential_labels = {t.code: f"{t.code} — {t.full_name}" for t in lex.credentials}
+    radius_choices = list(RADIUS_CHOICES)
+    if query.radius and query.radius not in radius_choices:
+        radius_choices = sorted([*radius_choices, query.radius])
+    context: dict[str, Any] = {
+        "heading": heading,
+        "intro": intro,
+        "query": query,
+        "raw": {k: (v[0] if v else "") for k, v in params.items()},
+        "result": result,
+        "cards": [card(h) for h in result.hits] if result else [],
+        "errors": errors,
+        "notice": notice,
+        "credential_options": options(credential_labels, facets.get("credential"),
+                                      set(query.credentials)),
+        "setting_options": options(SETTINGS, facets.get("setting"), set(query.settings)),
+        "specialty_options": options(SPECIALTIES, None, set(query.specialties)),
+        "work_mode_options": options(WORK_MODES, facets.get("work_mode"), set(query.work_modes)),
+        "employment_options": options(EMPLOYMENT_TYPES, facets.get("employment_type"), set(query.employment_types)),
+        "state_options": options(US_STATES, facets.get("state"), set(query.states)),
+        "remote_state_options": options(US_STATES, None, {query.remote_state} if query.remote_state else set()),
+        "radius_choices": radius_choices,
+        "sort_labels": SORT_LABELS,
+        "removal_links": removal_links(query) if result is not None and not result.hits else [],
+        "page_links": page_links(result) if result and result.total > result.per_page else [],
+        "prev_url": _url(query.params(page=query.page - 1 if query.page > 2 else None)) if query.page > 1 else None,
+        "next_url": (_url(query.params(page=query.page + 1)) if result and query.page < result.pages else None),
+    }
+    return render(request, "search/jobs.html", context, status_code=400 if errors else 200)
+
+
+class JobSearchController(Controller):
+    path = "/jobs"
+    include_in_schema = False
+
+    @get("/")
+    async def jobs(self, request: Request) -> Template:
+        return await search_page(request)
+
+    @get("/credential/{code:str}")
+    async def by_credential(self, request: Request, code: FromPath[str]) -> Template:
+        await service.refresh_lexicon()
+        term = service.lexicon().by_code.get(code.upper())
+        if term is None:
+            raise NotFoundException()
+        return await search_page(request, {"credential": [term.code]}, heading=f"{term.code} jobs",
+                                 intro=f"Jobs for {term.full_name} ({term.code}) holders.")
+
+    @get("/state/{st:str}")
+    async def by_state(self, request: Request, st: FromPath[str]) -> Template:
+        code = st.upper()
+        if code not in US_STATES:
+            raise NotFoundException()
+        return await search_page(request, {"state": [code]}, heading=f"Coding jobs in {US_STATES[code]}")
+
+    @get("/remote")
+    async def remote(self, request: Request) -> Template:
+        return await search_page(request, {"work_mode": ["remote"]}, heading="Remote coding jobs")
+
+
+# ---- the JSON API ------------------------------------------------------------------------------
+
+Repeatable = Annotated[list[str] | None, QueryParameter(description="Repeatable: any of the values.")]
+
+
+class ListingSearchApiController(Controller):
+    path = "/api/v1/listings"
+    include_in_schema = True
+    tags = ["listings"]
+
+    @get(
+        "/",
+        summary="Search published listings",
+        description=(
+            "Credential codes are case-insensitive and matched exactly (CPC never matches CPC-A, CPCO or CPB); "
+            "a credential code or full name in `q` acts as a credential filter. `total` is capped at 1,000 "
+            "(Meilisearch maxTotalHits). When the search engine is unreachable the answer is still 200 with "
+            "`degraded: true`, results from the database (newest first) and empty `facets`."
+        ),
+        responses={400: ResponseSpec(data_container=ApiError, description="Invalid parameters, each named in `fields`.")},
+    )
+    async def search(
+        self,
+        request: Request,
+        q: Annotated[str | None, QueryParameter(description="Keywords; credential words become credential filters.")] = None,
+        credential: Annotated[list[str] | None, QueryParameter(description="Credential code (repeatable, any of): required, any-of or preferred.")] = None,
+        setting: Repeatable = None,
+        specialty: Repeatable = None,
+        employment_type: Repeatable = None,
+        work_mode: Repeatable = None,
+        location_state: Annotated[list[str] | None, QueryParameter(name="state", description="Listing location state (repeatable, any of).")] = None,
+        remote_state: Annotated[str | None, QueryParameter(description="Remote listings open to residents of this state.")] = None,
+        zip: Annotated[str | None, QueryParameter(description="US ZIP code; remote listings are left out.")] = None,
+        radius: Annotated[str | None, QueryParameter(description="Miles from `zip`, 1–500 (default 50).")] = None,
+        entry_level: Annotated[str | None, QueryParameter(description="true: only entry-level / CPC-A welcome.")] = None,
+        min_pay: Annotated[str | None, QueryParameter(description="Annual dollars; pay_annual_max must reach it.")] = None,
+        sort: Annotated[str | None, QueryParameter(description="relevance (default), newest, pay or distance (needs zip).")] = None,
+        page: Annotated[str | None, QueryParameter(description="1-based page.")] = None,
+        per_page: Annotated[str | None, QueryParameter(description="Results per page, default 20, at most 100.")] = None,
+        qualified: Annotated[str | None, QueryParameter(description="true: only jobs the signed-in coder qualifies for.")] = None,
+    ) -> ListingSearchResponse:
+        settings = settings_of(request)
+        await service.refresh_lexicon()
+        try:
+            query = service.parse_query(query_params(request))
+        except SearchParamError as exc:
+            raise _bad_request(exc.fields) from None
+        query, problem = await resolve_qualified(request, query)
+        if problem:
+            raise _bad_request({"qualified": problem})
+        result = await service.search_listings(query, settings)
+        facets = SearchFacets() if result.degraded else SearchFacets(**result.facets)
+        return ListingSearchResponse(hits=[listing_hit(h) for h in result.hits], total=result.total, page=result.page,
+                                     per_page=result.per_page, facets=facets, degraded=result.degraded)
+
+
+def _bad_request(fields: dict[str, str]) -> ClientException:
+    """400 {"error", "detail", "fields": {name: message}} (shaped by careers.app.http_exception_handler)."""
+    detail = " ".join(f"{name}: {message}" for name, message in fields.items())
+    return ClientException(status_code=400, detail=detail, extra={"fields": fields})
+
+
+ROUTES = [JobSearchController, ListingSearchApiController]

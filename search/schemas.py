@@ -1,0 +1,94 @@
+"""The JSON API's answer for GET /api/v1/listings (typed for Litestar's OpenAPI schema).
+
+A hit carries the fields of GET /api/v1/listings/{id} (listings.schemas.ListingOut) except
+`description` and `description_html`, plus `description_excerpt`, `featured`, and
+`distance_miles` when a ZIP was given.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from listings.schemas import ApiError, EmployerRef
+
+__all__ = ["ApiError", "EmployerRef", "ListingHit", "ListingSearchResponse", "SearchFacets"]
+
+
+class ListingHit(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: int
+    url: str
+    status: str
+    title: str
+    description_excerpt: str
+    employer: EmployerRef
+    credentials_required: list[str]
+    credentials_any_of: list[str]
+    credentials_preferred: list[str]
+    settings: list[str]
+    specialties: list[str]
+    code_sets: list[str]
+    work_mode: str
+    zip: str | None
+    city: str | None
+    state: str | None
+    lat: float | None
+    lng: float | None
+    remote_states: list[str]
+    employment_type: str
+    min_years: int
+    entry_level_ok: bool
+    pay_min: float
+    pay_max: float
+    pay_unit: str
+    pay_annual_min: int | None
+    pay_annual_max: int | None
+    benefits: str
+    application_deadline: str | None  # ISO 8601 date
+    apply_url: str | None
+    requisition_id: str | None
+    published_at: str  # ISO 8601, UTC
+    expires_at: str  # ISO 8601, UTC
+    featured: bool
+    distance_miles: float | None = None  # only when `zip` was given
+
+
+class SearchFacets(msgspec.Struct, omit_defaults=True):
+    """Counts of matching listings per value; `{}` in degraded mode."""
+
+    credential: dict[str, int] | None = None
+    setting: dict[str, int] | None = None
+    work_mode: dict[str, int] | None = None
+    state: dict[str, int] | None = None
+    employment_type: dict[str, int] | None = None
+
+
+class ListingSearchResponse(msgspec.Struct):
+    hits: list[ListingHit]
+    total: int  # capped at 1,000 by Meilisearch's maxTotalHits (exact in degraded mode)
+    page: int
+    per_page: int
+    facets: SearchFacets
+    degraded: bool
+
+
+def listing_hit(hit: dict) -> ListingHit:
+    employer = hit["employer"] or {}
+    out = ListingHit(
+        id=hit["id"], url=hit["url"], status=hit["status"], title=hit["title"],
+        description_excerpt=hit["description_excerpt"],
+        employer=EmployerRef(name=employer.get("name", ""), slug=employer.get("slug", ""),
+                             verified=bool(employer.get("verified"))),
+        credentials_required=hit["credentials_required"], credentials_any_of=hit["credentials_any_of"],
+        credentials_preferred=hit["credentials_preferred"], settings=hit["settings"], specialties=hit["specialties"],
+        code_sets=hit["code_sets"], work_mode=hit["work_mode"], zip=hit["zip"], city=hit["city"], state=hit["state"],
+        lat=hit["lat"], lng=hit["lng"], remote_states=hit["remote_states"], employment_type=hit["employment_type"],
+        min_years=int(hit["min_years"] or 0), entry_level_ok=bool(hit["entry_level_ok"]),
+        pay_min=float(hit["pay_min"] or 0), pay_max=float(hit["pay_max"] or 0), pay_unit=hit["pay_unit"],
+        pay_annual_min=hit["pay_annual_min"], pay_annual_max=hit["pay_annual_max"], benefits=hit["benefits"] or "",
+        application_deadline=hit["application_deadline"], apply_url=hit["apply_url"],
+        requisition_id=hit["requisition_id"], published_at=hit["published_at"], expires_at=hit["expires_at"],
+        featured=bool(hit["featured"]),
+    )
+    if "distance_miles" in hit:
+        out.distance_miles = hit["distance_miles"]
+    return out

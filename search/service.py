@@ -1,0 +1,674 @@
+"""Searching listings: parse and validate a query, ask Meilisearch, or fall back to the database.
+
+Public entry points (other domains call these; keep them stable):
+
+- `parse_query(params: dict[str, list[str]]) -> SearchQuery` validates the
+  parameters of `/jobs` and `/api/v1/listings` (raises SearchParamError naming
+  every bad field).
+- `await search_listings(query, settings) -> SearchResult` runs it. Two inputs
+  exist only in code, never in a URL: `query.published_after` (a datetime; job
+  alert digests) and `query.qualified_for` (held credential codes, home state):
+  "jobs I qualify for" — every required credential held, any-of empty or one
+  held, and a remote listing open to the home state (onsite and hybrid listings
+  are judged on credentials only). Build them with `query.replace(...)`.
+
+Exact credentials: a credential code, alias or full name in `q` ("CPC", "cpc",
+"CCS-P", "CPC-H", "certified professional coder") is taken out of the text and
+becomes a filter on `credentials` (required ∪ any-of ∪ preferred). Meilisearch
+never sees it as a word, so "CPC" cannot prefix- or typo-match CPC-A, CPCO,
+CPCD or CPB, nor "CPT" in a description; "CCS" cannot match "CCS-P". Several
+credential words mean any of them; the rest of `q` is the keyword query.
+
+Degraded mode: when Meilisearch is unreachable the same query runs against the
+database (every filter honoured; `q` is a case-insensitive match on title and
+employer name; relevance falls back to newest; no facets) and the result says
+`degraded=True`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from careers.core import db
+from careers.core.config import Settings
+from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
+from search.client import SearchUnavailable, http_for
+from search.documents import documents_for
+from search.settings import MAX_TOTAL_HITS, Lexicon, build_lexicon, find_credentials, load_terms
+
+log = logging.getLogger("careers.search")
+
+SORTS = ("relevance", "newest", "pay", "distance")
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+DEFAULT_RADIUS = 50
+RADIUS_CHOICES = (10, 25, 50, 100)
+MAX_Q_LENGTH = 200
+METERS_PER_MILE = 1609.344
+PRE, POST = "\x01", "\x02"  # highlight sentinels: never present in indexed text (documents strip control chars)
+
+# API facet name -> index attribute
+FACETS = {"credential": "credentials", "setting": "settings", "work_mode": "work_mode", "state": "state",
+          "employment_type": "employment_type"}
+RETRIEVE = [
+    "id", "url", "slug", "title", "employer", "city", "state", "zip", "lat", "lng", "credentials_required",
+    "credentials_any_of", "credentials_preferred", "settings", "specialties", "code_sets", "work_mode",
+    "remote_states", "employment_type", "min_years", "benefits", "application_deadline", "apply_url",
+    "requisition_id", "entry_level_ok", "pay_min", "pay_max", "pay_unit", "pay_annual_min",
+    "pay_annual_max", "published_at_iso", "expires_at_iso", "featured", "description_excerpt",
+]
+TRUE_WORDS = {"true", "1", "on", "yes"}
+FALSE_WORDS = {"false", "0", "off", "no", ""}
+
+
+class SearchParamError(Exception):
+    """One or more search parameters are invalid; `fields` maps each parameter to its message."""
+
+    def __init__(self, field: str, message: str, fields: dict[str, str] | None = None) -> None:
+        self.fields = dict(fields or {field: message})
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A validated search. Tuples hold codes/values exactly as the vocabulary spells them."""
+
+    q: str = ""  # as typed
+    text: str = ""  # q without its credential words: what Meilisearch matches as text
+    q_credentials: tuple[str, ...] = ()  # credential codes named in q (any of)
+    credentials: tuple[str, ...] = ()  # the `credential` parameter (any of)
+    settings: tuple[str, ...] = ()
+    specialties: tuple[str, ...] = ()
+    employment_types: tuple[str, ...] = ()
+    work_modes: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    remote_state: str | None = None
+    zip: str | None = None
+    radius: int | None = None
+    origin: tuple[float, float] | None = None  # lat, lng of `zip`
+    entry_level: bool = False
+    min_pay: int | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    qualified: bool = False  # `qualified=true` was asked for; the controller resolves it into qualified_for
+    # internal inputs (never from a URL)
+    published_after: dt.datetime | None = None
+    qualified_for: tuple[frozenset[str], str | None] | None = None
+
+    def replace(self, **changes) -> "SearchQuery":
+        return dataclasses.replace(self, **changes)
+
+    def params(self, **overrides) -> list[tuple[str, str]]:
+        """The query as URL parameters (the same names the API takes), for links and pagination."""
+        values: dict[str, Any] = {
+            "q": self.q, "credential": list(self.credentials), "setting": list(self.settings),
+            "specialty": list(self.specialties), "employment_type": list(self.employment_types),
+            "work_mode": list(self.work_modes), "state": list(self.states), "remote_state": self.remote_state,
+            "zip": self.zip, "radius": self.radius if self.zip else None,
+            "entry_level": "true" if self.entry_level else None, "min_pay": self.min_pay,
+            "qualified": "true" if self.qualified else None,
+            "sort": self.sort if self.sort != "relevance" else None,
+            "per_page": self.per_page if self.per_page != DEFAULT_PER_PAGE else None,
+            "page": self.page if self.page != 1 else None,
+        }
+        values.update(overrides)
+        out: list[tuple[str, str]] = []
+        for name, value in values.items():
+            for item in value if isinstance(value, list) else [value]:
+                if item is not None and item != "":
+                    out.append((name, str(item)))
+        return out
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.q_credentials or self.credentials or self.settings or self.specialties
+                    or self.employment_types or self.work_modes or self.states or self.remote_state or self.zip
+                    or self.entry_level or self.min_pay is not None or self.qualified)
+
+
+@dataclass
+class SearchResult:
+    query: SearchQuery
+    hits: list[dict]
+    total: int
+    page: int
+    per_page: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    degraded: bool = False
+
+    @property
+    def total_capped(self) -> bool:
+        return not self.degraded and self.total >= MAX_TOTAL_HITS
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(min(self.total, MAX_TOTAL_HITS if not self.degraded else self.total) / self.per_page))
+
+
+# ---- the credential lexicon (from the Credential table, refreshed every few minutes) ------------
+
+_LEXICON_TTL = 300.0
+_lexicon: tuple[float, Lexicon, frozenset[str]] | None = None
+
+
+@functools.cache
+def _default_lexicon() -> Lexicon:
+    return build_lexicon()
+
+
+def lexicon() -> Lexicon:
+    """The lexicon in use: the last one loaded from the database, else the seeded taxonomy."""
+    return _lexicon[1] if _lexicon else _default_lexicon()
+
+
+def all_credential_codes() -> frozenset[str]:
+    """Every credential code the board knows (inactive ones too): "qualified" must rule out all not held."""
+    return _lexicon[2] if _lexicon else frozenset(t.code for t in _default_lexicon().credentials)
+
+
+async def refresh_lexicon(*, force: bool = False) -> Lexicon:
+    """Reload the credential lexicon from the database when it is older than a few minutes."""
+    global _lexicon
+    now = time.monotonic()
+    if _lexicon and not force and now - _lexicon[0] < _LEXICON_TTL:
+        return _lexicon[1]
+    try:
+        from listings.tables import Credential
+
+        terms = await load_terms()
+        codes = frozenset(r["code"] for r in await Credential.select(Credential.code))
+    except Exception:  # the database is the app's problem, not search's: keep what we had
+        log.exception("search: could not load the credential taxonomy")
+        return lexicon()
+    _lexicon = (now, build_lexicon(terms), codes | {t.code for t in terms})
+    return _lexicon[1]
+
+
+# ---- ZIP codes -------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _zip_table() -> dict[str, tuple[float, float]]:
+    import zipcodes
+
+    table = {}
+    for row in zipcodes.list_all():
+        try:
+            table[row["zip_code"]] = (float(row["lat"]), float(row["long"]))
+        except (TypeError, ValueError):
+            continue
+    return table
+
+
+def zip_location(zip_code: str) -> tuple[float, float] | None:
+    """Latitude and longitude of a US ZIP code (offline `zipcodes` data), or None if unknown."""
+    return _zip_table().get(zip_code[:5])
+
+
+def miles_between(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lng1, lat2, lng2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
+    return 2 * 6371008.8 * math.asin(min(1.0, math.sqrt(h))) / METERS_PER_MILE
+
+
+# ---- parsing -------------------------------------------------------------------------------------
+
+
+def _first(params: dict[str, list[str]], name: str) -> str:
+    values = params.get(name) or []
+    if isinstance(values, str):
+        return values.strip()
+    for value in values:
+        if value is not None and str(value).strip() != "":
+            return str(value).strip()
+    return ""
+
+
+def _all(params: dict[str, list[str]], name: str) -> list[str]:
+    values = params.get(name) or []
+    if isinstance(values, str):
+        values = [values]
+    out: list[str] = []
+    for value in values:
+        for part in str(value).split(","):  # "state=TX,FL" is read like "state=TX&state=FL"
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return out
+
+
+def _vocabulary(params, name: str, allowed: dict[str, str], errors: dict[str, str], *, upper: bool = False) -> tuple:
+    values = []
+    for raw in _all(params, name):
+        value = raw.upper() if upper else raw.lower()
+        if value not in allowed:
+            errors.setdefault(name, f"Unknown {name.replace('_', ' ')}: {raw}.")
+        elif value not in values:
+            values.append(value)
+    return tuple(values)
+
+
+def _integer(raw: str, name: str, errors: dict[str, str], low: int, high: int, message: str) -> int | None:
+    cleaned = raw.replace(",", "").replace("$", "").strip()
+    if not re.fullmatch(r"\d{1,9}", cleaned):
+        errors[name] = message
+        return None
+    value = int(cleaned)
+    if not low <= value <= high:
+        errors[name] = message
+        return None
+    return value
+
+
+def _boolean(raw: str, name: str, errors: dict[str, str]) -> bool:
+    word = raw.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word not in FALSE_WORDS:
+        errors[name] = f"{name.replace('_', ' ').capitalize()} must be true or false."
+    return False
+
+
+def parse_query(params: dict[str, list[str]], *, lexicon_: Lexicon | None = None) -> SearchQuery:
+    """Validate URL parameters (each name -> its values) into a SearchQuery.
+
+    Codes and values are case-insensitive on input. Raises SearchParamError whose `fields`
+    names every invalid parameter.
+    """
+    lex = lexicon_ or lexicon()
+    errors: dict[str, str] = {}
+
+    q = " ".join(_first(params, "q").split())
+    if len(q) > MAX_Q_LENGTH:
+        errors["q"] = f"Use at most {MAX_Q_LENGTH} characters."
+        q = q[:MAX_Q_LENGTH]
+    q_credentials, text = find_credentials(lex, q)
+
+    credentials: list[str] = []
+    for raw in _all(params, "credential"):
+        code = lex.canonical(raw)
+        if code is None:
+            errors.setdefault("credential", f"Unknown credential: {raw}.")
+        elif code not in credentials:
+            credentials.append(code)
+
+    settings_ = _vocabulary(params, "setting", SETTINGS, errors)
+    specialties = _vocabulary(params, "specialty", SPECIALTIES, errors)
+    employment_types = _vocabulary(params, "employment_type", EMPLOYMENT_TYPES, errors)
+    work_modes = _vocabulary(params, "work_mode", WORK_MODES, errors)
+    states = _vocabulary(params, "state", US_STATES, errors, upper=True)
+
+    remote_state = _first(params, "remote_state").upper() or None
+    if remote_state and remote_state not in US_STATES:
+        errors["remote_state"] = f"Unknown state: {remote_state}."
+        remote_state = None
+
+    zip_code = _first(params, "zip") or None
+    origin = None
+    if zip_code:
+        match = re.fullmatch(r"(\d{5})(?:-\d{4})?", zip_code)
+        origin = zip_location(match.group(1)) if match else None
+        if origin is None:
+            errors["zip"] = "Enter a valid US ZIP code (5 digits)."
+            zip_code = None
+        else:
+            zip_code = match.group(1)
+    radius_raw = _first(params, "radius")
+    radius = None
+    if radius_raw:
+        radius = _integer(radius_raw, "radius", errors, 1, 500, "Radius must be a whole number of miles from 1 to 500.")
+        if "zip" not in errors and not zip_code and "radius" not in errors:
+            errors["radius"] = "A radius needs a ZIP code."
+    if zip_code and radius is None and "radius" not in errors:
+        radius = DEFAULT_RADIUS
+
+    entry_level = _boolean(_first(params, "entry_level"), "entry_level", errors)
+    qualified = _boolean(_first(params, "qualified"), "qualified", errors)
+
+    min_pay = None
+    if _first(params, "min_pay"):
+        min_pay = _integer(_first(params, "min_pay"), "min_pay", errors, 0, 10_000_000,
+                           "Minimum pay must be a whole number of dollars a year.")
+
+    sort = (_first(params, "sort") or "relevance").lower()
+    if sort not in SORTS:
+        errors["sort"] = "Sort by relevance, newest, pay or distance."
+        sort = "relevance"
+    elif sort == "distance" and not zip_code and "zip" not in errors:
+        errors["sort"] = "Sorting by distance needs a ZIP code."
+
+    page = 1
+    if _first(params, "page"):
+        page = _integer(_first(params, "page"), "page", errors, 1, 100_000, "Page must be a whole number from 1.") or 1
+    per_page = DEFAULT_PER_PAGE
+    if _first(params, "per_page"):
+        per_page = _integer(_first(params, "per_page"), "per_page", errors, 1, MAX_PER_PAGE,
+                            f"Results per page must be from 1 to {MAX_PER_PAGE}.") or DEFAULT_PER_PAGE
+
+    if errors:
+        first = next(iter(errors))
+        raise SearchParamError(first, errors[first], errors)
+    return SearchQuery(
+        q=q, text=text, q_credentials=tuple(q_credentials), credentials=tuple(credentials), settings=settings_,
+        specialties=specialties, employment_types=employment_types, work_modes=work_modes, states=states,
+        remote_state=remote_state, zip=zip_code, radius=radius if zip_code else None, origin=origin,
+        entry_level=entry_level, min_pay=min_pay, sort=sort, page=page, per_page=per_page, qualified=qualified,
+    )
+
+
+# ---- Meilisearch ---------------------------------------------------------------------------------
+
+
+def quote(value: str) -> str:
+    """A Meilisearch filter string literal."""
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _in(attribute: str, values) -> str:
+    return f"{attribute} IN [{', '.join(quote(v) for v in values)}]"
+
+
+def meili_filter(query: SearchQuery, all_codes: frozenset[str] | None = None) -> list[str]:
+    """The filter expressions (ANDed) for `query`; only known attributes, every value quoted."""
+    f: list[str] = []
+    if query.q_credentials:
+        f.append(_in("credentials", query.q_credentials))
+    if query.credentials:
+        f.append(_in("credentials", query.credentials))
+    for attribute, values in (("settings", query.settings), ("specialties", query.specialties),
+                              ("employment_type", query.employment_types), ("work_mode", query.work_modes),
+                              ("state", query.states)):
+        if values:
+            f.append(_in(attribute, values))
+    if query.remote_state:
+        f.append(f'work_mode = "remote" AND (remote_all_states = true OR remote_states = {quote(query.remote_state)})')
+    if query.origin and query.radius:
+        lat, lng = query.origin
+        f.append(f"_geoRadius({lat:.6f}, {lng:.6f}, {int(query.radius * METERS_PER_MILE)})")
+        f.append('work_mode != "remote"')
+    if query.entry_level:
+        f.append("entry_level_ok = true")
+    if query.min_pay is not None:
+        f.append(f"pay_annual_max >= {int(query.min_pay)}")
+    if query.published_after is not None:
+        f.append(f"published_at > {int(query.published_after.timestamp())}")
+    if query.qualified_for is not None:
+        held, home_state = query.qualified_for
+        held = {c.upper() for c in held}
+        not_held = sorted((all_codes or all_credential_codes()) - held)
+        if not_held:
+            f.append(f"credentials_required NOT IN [{', '.join(quote(c) for c in not_held)}]")
+        if held:
+            f.append(f"(credentials_any_of IS EMPTY OR {_in('credentials_any_of', sorted(held))})")
+        else:
+            f.append("credentials_any_of IS EMPTY")
+        remote_ok = ['work_mode != "remote"', "remote_all_states = true"]
+        if home_state:
+            remote_ok.append(f"remote_states = {quote(home_state.upper())}")
+        f.append("(" + " OR ".join(remote_ok) + ")")
+    return f
+
+
+def meili_request(query: SearchQuery, *, facets: bool = True) -> dict:
+    """The body of POST /indexes/<index>/search for `query`."""
+    body: dict[str, Any] = {
+        "q": query.text,
+        "page": query.page,
+        "hitsPerPage": query.per_page,
+        "attributesToRetrieve": RETRIEVE,
+    }
+    filters = meili_filter(query)
+    if filters:
+        body["filter"] = " AND ".join(f"({x})" for x in filters)
+    if facets:
+        body["facets"] = list(FACETS.values())
+    if query.text:
+        body.update(attributesToHighlight=["title", "description_excerpt"], highlightPreTag=PRE, highlightPostTag=POST)
+    if query.sort == "newest":
+        body["sort"] = ["published_at:desc"]
+    elif query.sort == "pay":
+        body["sort"] = ["pay_annual_max:desc", "published_at:desc"]  # no pay_annual_max (per chart) sorts last
+    elif query.sort == "distance" and query.origin:
+        body["sort"] = [f"_geoPoint({query.origin[0]:.6f}, {query.origin[1]:.6f}):asc"]
+    return body
+
+
+def highlight(text: str) -> Markup:
+    """Escape Meilisearch's text (the listing's own words), then turn our sentinels into <mark>."""
+    escaped = str(escape(text))
+    opened = escaped.count(PRE)
+    closed = escaped.count(POST)
+    escaped = escaped.replace(PRE, "<mark>").replace(POST, "</mark>")
+    if opened > closed:
+        escaped += "</mark>" * (opened - closed)
+    return Markup(escaped)
+
+
+def _hit(doc: dict, query: SearchQuery, settings: Settings, formatted: dict | None = None) -> dict:
+    hit = {
+        "id": doc["id"],
+        "url": settings.base_url.rstrip("/") + doc["url"],
+        "path": doc["url"],
+        "title": doc["title"],
+        "employer": doc["employer"],
+        "city": doc.get("city") or None,
+        "state": doc.get("state") or None,
+        "zip": doc.get("zip") or None,
+        "lat": doc.get("lat"),
+        "lng": doc.get("lng"),
+        "credentials_required": doc.get("credentials_required", []),
+        "credentials_any_of": doc.get("credentials_any_of", []),
+        "credentials_preferred": doc.get("credentials_preferred", []),
+        "settings": doc.get("settings", []),
+        "specialties": doc.get("specialties", []),
+        "code_sets": doc.get("code_sets", []),
+        "work_mode": doc.get("work_mode"),
+        "remote_states": doc.get("remote_states", []),
+        "employment_type": doc.get("employment_type"),
+        "min_years": doc.get("min_years", 0),
+        "benefits": doc.get("benefits", ""),
+        "application_deadline": doc.get("application_deadline"),
+        "apply_url": doc.get("apply_url"),
+        "requisition_id": doc.get("requisition_id"),
+        "entry_level_ok": doc.get("entry_level_ok", False),
+        "pay_min": doc.get("pay_min"),
+        "pay_max": doc.get("pay_max"),
+        "pay_unit": doc.get("pay_unit"),
+        "pay_annual_min": doc.get("pay_annual_min"),
+        "pay_annual_max": doc.get("pay_annual_max"),
+        "published_at": doc.get("published_at_iso"),
+        "expires_at": doc.get("expires_at_iso"),
+        "status": "published",
+        "featured": doc.get("featured", False),
+        "description_excerpt": doc.get("description_excerpt", ""),
+    }
+    if query.origin:
+        meters = doc.get("_geoDistance")
+        if meters is not None:
+            hit["distance_miles"] = round(meters / METERS_PER_MILE, 1)
+        elif doc.get("lat") is not None and doc.get("lng") is not None:
+            hit["distance_miles"] = round(miles_between(query.origin, (doc["lat"], doc["lng"])), 1)
+        else:
+            hit["distance_miles"] = None
+    formatted = formatted or {}
+    hit["title_html"] = highlight(formatted.get("title", hit["title"]))
+    hit["excerpt_html"] = highlight(formatted.get("description_excerpt", hit["description_excerpt"]))
+    return hit
+
+
+async def _search_meilisearch(query: SearchQuery, settings: Settings) -> SearchResult:
+    body = meili_request(query)
+    data = await http_for(settings).search(settings.meili_index, body)
+    hits = [_hit(doc, query, settings, doc.get("_formatted")) for doc in data.get("hits", [])]
+    distribution = data.get("facetDistribution") or {}
+    facets = {name: dict(distribution.get(attribute) or {}) for name, attribute in FACETS.items()}
+    return SearchResult(query=query, hits=hits, total=int(data.get("totalHits", len(hits))), page=query.page,
+                        per_page=query.per_page, facets=facets)
+
+
+async def search_listings(query: SearchQuery, settings: Settings, *, allow_degraded: bool = True) -> SearchResult:
+    """Run a search: Meilisearch when it answers, else the database (`degraded=True`)."""
+    await refresh_lexicon()
+    try:
+        return await _search_meilisearch(query, settings)
+    except SearchUnavailable as exc:
+        if not allow_degraded:
+            raise
+        log.warning("search: Meilisearch unavailable (%s); answering from the database", exc)
+    return await search_database(query, settings)
+
+
+# ---- degraded mode: the database -----------------------------------------------------------------
+
+
+def _like(word: str) -> str:
+    return "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _placeholders(values) -> str:
+    return ", ".join("{}" for _ in values)
+
+
+def database_conditions(query: SearchQuery, all_codes: frozenset[str] | None = None) -> tuple[list[str], list[Any]]:
+    """SQL conditions (ANDed, `{}` placeholders) over `listings l JOIN employers e` for every filter of `query`."""
+    conds = ["l.status = 'published'", "l.hidden = {}"]
+    args: list[Any] = [False]
+    for word in query.text.split():
+        conds.append("(LOWER(l.title) LIKE {} ESCAPE '\\' OR LOWER(e.name) LIKE {} ESCAPE '\\')")
+        args += [_like(word), _like(word)]
+    for codes in (query.q_credentials, query.credentials):
+        if codes:
+            conds.append(f"l.id IN (SELECT listing FROM listing_credentials WHERE credential IN ({_placeholders(codes)}))")
+            args += list(codes)
+    for table, values in (("listing_settings", query.settings), ("listing_specialties", query.specialties)):
+        if values:
+            conds.append(f"l.id IN (SELECT listing FROM {table} WHERE value IN ({_placeholders(values)}))")
+            args += list(values)
+    for column, values in (("employment_type", query.employment_types), ("work_mode", query.work_modes),
+                           ("state", query.states)):
+        if values:
+            conds.append(f"l.{column} IN ({_placeholders(values)})")
+            args += list(values)
+    if query.remote_state:
+        conds.append("l.work_mode = 'remote' AND (NOT EXISTS (SELECT 1 FROM listing_remote_states r WHERE r.listing = l.id)"
+                     " OR l.id IN (SELECT listing FROM listing_remote_states WHERE value = {}))")
+        args.append(query.remote_state)
+    if query.origin and query.radius:
+        lat, lng = query.origin
+        dlat = query.radius / 69.0 + 0.01
+        dlng = query.radius / max(1.0, 69.172 * math.cos(math.radians(lat))) + 0.01
+        conds.append("l.work_mode <> 'remote' AND l.lat IS NOT NULL AND l.lng IS NOT NULL"
+                     " AND l.lat BETWEEN {} AND {} AND l.lng BETWEEN {} AND {}")
+        args += [lat - dlat, lat + dlat, lng - dlng, lng + dlng]
+    if query.entry_level:
+        conds.append("l.entry_level_ok = {}")
+        args.append(True)
+    if query.min_pay is not None:
+        conds.append("l.pay_annual_max >= {}")
+        args.append(int(query.min_pay))
+    if query.published_after is not None:
+        conds.append("l.published_at > {}")
+        args.append(query.published_after)
+    if query.qualified_for is not None:
+        held, home_state = query.qualified_for
+        held = sorted({c.upper() for c in held})
+        not_held_sql = f" AND c.credential NOT IN ({_placeholders(held)})" if held else ""
+        conds.append("NOT EXISTS (SELECT 1 FROM listing_credentials c WHERE c.listing = l.id AND c.kind = 'required'"
+                     + not_held_sql + ")")
+        args += held
+        any_of = "NOT EXISTS (SELECT 1 FROM listing_credentials c WHERE c.listing = l.id AND c.kind = 'any_of')"
+        if held:
+            any_of = (f"({any_of} OR EXISTS (SELECT 1 FROM listing_credentials c WHERE c.listing = l.id"
+                      f" AND c.kind = 'any_of' AND c.credential IN ({_placeholders(held)})))")
+            args += held
+        conds.append(any_of)
+        remote = "l.work_mode <> 'remote' OR NOT EXISTS (SELECT 1 FROM listing_remote_states r WHERE r.listing = l.id)"
+        if home_state:
+            remote += " OR EXISTS (SELECT 1 FROM listing_remote_states r WHERE r.listing = l.id AND r.value = {})"
+            args.append(home_state.upper())
+        conds.append("(" + remote + ")")
+    return conds, args
+
+
+async def search_database(query: SearchQuery, settings: Settings) -> SearchResult:
+    """The degraded path: the same filters as a plain database query, newest first (or pay / distance)."""
+    conds, args = database_conditions(query)
+    where = " AND ".join(conds)
+    base = "FROM listings l JOIN employers e ON e.id = l.employer WHERE " + where
+    offset = (query.page - 1) * query.per_page
+    distances: dict[int, float] = {}
+    if query.origin:
+        rows = await db.fetch("SELECT l.id, l.lat, l.lng, l.published_at, l.pay_annual_max " + base, *args)
+        kept = []
+        for row in rows:
+            miles = miles_between(query.origin, (row["lat"], row["lng"]))
+            if miles <= (query.radius or DEFAULT_RADIUS):
+                distances[row["id"]] = miles
+                kept.append(row)
+        if query.sort == "distance":
+            kept.sort(key=lambda r: (distances[r["id"]], -r["id"]))
+        elif query.sort == "pay":
+            kept.sort(key=lambda r: (r["pay_annual_max"] is None, -(r["pay_annual_max"] or 0), _ts(r), r["id"]))
+        else:
+            kept.sort(key=lambda r: (_ts(r), r["id"]), reverse=True)
+        total = len(kept)
+        ids = [r["id"] for r in kept[offset:offset + query.per_page]]
+    else:
+        count = await db.fetch("SELECT COUNT(*) AS n " + base, *args)
+        total = int(count[0]["n"]) if count else 0
+        if query.sort == "pay":
+            order = "(l.pay_annual_max IS NULL), l.pay_annual_max DESC, l.published_at DESC, l.id DESC"
+        else:
+            order = "l.published_at DESC, l.id DESC"
+        rows = await db.fetch(f"SELECT l.id {base} ORDER BY {order} LIMIT {{}} OFFSET {{}}", *args,
+                              query.per_page, offset)
+        ids = [r["id"] for r in rows]
+    docs = await documents_for(ids)
+    hits = []
+    for listing_id in ids:
+        doc = docs.get(listing_id)
+        if doc is None:
+            continue
+        if listing_id in distances:
+            doc["_geoDistance"] = distances[listing_id] * METERS_PER_MILE
+        hits.append(_hit(doc, query, settings))
+    return SearchResult(query=query, hits=hits, total=total, page=query.page, per_page=query.per_page, facets={},
+                        degraded=True)
+
+
+def _ts(row: dict) -> float:
+    value = row.get("published_at")
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value).timestamp()
+        except ValueError:
+            return 0.0
+    return 0.0
+
+
+# ---- "jobs I qualify for" ------------------------------------------------------------------------
+
+
+async def qualification_for_user(user_id: int) -> tuple[frozenset[str], str | None] | None:
+    """(held credential codes, home state) from the coders domain, or None if it cannot say."""
+    try:
+        from careers.coders.service import qualification_profile
+    except ImportError:
+        return None
+    held, home_state = await qualification_profile(user_id)
+    return frozenset(c.upper() for c in held), (home_state or None)

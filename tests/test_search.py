@@ -1,0 +1,359 @@
+"""Search against the real Meilisearch: exact credentials, synonyms, geo radius, remote eligibility,
+qualification, the API's validation, highlighting, and the listing lifecycle reaching the index."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from listings import service as listings_service
+from search import service
+from search.service import miles_between, parse_query, search_listings, zip_location
+from tests.search_helpers import fresh_index, ids, make_listing
+
+
+@pytest.fixture(autouse=True)
+async def search_index(settings, database):
+    await fresh_index(settings)
+    yield
+
+
+async def api(browser, **params) -> dict:
+    response = await browser.get("/api/v1/listings", params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# ---- "done means" 1: exact credentials and synonyms ---------------------------------------------
+
+
+async def test_certified_professional_coder_finds_cpc_listings_first(browser, worker):
+    cpc = await make_listing("Outpatient Coder", required=["CPC"], settings=["outpatient"])
+    await make_listing("Medical Biller", required=["CPB"], description="Certified professional biller wanted")
+    await make_listing("Apprentice Coder", required=["CPC-A"], description="Future certified professional coder")
+    await worker.drain()
+    body = await api(browser, q="certified professional coder")
+    assert body["hits"] and body["hits"][0]["id"] == cpc
+    assert all("CPC" in h["credentials_required"] + h["credentials_any_of"] + h["credentials_preferred"]
+               for h in body["hits"])
+
+
+@pytest.mark.parametrize("q", ["CPC", "cpc", "Cpc remote"])
+async def test_cpc_search_never_returns_cpb_only_listings_even_when_they_mention_cpt_codes(browser, worker, q):
+    cpc = await make_listing("Remote Coder", required=["CPC"], work_mode="remote",
+                             description="Code remote E/M visits")
+    cpb = await make_listing("Remote Biller", required=["CPB"], work_mode="remote",
+                             description="Remote billing with CPT codes and CPC-level accuracy expected")
+    cpca = await make_listing("Remote Apprentice", any_of=["CPC-A"], work_mode="remote")
+    cpco = await make_listing("Remote Compliance", required=["CPCO"], work_mode="remote")
+    cpcd = await make_listing("Remote Derm Coder", preferred=["CPCD"], work_mode="remote")
+    await worker.drain()
+    found = ids(await api(browser, q=q))
+    assert cpc in found
+    assert not {cpb, cpca, cpco, cpcd} & set(found)
+
+
+async def test_ccs_search_never_returns_ccs_p_only_listings(browser, worker):
+    ccs = await make_listing("Inpatient Coder", required=["CCS"], settings=["inpatient"])
+    ccs_p = await make_listing("Physician Coder", required=["CCS-P"], description="CCS-P required; CCS welcome later")
+    await worker.drain()
+    assert ids(await api(browser, q="CCS")) == [ccs]
+    assert ids(await api(browser, q="ccs-p")) == [ccs_p]
+    assert ids(await api(browser, credential="ccs")) == [ccs]
+
+
+async def test_alias_cpc_h_means_coc(browser, worker):
+    coc = await make_listing("Hospital Outpatient Coder", required=["COC"])
+    await make_listing("Pro Coder", required=["CPC"])
+    await worker.drain()
+    assert ids(await api(browser, q="CPC-H")) == [coc]
+    assert ids(await api(browser, credential="cpc-h")) == [coc]
+
+
+async def test_profee_finds_professional_fee_listings(browser, worker):
+    profee = await make_listing("Coder, physician billing", required=["CPC"], settings=["profee"])
+    described = await make_listing("Physician Coder", required=["CCS-P"], description="Professional fee coding")
+    other = await make_listing("Inpatient DRG Coder", required=["CCS"], settings=["inpatient"])
+    await worker.drain()
+    found = ids(await api(browser, q="profee"))
+    assert profee in found and described in found and other not in found
+    assert profee in ids(await api(browser, q="professional fee"))
+    assert ids(await api(browser, setting="profee")) == [profee]
+
+
+async def test_glossary_synonyms_ra_and_wfh(browser, worker):
+    ra = await make_listing("Risk Adjustment Coder", required=["CRC"], settings=["risk_adjustment"])
+    wfh = await make_listing("Coder (remote)", required=["CIC"], work_mode="remote")
+    await worker.drain()
+    assert ra in ids(await api(browser, q="HCC"))
+    assert wfh in ids(await api(browser, q="wfh"))
+
+
+# ---- "done means" 2: ZIP radius -------------------------------------------------------------------
+
+
+async def test_zip_radius_returns_a_listing_20_miles_away_and_not_one_40_miles_away(browser, worker):
+    houston = zip_location("77002")
+    assert 19 < miles_between(houston, zip_location("77578")) < 21  # Manvel, TX
+    assert 39 < miles_between(houston, zip_location("77304")) < 41  # Conroe, TX
+    near = await make_listing("Manvel Coder", required=["CPC"], zip_code="77578", city="Manvel", state="TX")
+    mid = await make_listing("Houston Coder", required=["CPC"], zip_code="77002", city="Houston", state="TX")
+    far = await make_listing("Conroe Coder", required=["CPC"], zip_code="77304", city="Conroe", state="TX")
+    remote = await make_listing("Remote Coder", required=["CPC"], work_mode="remote", zip_code="77002", state="TX")
+    await worker.drain()
+
+    body = await api(browser, zip="77002", radius="25", sort="distance")
+    assert ids(body) == [mid, near]
+    assert far not in ids(body) and remote not in ids(body)
+    distances = [h["distance_miles"] for h in body["hits"]]
+    assert distances[0] < 1 and 19 < distances[1] < 21
+
+    page = await browser.get("/jobs", params={"zip": "77002", "radius": "25", "sort": "distance"})
+    assert page.status_code == 200
+    assert "Manvel Coder" in page.text and "Conroe Coder" not in page.text
+    assert "20.0 miles away" in page.text
+    assert page.text.index("Houston Coder") < page.text.index("Manvel Coder")
+
+    # a ZIP alone means 50 miles
+    assert set(ids(await api(browser, zip="77002"))) == {mid, near, far}
+
+
+# ---- "done means" 3: remote eligibility -----------------------------------------------------------
+
+
+async def test_remote_all_states_appears_for_any_state_but_tx_fl_only_not_for_ca(browser, worker):
+    everywhere = await make_listing("Remote Coder, all states", required=["CPC"], work_mode="remote")
+    south = await make_listing("Remote Coder, TX and FL", required=["CPC"], work_mode="remote",
+                               remote_states=["TX", "FL"])
+    onsite = await make_listing("Onsite Coder", required=["CPC"], zip_code="77002", state="TX")
+    await worker.drain()
+    assert ids(await api(browser, remote_state="CA")) == [everywhere]
+    assert set(ids(await api(browser, remote_state="tx"))) == {everywhere, south}
+    assert onsite not in ids(await api(browser, remote_state="TX"))
+    page = await browser.get("/jobs", params={"remote_state": "CA"})
+    assert "Remote Coder, all states" in page.text and "TX and FL" not in page.text
+
+
+# ---- filters, sorts, facets ----------------------------------------------------------------------
+
+
+async def test_filters_min_pay_entry_level_and_pay_sort(browser, worker):
+    high = await make_listing("Senior Auditor", required=["CPMA"], pay=(80000, 95000, "year"))
+    hourly = await make_listing("Hourly Coder", required=["CPC"], pay=(25, 30, "hour"), entry_level=True)
+    chart = await make_listing("Per-chart Coder", required=["CPC"], pay=(3, 5, "chart"), entry_level=True)
+    await worker.drain()
+    assert set(ids(await api(browser, min_pay="60000"))) == {high, hourly}  # 30/h = 62,400 a year; per chart never
+    assert set(ids(await api(browser, entry_level="true"))) == {hourly, chart}
+    assert ids(await api(browser, sort="pay")) == [high, hourly, chart]
+    body = await api(browser)
+    assert body["facets"]["credential"] == {"CPMA": 1, "CPC": 2}
+    assert body["facets"]["employment_type"] == {"full_time": 3}
+    assert body["total"] == 3 and body["degraded"] is False
+
+
+async def test_newest_sort_and_pagination(browser, worker):
+    made = [await make_listing(f"Coder number {i}", required=["CPC"]) for i in range(5)]
+    await worker.drain()
+    first = await api(browser, sort="newest", per_page="2")
+    second = await api(browser, sort="newest", per_page="2", page="2")
+    assert first["total"] == 5 and first["per_page"] == 2 and second["page"] == 2
+    assert ids(first) + ids(second) == list(reversed(made))[:4]
+
+
+async def test_featured_listing_is_lifted_among_equally_relevant_ones(browser, worker):
+    plain = await make_listing("Coder", required=["CPC"])
+    featured = await make_listing("Coder", required=["CPC"], featured=True)
+    newer = await make_listing("Coder", required=["CPC"])
+    await worker.drain()
+    assert ids(await api(browser, q="coder")) == [featured, newer, plain]
+    assert ids(await api(browser, sort="newest"))[0] == newer
+
+
+# ---- "jobs I qualify for" --------------------------------------------------------------------------
+
+
+async def test_qualified_for_needs_every_required_credential_and_an_open_remote_state(settings, worker):
+    both = await make_listing("Needs CPC and CRC", required=["CPC", "CRC"])
+    cpc_only = await make_listing("Needs CPC", required=["CPC"])
+    any_of = await make_listing("CPC or CCS", any_of=["CPC", "CCS"])
+    any_ccs = await make_listing("CCS or CIC", any_of=["CCS", "CIC"])
+    remote_tx = await make_listing("Remote TX only", required=["CPC"], work_mode="remote", remote_states=["TX"])
+    remote_all = await make_listing("Remote anywhere", required=["CPC"], work_mode="remote")
+    hybrid_far = await make_listing("Hybrid in Florida", required=["CPC"], work_mode="hybrid", state="FL")
+    await worker.drain()
+
+    query = parse_query({}).replace(qualified_for=(frozenset({"CPC"}), "CA"), per_page=100)
+    found = {h["id"] for h in (await search_listings(query, settings)).hits}
+    assert found == {cpc_only, any_of, remote_all, hybrid_far}
+
+    query = query.replace(qualified_for=(frozenset({"CPC", "CRC"}), "TX"))
+    found = {h["id"] for h in (await search_listings(query, settings)).hits}
+    assert found == {both, cpc_only, any_of, remote_tx, remote_all, hybrid_far}
+    assert any_ccs not in found
+
+    # the degraded path applies the same rule
+    degraded = await service.search_database(query, settings)
+    assert {h["id"] for h in degraded.hits} == found
+
+
+async def test_published_after_keeps_only_newer_listings(settings, worker):
+    await make_listing("Old news", required=["CPC"])
+    cutoff = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    later = await make_listing("Fresh", required=["CPC"], publish=False)
+    await listings_service.transition(later, "published", actor_kind="admin", now=cutoff + dt.timedelta(seconds=5))
+    await worker.drain()
+    query = parse_query({}).replace(published_after=cutoff)
+    assert [h["id"] for h in (await search_listings(query, settings)).hits] == [later]
+    assert [h["id"] for h in (await service.search_database(query, settings)).hits] == [later]
+
+
+async def test_qualified_param_is_refused_for_anonymous_api_callers(browser):
+    response = await browser.get("/api/v1/listings", params={"qualified": "true"})
+    assert response.status_code == 400 and "qualified" in response.json()["fields"]
+
+
+# ---- validation -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"credential": "CPX"}, "credential"),
+        ({"setting": "spaceship"}, "setting"),
+        ({"specialty": "astrology"}, "specialty"),
+        ({"state": "ZZ"}, "state"),
+        ({"remote_state": "XX"}, "remote_state"),
+        ({"zip": "1234"}, "zip"),
+        ({"zip": "00000"}, "zip"),
+        ({"radius": "25"}, "radius"),
+        ({"zip": "77002", "radius": "0"}, "radius"),
+        ({"zip": "77002", "radius": "501"}, "radius"),
+        ({"sort": "distance"}, "sort"),
+        ({"sort": "cheapest"}, "sort"),
+        ({"per_page": "101"}, "per_page"),
+        ({"page": "0"}, "page"),
+        ({"min_pay": "lots"}, "min_pay"),
+        ({"entry_level": "maybe"}, "entry_level"),
+    ],
+)
+async def test_invalid_parameters_answer_400_naming_the_field(browser, params, field):
+    response = await browser.get("/api/v1/listings", params=params)
+    assert response.status_code == 400
+    body = response.json()
+    assert field in body["fields"] and body["error"] and body["detail"]
+    page = await browser.get("/jobs", params=params)
+    assert page.status_code == 400 and body["fields"][field] in page.text.replace("&#39;", "'")
+
+
+async def test_several_invalid_parameters_are_all_named(browser):
+    response = await browser.get("/api/v1/listings", params={"credential": "nope", "per_page": "500", "radius": "5"})
+    assert set(response.json()["fields"]) == {"credential", "per_page", "radius"}
+
+
+async def test_codes_and_values_are_case_insensitive(browser, worker):
+    listing = await make_listing("Remote inpatient coder", required=["CCS"], settings=["inpatient"], work_mode="remote",
+                                 state="TX")
+    await worker.drain()
+    assert ids(await api(browser, credential="ccs", setting="INPATIENT", work_mode="Remote", state="tx")) == [listing]
+
+
+# ---- the page -----------------------------------------------------------------------------------------
+
+
+async def test_highlighting_escapes_listing_text_and_marks_matches(browser, worker):
+    await make_listing("<script>alert(1)</script> Coder", required=["CPC"],
+                       description="Great <b>team</b> of coders & auditors")
+    await worker.drain()
+    page = await browser.get("/jobs", params={"q": "coder"})
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; <mark>Coder</mark>" in page.text
+    assert "<mark>coders</mark> &amp; auditors" in page.text
+
+
+async def test_empty_state_suggests_removing_a_filter(browser, worker):
+    await make_listing("Inpatient Coder", required=["CCS"], settings=["inpatient"])
+    await worker.drain()
+    page = await browser.get("/jobs", params={"credential": "CCS", "setting": "profee"})
+    assert page.status_code == 200 and "No jobs found" in page.text
+    assert 'href="/jobs?credential=CCS"' in page.text  # the same search without the setting
+    assert "Remove setting Professional fee" in page.text
+
+
+async def test_search_page_shows_facets_featured_badge_and_links_to_listing_pages(browser, worker):
+    listing = await make_listing("Featured Coder", required=["CPC"], featured=True, settings=["profee"])
+    await make_listing("Plain Coder", required=["CCS"], settings=["profee"])
+    await worker.drain()
+    page = await browser.get("/jobs")
+    assert page.status_code == 200
+    assert f'href="/jobs/{listing}/featured-coder"' in page.text
+    assert "Featured</span>" in page.text
+    assert "Professional fee <span class=\"count\">(2)</span>" in page.text
+    assert "CPC — Certified Professional Coder (1)" in page.text
+    for control in ("f-q", "f-credential", "f-zip", "f-radius", "f-remote_state", "f-min_pay", "f-sort"):
+        assert f'for="{control}"' in page.text
+
+
+async def test_landing_pages_reuse_the_search(browser, worker):
+    cpc = await make_listing("Texas Coder", required=["CPC"], zip_code="77002", city="Houston", state="TX")
+    remote = await make_listing("Remote Coder", required=["CCS"], work_mode="remote")
+    await worker.drain()
+    by_credential = await browser.get("/jobs/credential/cpc")
+    assert by_credential.status_code == 200 and "Texas Coder" in by_credential.text
+    assert "Remote Coder" not in by_credential.text
+    by_state = await browser.get("/jobs/state/tx")
+    assert "Texas Coder" in by_state.text and "Remote Coder" not in by_state.text
+    remote_page = await browser.get("/jobs/remote")
+    assert "Remote Coder" in remote_page.text and "Texas Coder" not in remote_page.text
+    assert (await browser.get("/jobs/credential/nope")).status_code == 404
+    assert (await browser.get("/jobs/state/zz")).status_code == 404
+    assert cpc and remote
+
+
+# ---- the lifecycle reaches the index ---------------------------------------------------------------
+
+
+async def test_listing_is_searchable_after_publish_and_gone_after_close_expire_hide(browser, worker):
+    closing = await make_listing("Closing Coder", required=["CIC"])
+    expiring = await make_listing("Expiring Coder", required=["CIC"])
+    hiding = await make_listing("Hidden Coder", required=["CIC"])
+    draft = await make_listing("Draft Coder", required=["CIC"], publish=False)
+    assert ids(await api(browser, credential="CIC")) == []  # not before the worker ran
+    await worker.drain()
+    assert set(ids(await api(browser, credential="CIC"))) == {closing, expiring, hiding}
+
+    await listings_service.transition(closing, "closed", actor_kind="employer")
+    await listings_service.transition(expiring, "expired", actor_kind="system")
+    await listings_service.set_hidden(hiding, True, actor_kind="admin", reason="reported")
+    await worker.drain()
+    assert ids(await api(browser, credential="CIC")) == []
+
+    await listings_service.set_hidden(hiding, False, actor_kind="admin")
+    await worker.drain()
+    assert ids(await api(browser, credential="CIC")) == [hiding]
+    assert draft not in ids(await api(browser))
+
+
+async def test_api_hits_carry_the_listing_fields_and_an_excerpt(browser, worker):
+    listing = await make_listing("Remote Risk Adjustment Coder", required=["CRC"], preferred=["CPC"],
+                                 settings=["risk_adjustment"], work_mode="remote", remote_states=["TX", "FL"],
+                                 description="Review charts. " * 60, pay=(25, 31.5, "hour"))
+    await worker.drain()
+    hit = (await api(browser, q="risk adjustment"))["hits"][0]
+    assert hit["id"] == listing and hit["url"] == f"http://testserver/jobs/{listing}/remote-risk-adjustment-coder"
+    assert hit["employer"] == {"name": "Acme Health", "slug": "acme-health", "verified": True}
+    assert hit["credentials_required"] == ["CRC"] and hit["credentials_preferred"] == ["CPC"]
+    assert hit["remote_states"] == ["FL", "TX"] and hit["status"] == "published"
+    assert hit["pay_unit"] == "hour" and hit["pay_max"] == 31.5 and hit["pay_annual_max"] == 65520
+    assert hit["published_at"].endswith("Z") and hit["expires_at"] > hit["published_at"]
+    assert "description" not in hit and "description_html" not in hit and "distance_miles" not in hit
+    assert "<" not in hit["description_excerpt"] and len(hit["description_excerpt"]) <= 301
+
+
+async def test_search_api_is_in_the_openapi_schema(browser):
+    schema = (await browser.get("/schema/openapi.json")).json()
+    operation = schema["paths"]["/api/v1/listings"]["get"]
+    names = {p["name"] for p in operation["parameters"]}
+    assert {"q", "credential", "zip", "radius", "sort", "page", "per_page", "remote_state", "min_pay"} <= names
+    assert "400" in operation["responses"]
