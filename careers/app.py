@@ -206,12 +206,24 @@ def _optional(name: str):
         raise
 
 
+async def _prepare_search(settings: Settings) -> None:
+    """Apply the search index settings (search.indexing.ensure_index); Meilisearch being down never stops the app."""
+    indexing = _optional("search.indexing")
+    if indexing is None:
+        return
+    try:
+        await asyncio.wait_for(indexing.ensure_index(settings), timeout=20)
+    except Exception as exc:  # searches degrade to the database until Meilisearch answers
+        log.warning("search index settings not applied at start: %r", exc)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.start()
+        await _prepare_search(settings)
         worker_task = None
         worker = None
         if settings.worker_in_process:
@@ -226,6 +238,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 worker.stop()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(worker_task, timeout=10)
+            search_client = _optional("search.client")
+            if search_client is not None:
+                await search_client.close_http()
             await db.stop()
 
     templates = TemplateConfig(directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine)
