@@ -14,5 +14,6 @@ APP_REGISTRY = AppRegistry(
         "billing.piccolo_app",
         "search.piccolo_app",
         "careers.coders.piccolo_app",
+        "employers.tracking.piccolo_app",
     ]
 )
