@@ -395,3 +395,22 @@ async def test_jobs_i_qualify_for_returns_exactly_what_the_rule_admits(browser, 
     await worker.drain()
     found = await search_service.search_listings(query, settings, allow_degraded=False)
     assert {h["title"] for h in found.hits} == expected
+
+
+async def test_demo_coders_get_profiles_applications_and_alerts_once(browser, make_browser, settings):
+    from careers.coders.demo import demo_pdf
+    from careers.coders.tables import JobAlert
+
+    assert service.resume_kind(demo_pdf("Demo Coder")) == (service.PDF_TYPE, ".pdf")
+    await register_employer(make_browser())
+    for n in range(4):
+        await make_listing(await employer_id(), f"Demo job {n}")
+    ids = []
+    for n in range(4):
+        await register_coder(make_browser(), f"demo{n}@example.org")
+        ids.append((await User.objects().get(User.email == f"demo{n}@example.org")).id)
+    assert await service.seed_demo_profiles(ids, settings) == 4
+    assert await service.seed_demo_profiles(ids, settings) == 0  # idempotent
+    assert await CoderCredential.count() >= 4 and await JobAlert.count() >= 1
+    profile = await CoderProfile.objects().get(CoderProfile.user == ids[0])
+    assert profile.state and profile.resume_key and (settings.uploads_dir / profile.resume_key).is_file()

@@ -987,3 +987,13 @@ async def saved_jobs(user_id: int) -> list[dict[str, Any]]:
     return [{**r, "listing_url": listing_path(r["listing_id"], r["slug"]), "notice": listing_notice(r["status"], r["hidden"]),
              "work_mode_label": WORK_MODES.get(r["work_mode"], r["work_mode"]), "applied": r["listing_id"] in applied}
             for r in rows]
+
+
+# ---- demo data --------------------------------------------------------------------------------------------
+
+
+async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = None) -> int:
+    """`careers seed-demo`'s hook: profiles, resumes, applications and alerts for the demo coders (idempotent)."""
+    from careers.coders.demo import seed_demo_profiles as seed
+
+    return await seed(user_ids, settings)
