@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from careers.accounts import audit
 from careers.accounts.auth import requires_admin
-from careers.core import ratelimit
+from careers.core import db, ratelimit
 from careers.core.web import form_str, not_found, read_form, redirect, render, settings_of
 from employers import trust
 from employers.tables import Employer, EmployerMember
@@ -191,7 +191,9 @@ class EmployersAdminController(Controller):
         count = Employer.count()
         conditions = []
         if q.strip():
-            conditions.append(Employer.name.ilike(f"%{q.strip()[:100]}%"))
+            pattern = f"%{q.strip()[:100]}%"
+            # SQLite's LIKE already ignores ASCII case (and Piccolo warns on ILIKE there)
+            conditions.append(Employer.name.like(pattern) if db.is_sqlite() else Employer.name.ilike(pattern))
         if status == "verified":
             conditions.append(Employer.verified == True)  # noqa: E712
         elif status == "unverified":
