@@ -77,6 +77,12 @@ def wait_task(client: meilisearch.Client, task_uid: int, *, timeout_ms: int = 30
     return task
 
 
+def delete_batch(index, ids: list[int]) -> int:
+    """POST documents/delete-batch (the client's `delete_documents(ids)` is deprecated); returns the task uid."""
+    path = f"{index.config.paths.index}/{index.uid}/{index.config.paths.document}/delete-batch"
+    return index.http.post(path, [str(i) for i in ids])["taskUid"]
+
+
 # ---- the hot path: one keep-alive session per event loop -----------------------------------------
 
 

@@ -90,12 +90,13 @@ def clean(text: str | None) -> str:
     return _CONTROL.sub(" ", text or "")
 
 
-def unix(value: dt.datetime | None) -> int | None:
+def unix(value: dt.datetime | None) -> float | None:
+    """Unix seconds, to the millisecond (listings published in the same second still sort newest first)."""
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
-    return int(value.timestamp())
+    return round(value.timestamp(), 3)
 
 
 def iso(value: dt.datetime | None) -> str | None:

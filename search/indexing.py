@@ -17,7 +17,7 @@ from meilisearch.errors import MeilisearchApiError
 from careers.core import outbox
 from careers.core.config import Settings
 from careers.core.tables import OutboxRow
-from search.client import SearchEngineError, run_admin, wait_task
+from search.client import SearchEngineError, delete_batch, run_admin, wait_task
 from search.documents import all_documents, count_public, documents_for
 from search.settings import CredentialTerm, index_settings, load_terms
 
@@ -114,7 +114,7 @@ async def sync_listings(settings: Settings, listing_ids: list[int], *, index_nam
             if upserts:
                 tasks.append(index.add_documents(upserts, primary_key="id").task_uid)
             if deletes:
-                tasks.append(index.delete_documents(deletes).task_uid)
+                tasks.append(delete_batch(index, deletes))
             for task_uid in tasks:
                 wait_task(client, task_uid, timeout_ms=int(timeout * 1000))
 

@@ -404,7 +404,7 @@ def meili_filter(query: SearchQuery, all_codes: frozenset[str] | None = None) ->
     if query.min_pay is not None:
         f.append(f"pay_annual_max >= {int(query.min_pay)}")
     if query.published_after is not None:
-        f.append(f"published_at > {int(query.published_after.timestamp())}")
+        f.append(f"published_at > {query.published_after.timestamp():.3f}")
     if query.qualified_for is not None:
         held, home_state = query.qualified_for
         held = {c.upper() for c in held}
