@@ -102,12 +102,18 @@ class MeiliHttp:
         )
 
     async def post(self, path: str, body: dict) -> dict:
-        try:
-            async with self.session.post(self.url + path, data=msgspec.json.encode(body)) as response:
-                raw = await response.read()
-                status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise SearchUnavailable(f"Meilisearch unreachable: {exc!r}") from exc
+        payload = msgspec.json.encode(body)
+        for attempt in (1, 2):
+            try:
+                async with self.session.post(self.url + path, data=payload) as response:
+                    raw = await response.read()
+                    status = response.status
+                break
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                if attempt == 2:  # a pooled connection may have died with a restarted server: retry once
+                    raise SearchUnavailable(f"Meilisearch unreachable: {exc!r}") from exc
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                raise SearchUnavailable(f"Meilisearch unreachable: {exc!r}") from exc
         data = msgspec.json.decode(raw) if raw else {}
         if status >= 500:
             raise SearchUnavailable(f"Meilisearch answered {status}: {data}")

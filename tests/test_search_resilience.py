@@ -1,0 +1,153 @@
+"""Search never goes blank: Meilisearch stopping mid-test, and `careers reindex` under a search loop."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+import anyio
+import httpx
+import pytest
+
+from careers import local
+from careers.core.config import PROJECT_ROOT
+from careers.core.tables import OutboxRow
+from careers.worker import Worker
+from search.service import parse_query, search_listings
+from tests.conftest import _TMP, Browser
+from tests.search_helpers import fresh_index, ids, make_listing
+
+
+@pytest.fixture
+def private_meilisearch():
+    """A Meilisearch of this test's own (the session one must keep running for everyone else)."""
+    key = "private-master-key-0123456789"
+    proc = local.start_meilisearch(_TMP / f"meili-private-{time.monotonic_ns()}", master_key=key,
+                                   log_path=_TMP / "meili-private.log")
+    yield proc, key
+    proc.stop()
+
+
+async def test_meilisearch_down_answers_from_the_database_and_catches_up_when_back(private_meilisearch, settings,
+                                                                                   database):
+    from careers.app import create_app
+
+    proc, key = private_meilisearch
+    own = settings.replace(meili_url=proc.url, meili_master_key=key, meili_index="listings_private")
+    await fresh_index(own)
+    worker = Worker(own)
+    before = await make_listing("Inpatient Coder", required=["CCS"], settings=["inpatient"], state="TX")
+    await worker.drain()
+
+    async with Browser(transport=httpx.ASGITransport(app=create_app(own)), base_url="http://testserver") as browser:
+        body = (await browser.get("/api/v1/listings", params={"credential": "CCS"})).json()
+        assert ids(body) == [before] and body["degraded"] is False
+
+        proc.stop()
+        response = await browser.get("/api/v1/listings", params={"credential": "CCS", "setting": "inpatient"})
+        assert response.status_code == 200
+        body = response.json()
+        assert body["degraded"] is True and ids(body) == [before] and body["facets"] == {}
+        page = await browser.get("/jobs", params={"q": "inpatient"})
+        assert page.status_code == 200 and 'id="degraded-notice"' in page.text and "Inpatient Coder" in page.text
+        # every filter still applies on the database path
+        assert ids((await browser.get("/api/v1/listings", params={"credential": "CPC"})).json()) == []
+
+        meanwhile = await make_listing("Outpatient Coder", required=["CCS"], settings=["outpatient"])
+        await worker.drain()  # Meilisearch is down: the sync row fails and stays, with its error
+        row = await OutboxRow.objects().where(OutboxRow.kind == "search.sync").order_by(OutboxRow.id, ascending=False).first()
+        assert row.status == "pending" and row.last_error and row.attempts == 1
+        body = (await browser.get("/api/v1/listings", params={"credential": "CCS"})).json()
+        assert body["degraded"] is True and set(ids(body)) == {before, meanwhile}
+
+        proc.start()
+        proc.wait_until_listening(timeout=60, health_path="/health")
+        # The worker keeps running as it would in production; the row comes due after its back-off.
+        deadline = time.monotonic() + 20
+        body = {}
+        while time.monotonic() < deadline:
+            await worker.run_once()
+            body = (await browser.get("/api/v1/listings", params={"credential": "CCS"})).json()
+            if not body["degraded"] and meanwhile in ids(body):
+                break
+            await asyncio.sleep(0.25)
+        assert body["degraded"] is False and set(ids(body)) == {before, meanwhile}
+
+
+async def test_search_with_meilisearch_unset_degrades(settings, database, worker):
+    await fresh_index(settings)
+    listing = await make_listing("Remote Coder", required=["CPC"], work_mode="remote")
+    result = await search_listings(parse_query({"q": ["cpc"]}), settings.replace(meili_url=""))
+    assert result.degraded and [h["id"] for h in result.hits] == [listing]
+
+
+async def test_reindex_under_a_concurrent_search_loop_never_fails_or_comes_back_empty(settings, database, worker):
+    own = settings.replace(meili_index="listings")  # what `careers reindex` rebuilds with the default settings
+    await fresh_index(own)
+    made = [await make_listing(f"Coder {i}", required=["CPC" if i % 2 else "CCS"]) for i in range(60)]
+    await Worker(own).drain()
+
+    from careers.app import create_app
+
+    failures: list[str] = []
+    searches = 0
+    stop = asyncio.Event()
+
+    async with Browser(transport=httpx.ASGITransport(app=create_app(own)), base_url="http://testserver") as browser:
+
+        async def search_loop() -> None:
+            nonlocal searches
+            while not stop.is_set():
+                for params in ({"q": "coder"}, {"credential": "CPC"}, {"q": "CCS", "sort": "newest"}):
+                    response = await browser.get("/api/v1/listings", params=params)
+                    searches += 1
+                    body = response.json() if response.status_code == 200 else {}
+                    if response.status_code != 200 or body.get("degraded") or not body.get("hits"):
+                        failures.append(f"{params}: {response.status_code} {response.text[:200]}")
+                await asyncio.sleep(0.005)
+
+        env = {**os.environ, "MEILI_URL": own.meili_url, "MEILI_MASTER_KEY": own.meili_master_key}
+
+        def reindex() -> subprocess.CompletedProcess:
+            return subprocess.run([sys.executable, "-m", "careers.cli", "reindex", "--batch-size", "7"],
+                                  cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+        loop_task = asyncio.create_task(search_loop())
+        try:
+            published_during = None
+            async with anyio.create_task_group() as group:
+                results: dict = {}
+
+                async def run_reindex():
+                    results["done"] = await anyio.to_thread.run_sync(reindex)
+
+                group.start_soon(run_reindex)
+                deadline = time.monotonic() + 60
+                while not await rebuilding(own) and time.monotonic() < deadline and "done" not in results:
+                    await asyncio.sleep(0.05)
+                published_during = await make_listing("Coder published during the rebuild", required=["CRC"])
+            done = results["done"]
+        finally:
+            stop.set()
+            await loop_task
+
+        assert done.returncode == 0, done.stderr
+        assert "Reindexed" in done.stdout
+        assert searches > 10 and failures == []
+        # nothing published during the rebuild is lost, even before the worker runs
+        body = (await browser.get("/api/v1/listings", params={"credential": "CRC"})).json()
+        assert ids(body) == [published_during]
+        assert (await browser.get("/api/v1/listings", params={"per_page": "100"})).json()["total"] == len(made) + 1
+
+    assert not await rebuilding(own)  # the old index was deleted
+
+
+async def rebuilding(settings) -> bool:
+    """True while a `<index>_<timestamp>` rebuild index exists."""
+    from search.client import run_admin
+
+    names = await run_admin(settings, lambda c: [i.uid for i in c.get_indexes({"limit": 1000})["results"]])
+    return any(n.startswith(settings.meili_index + "_2") for n in names)
