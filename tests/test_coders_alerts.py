@@ -241,3 +241,24 @@ async def test_export_then_delete_account_with_the_retention_rule(browser, make_
     snapshot = json.loads(snapshot) if isinstance(snapshot, str) else snapshot
     assert snapshot == {"anonymised": True} and application.cover_note == "" and application.resume_key is None
     assert not copy_path.exists()
+
+
+async def test_the_jobs_page_offers_save_and_alert_forms_for_the_current_search(browser, make_browser, settings, worker):
+    await fresh_index(settings)
+    await register_employer(make_browser())
+    listing_id = await make_listing(await employer_id(), "Remote CPC coder", required=["CPC"], work_mode="remote")
+    await worker.drain()
+    guest = make_browser()
+    page = await guest.get("/jobs?credential=CPC&work_mode=remote")
+    assert page.status_code == 200 and 'action="/alerts"' in page.text
+    assert 'name="query" value="credential=CPC&amp;work_mode=remote"' in page.text
+    assert f'action="/jobs/{listing_id}/save"' not in page.text  # only coders save jobs
+
+    await register_coder(browser)
+    page = await browser.get("/jobs?credential=CPC")
+    assert f'action="/jobs/{listing_id}/save"' in page.text
+    saved = await browser.submit(f"/jobs/{listing_id}/save", {"next": "/jobs?credential=CPC"})
+    assert saved.headers["location"] == "/jobs?credential=CPC"
+    created = await browser.submit("/alerts", {"query": "credential=CPC", "frequency": "weekly"})
+    assert created.status_code == 303
+    assert (await JobAlert.objects().first()).frequency == "weekly"
