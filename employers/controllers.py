@@ -53,5 +53,41 @@ class EmployerDashboardController(Controller):
 
     @get("/")
     async def dashboard(self, request: Request) -> Template:
+        from listings import service as listings
+        from listings.tables import Listing
+
         employer = await service.employer_for_user(request.user.id)
-        return render(request, "employers/dashboard.html", {"employer": employer})
+        groups: list[dict] = []
+        if employer is not None:
+            rows = await Listing.select(
+                Listing.id, Listing.title, Listing.status, Listing.hidden, Listing.views, Listing.apply_clicks,
+                Listing.expires_at, Listing.updated_at,
+            ).where(Listing.employer == employer.id).order_by(Listing.updated_at, ascending=False)
+            counts = await _application_counts([r["id"] for r in rows])
+            for row in rows:
+                row["applications"] = counts.get(row["id"], 0)
+            for status in DASHBOARD_ORDER:
+                members = [r for r in rows if r["status"] == status]
+                if members:
+                    groups.append({"status": status, "label": listings.STATE_LABELS[status], "listings": members})
+        return render(request, "employers/dashboard.html", {"employer": employer, "groups": groups})
+
+
+# Listing groups on the dashboard, most urgent first.
+DASHBOARD_ORDER = ("published", "in_review", "awaiting_payment", "draft", "expired", "closed", "rejected", "removed")
+
+
+async def _application_counts(listing_ids: list[int]) -> dict[int, int]:
+    """Applications per listing (the coders domain owns applications; 0 while it is absent)."""
+    if not listing_ids:
+        return {}
+    try:
+        from careers.coders.tables import Application
+    except ImportError:  # the coders domain is optional here
+        return {}
+    from piccolo.query.functions.aggregate import Count
+
+    rows = await Application.select(Application.listing, Count(Application.id, alias="n")).where(
+        Application.listing.is_in(listing_ids)
+    ).group_by(Application.listing)
+    return {r["listing"]: r["n"] for r in rows}

@@ -1,0 +1,391 @@
+"""Listing pages: the employer's posting forms and manage page, the public listing page, the admin list,
+and the JSON API for one listing.
+
+Controllers parse, authorise, call one service function and render or redirect; the rules live in
+`listings.service`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from careers.accounts.auth import requires_admin, requires_role
+from careers.core import ratelimit
+from careers.core.web import form_list, form_str, read_form, redirect, render, settings_of
+from employers.tables import Employer
+from listings import jobposting, service
+from listings import vocabulary as vocab
+from listings.schemas import LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
+from listings.tables import Listing
+
+FORM_TEXT_MAX = 25_000
+
+
+# ---- shared helpers ---------------------------------------------------------------------------
+
+
+def kept_form(form: dict[str, Any]) -> dict[str, Any]:
+    """The submitted listing form as the person typed it (lists for multi-valued fields)."""
+    kept: dict[str, Any] = {}
+    for field in LISTING_FIELDS:
+        if field in LIST_FIELDS:
+            kept[field] = form_list(form, field)
+        elif field == "entry_level_ok":
+            kept[field] = "1" if form_str(form, field) else ""
+        else:
+            kept[field] = form_str(form, field, FORM_TEXT_MAX)
+    return kept
+
+
+def form_from_values(values: dict[str, Any]) -> dict[str, Any]:
+    """A stored listing in the form's shape (strings and lists of strings)."""
+    form: dict[str, Any] = {}
+    for field in LISTING_FIELDS:
+        value = values.get(field)
+        if field in LIST_FIELDS:
+            form[field] = list(value or [])
+        elif field == "entry_level_ok":
+            form[field] = "1" if value else ""
+        elif value is None:
+            form[field] = ""
+        elif hasattr(value, "isoformat"):
+            form[field] = value.isoformat()
+        else:
+            form[field] = str(value)
+    return form
+
+
+async def form_context(form: dict[str, Any], errors: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "form": form,
+        "errors": errors,
+        "credentials": await service.credential_choices(),
+        "vocab": vocab,
+        **extra,
+    }
+
+
+async def _employer_of(request: Request) -> Employer:
+    from employers.service import employer_for_user
+
+    employer = await employer_for_user(request.user.id)
+    if employer is None:
+        raise NotFoundException()
+    return employer
+
+
+async def _own_listing(request: Request, listing_id: int) -> Listing:
+    """The listing if the signed-in employer user's organisation owns it; 404 for everyone else."""
+    listing = await service.listing_for_member(listing_id, request.user.id)
+    if listing is None:
+        raise NotFoundException()
+    return listing
+
+
+async def listing_page_context(request: Request, listing: Listing, *, preview: bool) -> dict[str, Any]:
+    """Everything the listing page (and its preview) shows."""
+    settings = settings_of(request)
+    employer = await Employer.objects().get(Employer.id == listing.employer)
+    details = await service.listing_details(listing.id)
+    view = service.listing_view(listing, details, employer, await service.credential_names())
+    context: dict[str, Any] = {
+        "listing": listing,
+        "listing_view": view,
+        "details": details,
+        "employer": employer,
+        "preview": preview,
+        "canonical_url": settings.base_url.rstrip("/") + view["path"],
+        "jsonld": None,
+    }
+    if not preview:
+        context["jsonld"] = jobposting.script_json(jobposting.job_posting(listing, details, employer, settings.base_url))
+
+    # ---- extra context from other domains ---------------------------------------------------
+    # Other domains add what the listing page shows about the visitor here, as a plain dict merge,
+    # e.g. the coders domain: `context.update(await coders_service.listing_context(request.user, listing))`
+    # (apply state, saved job, qualification match); the template shows it in `{% block coder_panel %}`.
+    return context
+
+
+# ---- the employer's listings ----------------------------------------------------------------
+
+
+class EmployerListingsController(Controller):
+    path = "/employer/listings"
+    include_in_schema = False
+    guards = [requires_role("employer")]
+
+    async def _form_page(self, request: Request, template_ctx: dict[str, Any], status_code: int = 200) -> Template:
+        return render(request, "listings/form.html", template_ctx, status_code=status_code)
+
+    @get("/new")
+    async def new(self, request: Request) -> Template:
+        employer = await _employer_of(request)
+        form = form_from_values({"work_mode": "remote", "employment_type": "full_time", "pay_unit": "hour"})
+        return await self._form_page(request, await form_context(form, {}, employer=employer, listing=None))
+
+    @post("/new")
+    async def create(self, request: Request) -> Template | Redirect:
+        employer = await _employer_of(request)
+        form = kept_form(await read_form(request))
+        ctx = dict(employer=employer, listing=None)
+        user = request.user
+        if not user.email_confirmed:
+            errors = {"__all__": "Confirm your email address before posting a job: open the link we mailed you."}
+            return await self._form_page(request, await form_context(form, errors, **ctx), 403)
+        if employer.suspended:
+            errors = {"__all__": "Your organisation is suspended, so it cannot post jobs. Contact support."}
+            return await self._form_page(request, await form_context(form, errors, **ctx), 403)
+        try:
+            data = await service.validate_listing(form)
+            await ratelimit.hit("listing-post", f"user:{user.id}", settings_of(request).post_rate)
+            listing = await service.create_listing(employer.id, data, created_by=user.id)
+        except service.ListingInvalid as exc:
+            return await self._form_page(request, await form_context(form, exc.errors, **ctx), 400)
+        except ratelimit.RateLimited as exc:
+            return await self._form_page(request, await form_context(form, {"__all__": str(exc)}, **ctx), 429)
+        return redirect(request, f"/employer/listings/{listing.id}",
+                        "Draft saved. Preview it, then choose a plan to publish it.", "success")
+
+    @get("/{listing_id:int}")
+    async def manage(self, request: Request, listing_id: FromPath[int]) -> Template:
+        listing = await _own_listing(request, listing_id)
+        employer = await Employer.objects().get(Employer.id == listing.employer)
+        return render(request, "listings/manage.html", {
+            "listing": listing,
+            "employer": employer,
+            "status_label": service.STATE_LABELS.get(listing.status, listing.status),
+            "state_labels": service.STATE_LABELS,
+            "events": await service.listing_events(listing.id),
+            "editable": listing.status in service.EDITABLE_STATES,
+            "public_path": service.listing_path(listing),
+            "is_live": service.is_public(listing),
+        })
+
+    @get("/{listing_id:int}/edit")
+    async def edit(self, request: Request, listing_id: FromPath[int]) -> Template | Redirect:
+        listing = await _own_listing(request, listing_id)
+        if listing.status not in service.EDITABLE_STATES:
+            return redirect(request, f"/employer/listings/{listing.id}",
+                            "This listing can no longer be edited; clone it into a new draft instead.", "error")
+        employer = await Employer.objects().get(Employer.id == listing.employer)
+        form = form_from_values(service.listing_values(listing, await service.listing_details(listing.id)))
+        return await self._form_page(request, await form_context(form, {}, employer=employer, listing=listing))
+
+    @post("/{listing_id:int}/edit")
+    async def save(self, request: Request, listing_id: FromPath[int]) -> Template | Redirect:
+        listing = await _own_listing(request, listing_id)
+        employer = await Employer.objects().get(Employer.id == listing.employer)
+        form = kept_form(await read_form(request))
+        ctx = dict(employer=employer, listing=listing)
+        try:
+            data = await service.validate_listing(form)
+            saved = await service.update_listing(listing.id, data, actor_kind="employer", actor_id=request.user.id)
+        except service.ListingInvalid as exc:
+            return await self._form_page(request, await form_context(form, exc.errors, **ctx), 400)
+        except service.ListingError as exc:
+            return await self._form_page(request, await form_context(form, {"__all__": exc.message}, **ctx), 409)
+        message = "Changes saved."
+        if listing.status == service.PUBLISHED and saved.status == service.IN_REVIEW:
+            message = ("Changes saved. Because the title, description or pay changed, the listing is off the site "
+                       "until an admin approves it again.")
+        elif saved.status == service.PUBLISHED:
+            message = "Changes saved and live."
+        return redirect(request, f"/employer/listings/{listing.id}", message, "success")
+
+    @get("/{listing_id:int}/preview")
+    async def preview(self, request: Request, listing_id: FromPath[int]) -> Template:
+        listing = await _own_listing(request, listing_id)
+        return render(request, "listings/page.html", await listing_page_context(request, listing, preview=True))
+
+    @post("/{listing_id:int}/close")
+    async def close(self, request: Request, listing_id: FromPath[int]) -> Redirect:
+        listing = await _own_listing(request, listing_id)
+        form = await read_form(request)
+        reason = "filled" if form_str(form, "reason") != "closed" else "closed by the employer"
+        try:
+            await service.close_listing(listing.id, actor_id=request.user.id, reason=reason)
+        except service.ListingError as exc:
+            return redirect(request, f"/employer/listings/{listing.id}", exc.message, "error")
+        return redirect(request, f"/employer/listings/{listing.id}",
+                        "The listing is closed and has left the site and search.", "success")
+
+    @post("/{listing_id:int}/clone")
+    async def clone(self, request: Request, listing_id: FromPath[int]) -> Redirect:
+        listing = await _own_listing(request, listing_id)
+        user = request.user
+        if not user.email_confirmed:
+            return redirect(request, f"/employer/listings/{listing.id}",
+                            "Confirm your email address before posting a job.", "error")
+        try:
+            await ratelimit.hit("listing-post", f"user:{user.id}", settings_of(request).post_rate)
+            copy = await service.clone_listing(listing.id, actor_id=user.id)
+        except ratelimit.RateLimited as exc:
+            return redirect(request, f"/employer/listings/{listing.id}", str(exc), "error")
+        except service.ListingError as exc:
+            return redirect(request, f"/employer/listings/{listing.id}", exc.message, "error")
+        return redirect(request, f"/employer/listings/{copy.id}/edit",
+                        f"Copied into a new draft (#{copy.id}). Review it and save.", "success")
+
+
+# ---- admin --------------------------------------------------------------------------------------
+
+
+class AdminListingsController(Controller):
+    """Admins find listings and publish a draft without payment (the review queue lives in moderation)."""
+
+    path = "/admin/listings"
+    include_in_schema = False
+    guards = [requires_admin]
+
+    @get("/")
+    async def index(
+        self,
+        request: Request,
+        status: Annotated[str | None, QueryParameter(name="status")] = None,
+        q: Annotated[str | None, QueryParameter(name="q")] = None,
+        page: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
+    ) -> Template:
+        query = Listing.select(
+            Listing.id, Listing.title, Listing.status, Listing.hidden, Listing.slug, Listing.created_at,
+            Listing.expires_at, Listing.employer.name.as_alias("employer_name"),
+        )
+        status = status if status in service.STATE_LABELS else None
+        if status:
+            query = query.where(Listing.status == status)
+        q = (q or "").strip()[:200]
+        if q:
+            if q.isdigit():
+                query = query.where(Listing.id == int(q))
+            else:
+                query = query.where(Listing.normalised_title.like(f"%{service.normalise_title(q)}%"))
+        rows = await query.order_by(Listing.id, ascending=False).limit(50).offset((page - 1) * 50)
+        return render(request, "listings/admin_list.html", {
+            "rows": rows, "status": status or "", "q": q, "page": page, "state_labels": service.STATE_LABELS,
+        })
+
+    @post("/{listing_id:int}/publish")
+    async def publish(self, request: Request, listing_id: FromPath[int]) -> Redirect:
+        try:
+            listing = await service.publish_without_payment(listing_id, admin_id=request.user.id)
+        except service.ListingNotFound:
+            raise NotFoundException() from None
+        except service.ListingError as exc:
+            return redirect(request, "/admin/listings", f"Listing #{listing_id}: {exc.message}", "error")
+        return redirect(request, "/admin/listings",
+                        f"Listing #{listing.id} is published without payment: {service.listing_path(listing)}", "success")
+
+
+# ---- the public listing page ------------------------------------------------------------------
+
+
+async def _public_listing(listing_id: int) -> Listing:
+    """A listing the public may ask for: published or gone (expired, closed, removed), never hidden; else 404."""
+    listing = await Listing.objects().where(Listing.id == listing_id).first()
+    if listing is None or listing.hidden or not (service.is_public(listing) or listing.status in service.GONE_STATES):
+        raise NotFoundException()
+    return listing
+
+
+class ListingPageController(Controller):
+    path = "/jobs"
+    include_in_schema = False
+
+    @get("/{listing_id:int}")
+    async def bare(self, listing_id: FromPath[int]) -> Redirect:
+        listing = await _public_listing(listing_id)
+        return Redirect(path=service.listing_path(listing), status_code=301)
+
+    @get("/{listing_id:int}/{slug:str}")
+    async def page(self, request: Request, listing_id: FromPath[int], slug: FromPath[str]) -> Template | Redirect:
+        listing = await _public_listing(listing_id)
+        if slug != listing.slug:
+            return Redirect(path=service.listing_path(listing), status_code=301)
+        if listing.status in service.GONE_STATES:
+            employer = await Employer.objects().get(Employer.id == listing.employer)
+            return render(request, "listings/gone.html", {
+                "listing": listing, "employer": employer, "removed": listing.status == service.REMOVED,
+            }, status_code=410)
+        await service.count_view(listing.id)
+        return render(request, "listings/page.html", await listing_page_context(request, listing, preview=False))
+
+    @get("/{listing_id:int}/external-apply")
+    async def external_apply(self, listing_id: FromPath[int]) -> Redirect:
+        """Counts the apply click, then sends the coder to the employer's own applicant system."""
+        listing = await _public_listing(listing_id)
+        if not service.is_public(listing) or not listing.apply_url:
+            raise NotFoundException()
+        await service.count_apply_click(listing.id)
+        return Redirect(path=listing.apply_url, status_code=303)
+
+
+# ---- JSON API -------------------------------------------------------------------------------------
+
+
+def listing_out(listing: Listing, details: dict[str, list[str]], employer: Employer, base_url: str) -> ListingOut:
+    values = service.listing_values(listing, details)
+    return ListingOut(
+        id=listing.id,
+        url=base_url.rstrip("/") + service.listing_path(listing),
+        status=listing.status,
+        title=listing.title,
+        description=listing.description_md,
+        description_html=listing.description_html,
+        employer=EmployerRef(name=employer.name, slug=employer.slug, verified=bool(employer.verified)),
+        credentials_required=values["credentials_required"],
+        credentials_any_of=values["credentials_any_of"],
+        credentials_preferred=values["credentials_preferred"],
+        settings=values["settings"],
+        specialties=values["specialties"],
+        code_sets=values["code_sets"],
+        work_mode=listing.work_mode,
+        zip=listing.zip or None,
+        city=listing.city or None,
+        state=listing.state or None,
+        lat=listing.lat,
+        lng=listing.lng,
+        remote_states=values["remote_states"],
+        employment_type=listing.employment_type,
+        min_years=listing.min_years,
+        entry_level_ok=bool(listing.entry_level_ok),
+        pay_min=float(values["pay_min"]),
+        pay_max=float(values["pay_max"]),
+        pay_unit=listing.pay_unit,
+        pay_annual_min=listing.pay_annual_min,
+        pay_annual_max=listing.pay_annual_max,
+        benefits=listing.benefits,
+        application_deadline=listing.application_deadline,
+        apply_url=listing.apply_url or None,
+        requisition_id=listing.requisition_id or None,
+        published_at=listing.published_at,
+        expires_at=listing.expires_at,
+    )
+
+
+class ListingApiController(Controller):
+    path = "/api/v1/listings"
+    include_in_schema = True
+    tags = ["listings"]
+
+    @get(
+        "/{listing_id:int}",
+        summary="One published listing",
+        description="A published, visible listing in the shared field vocabulary; 404 for any other listing.",
+        responses={404: ResponseSpec(data_container=ApiError, description="No published listing has this id.")},
+    )
+    async def get_listing(self, request: Request, listing_id: FromPath[int]) -> ListingOut:
+        listing = await Listing.objects().where(Listing.id == listing_id).first()
+        if listing is None or not service.is_public(listing):
+            raise NotFoundException(detail="No published listing has this id.")
+        employer = await Employer.objects().get(Employer.id == listing.employer)
+        details = await service.listing_details(listing.id)
+        return listing_out(listing, details, employer, settings_of(request).base_url)
+
+
+ROUTES = [EmployerListingsController, AdminListingsController, ListingPageController, ListingApiController]
