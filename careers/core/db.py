@@ -80,7 +80,9 @@ async def fetch(sql: str, *args: Any) -> list[dict]:
     """
     from piccolo.querystring import QueryString
 
-    return await DB.run_querystring(QueryString(sql, *args))
+    rows = await DB.run_querystring(QueryString(sql, *args))
+    # Inside a transaction Piccolo hands back asyncpg Records (read-only); callers get plain dicts everywhere.
+    return [dict(row) for row in rows] if rows else []
 
 
 def now_sql() -> str:
