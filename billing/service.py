@@ -846,6 +846,9 @@ async def reconcile(gateway: StripeGateway, settings: Settings, *, since_hours: 
         order = await Order.objects().where(Order.id == int(raw)).first()
         if order is None or STATUS_RANK[order.status] >= STATUS_RANK[PAID]:
             continue
+        employer = await Employer.objects().get(Employer.id == order.employer)
+        if object_id(pi.get("customer")) != employer.stripe_customer_id:
+            continue  # not this organisation's payment (e.g. another database's order with the same id)
         before = order.status
         # Recorded like an event (one id per PaymentIntent), so two reconcile runs cannot apply it twice.
         result = await handle_event({"id": f"reconcile:{pi['id']}", "type": "payment_intent.succeeded",
