@@ -997,3 +997,8 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
     from careers.coders.demo import seed_demo_profiles as seed
 
     return await seed(user_ids, settings)
+
+
+async def listing_context(user: Any, listing: Any) -> dict[str, Any]:
+    """The listing page's hook (listings.controllers merges it): `{"coder_panel": …}` for the panel partial."""
+    return await listing_panel(user, listing.id if hasattr(listing, "id") else int(listing))
