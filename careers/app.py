@@ -188,7 +188,8 @@ def route_handlers() -> list:
     handlers: list = [home, healthz, readyz, AccountController, SecondFactorController, AdminController,
                       CoderRegistrationController, EmployerRegistrationController, EmployerDashboardController]
     for module_name in ("listings.controllers", "search.controllers", "billing.controllers",
-                        "careers.coders.pages", "employers.pages", "listings.moderation.controllers"):
+                        "careers.coders.pages", "employers.pages", "listings.moderation.controllers",
+                        "employers.applicant_pages"):
         module = _optional(module_name)
         if module is not None:
             handlers.extend(module.ROUTES)

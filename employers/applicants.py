@@ -1,0 +1,523 @@
+"""Applicant tracking: who applied to an employer's listing, moving them through the stages, private
+notes, the CSV export and the dashboard's applicant figures.
+
+Access is decided here on every call from the person's CURRENT membership (an `employer_members`
+row), never from anything cached: a removed teammate loses access with their next request.
+Anything a person may not see raises `NotAllowed`, which pages answer with 404.
+
+Applications themselves belong to the coders domain: stage moves and first views go through
+`careers.coders.service.move_application` / `mark_viewed`, which write the history row and the
+coder's mail.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import nh3
+from piccolo.query.functions.aggregate import Count
+
+from careers.coders import service as coders
+from careers.coders.tables import Application, ApplicationEvent
+from careers.core import db
+from careers.core.config import Settings
+from employers.tables import EmployerMember
+from employers.tracking.tables import ApplicationNote, MemberVisit
+from listings.tables import Listing
+from listings.vocabulary import WORK_MODES
+
+# The pipeline as employers see it; `submitted` is shown as "New".
+STAGE_LABELS = {
+    "submitted": "New",
+    "reviewed": "Reviewed",
+    "interviewing": "Interviewing",
+    "offer": "Offer",
+    "hired": "Hired",
+    "not_selected": "Not selected",
+    "withdrawn": "Withdrawn by the candidate",
+}
+MOVABLE_STAGES = ("submitted", "reviewed", "interviewing", "offer", "hired", "not_selected")
+MAILED_STAGES = frozenset(coders.STAGE_MAILS)  # the coder is mailed when moved to one of these
+STAGE_ORDER = {stage: n for n, stage in enumerate(coders.STAGES)}
+SORTS = {"newest": "Newest first", "oldest": "Oldest first", "stage": "Stage", "match": "Best match first"}
+MATCH_FILTERS = {"": "Everyone", "meets": "Meets the requirements", "missing": "Misses a requirement"}
+NOTE_MAX = 5000
+LINE_MAX = 1000  # the employer's optional line in the coder's mail
+VISIT_GAP = dt.timedelta(minutes=30)  # dashboard views closer together than this are one visit
+SUMMARY_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "code", "pre", "blockquote", "h3", "h4", "hr"}
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def mailed_labels() -> str:
+    """The stages whose move mails the candidate, in words ("Interviewing, Offer, Hired and Not selected")."""
+    labels = [STAGE_LABELS[s] for s in MOVABLE_STAGES if s in MAILED_STAGES]
+    return ", ".join(labels[:-1]) + " and " + labels[-1] if len(labels) > 1 else "".join(labels)
+
+
+class NotAllowed(Exception):
+    """The object does not exist for this person; pages answer 404."""
+
+
+class ApplicantError(Exception):
+    """A rule was broken; pages show `message` (and `field`'s form control)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        self.message = message
+        self.field = field
+        super().__init__(message)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+# ---- access -------------------------------------------------------------------------------------
+
+
+async def current_membership(user_id: int) -> EmployerMember | None:
+    """The person's membership as it is now (one organisation per account)."""
+    return await EmployerMember.objects().where(EmployerMember.user == user_id).first()
+
+
+async def listing_for_member(listing_id: int, user_id: int) -> Listing:
+    """The listing if it belongs to the person's current organisation; NotAllowed otherwise."""
+    member = await current_membership(user_id)
+    if member is None:
+        raise NotAllowed()
+    listing = await Listing.objects().where((Listing.id == listing_id) & (Listing.employer == member.employer)).first()
+    if listing is None:
+        raise NotAllowed()
+    return listing
+
+
+async def application_for_member(application_id: int, user_id: int) -> tuple[Application, Listing]:
+    """The application and its listing if the listing belongs to the person's current organisation."""
+    app = await Application.objects().where(Application.id == application_id).first()
+    if app is None:
+        raise NotAllowed()
+    return app, await listing_for_member(app.listing, user_id)
+
+
+# ---- what the tracker shows about an applicant ----------------------------------------------------
+
+
+def _snapshot(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value or "{}")
+        except ValueError:
+            value = {}
+    return value if isinstance(value, dict) else {}
+
+
+def match_summary(snapshot: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any] | None:
+    """The snapshot's credentials against the listing's requirements as they are now (None if anonymised)."""
+    if not snapshot.get("name"):
+        return None
+    held = {c.get("code") for c in snapshot.get("credentials") or [] if isinstance(c, dict)}
+    match = coders.qualification_match({c for c in held if c}, snapshot.get("state") or None, facts)
+    met = [r["code"] for r in match["required"] + match["any_of"] + match["preferred"] if r["held"]]
+    missing = list(match["missing"])
+    if match["any_of_missing"]:
+        missing.append("one of " + " / ".join(match["any_of_missing"]))
+    return {
+        "meets": match["credentials_met"],
+        "met": list(dict.fromkeys(met)),
+        "missing": missing,
+        "preferred_met": match["preferred_met"],
+        "remote": match["remote"],
+        "state_eligible": match["state_eligible"],
+        "text": "Meets the requirements" if match["credentials_met"] else "Missing " + ", ".join(missing),
+    }
+
+
+def _clean_html(html: str) -> str:
+    """The coder's summary was sanitised when saved; clean it again here because the page marks it safe."""
+    return nh3.clean(html, tags=SUMMARY_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https", "mailto"},
+                     link_rel="nofollow noopener noreferrer") if html else ""
+
+
+def display_name(row: dict[str, Any]) -> str:
+    snapshot = _snapshot(row.get("profile_snapshot"))
+    return "Anonymised applicant" if row.get("anonymised_at") or not snapshot.get("name") else snapshot["name"]
+
+
+def _location(snapshot: dict[str, Any]) -> str:
+    place = ", ".join(p for p in (snapshot.get("city"), snapshot.get("state")) if p)
+    return place or (snapshot.get("zip") or "")
+
+
+def applicant_view(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
+    """One application as the tracker shows it: snapshot facts, match, stage label and resume link."""
+    snapshot = _snapshot(row.get("profile_snapshot"))
+    anonymised = bool(row.get("anonymised_at")) or not snapshot.get("name")
+    credentials = [c for c in snapshot.get("credentials") or [] if isinstance(c, dict) and c.get("code")]
+    match = match_summary(snapshot, facts)
+    remote_line = ""
+    if match and match["remote"]:
+        if match["state_eligible"]:
+            remote_line = "Eligible for this remote job"
+        elif snapshot.get("state"):
+            remote_line = f"Not eligible for this remote job (lives in {snapshot['state']})"
+        else:
+            remote_line = "State unknown (no ZIP in the profile)"
+    return {
+        "id": row["id"],
+        "name": display_name(row),
+        "anonymised": anonymised,
+        "email": "" if anonymised else (snapshot.get("email") or ""),
+        "headline": snapshot.get("headline") or "",
+        "stage": row["stage"],
+        "stage_label": STAGE_LABELS.get(row["stage"], row["stage"]),
+        "withdrawn": row["stage"] == "withdrawn",
+        "created_at": row["created_at"],
+        "viewed_at": row.get("viewed_at"),
+        "cover_note": row.get("cover_note") or "",
+        "credentials": credentials,
+        "credentials_text": ", ".join(
+            c["code"] + (f" ({c['year_earned']})" if c.get("year_earned") else "") for c in credentials),
+        "member_number": snapshot.get("member_number") or "",
+        "years_experience": snapshot.get("years_experience"),
+        "location": _location(snapshot),
+        "desired_work_mode": WORK_MODES.get(snapshot.get("desired_work_mode") or "", "Any"),
+        "remote_states": snapshot.get("remote_states") or [],
+        "tools": snapshot.get("tools") or "",
+        "summary_html": _clean_html(snapshot.get("summary_html") or ""),
+        "settings_labels": snapshot.get("settings_labels") or [],
+        "specialties_labels": snapshot.get("specialties_labels") or [],
+        "code_sets_labels": snapshot.get("code_sets_labels") or [],
+        "match": match,
+        "remote_line": remote_line,
+        "has_resume": bool(row.get("resume_key")),
+        "resume_url": f"/applications/{row['id']}/resume",
+        "url": f"/employer/applications/{row['id']}",
+    }
+
+
+_APP_COLUMNS = (Application.id, Application.stage, Application.created_at, Application.viewed_at,
+                Application.cover_note, Application.profile_snapshot, Application.resume_key,
+                Application.anonymised_at)
+
+
+@dataclass
+class ApplicantQuery:
+    """The list page's sort, filters and name search, as read from (and written back to) the URL."""
+
+    sort: str = "newest"
+    stage: str = ""
+    match: str = ""
+    q: str = ""
+
+    @classmethod
+    def parse(cls, sort: str | None, stage: str | None, match: str | None, q: str | None) -> "ApplicantQuery":
+        """Unknown values fall back to the defaults rather than erroring: the URL is hand-editable."""
+        return cls(
+            sort=sort if sort in SORTS else "newest",
+            stage=stage if stage in STAGE_LABELS else "",
+            match=match if match in MATCH_FILTERS else "",
+            q=(q or "").strip()[:100],
+        )
+
+    def params(self) -> dict[str, str]:
+        return {k: v for k, v in (("sort", self.sort), ("stage", self.stage), ("match", self.match), ("q", self.q))
+                if v and not (k == "sort" and v == "newest")}
+
+
+def _sort_key(query: ApplicantQuery):
+    def newest(a: dict[str, Any]):
+        return (-a["created_at"].timestamp(), -a["id"])
+
+    if query.sort == "oldest":
+        return lambda a: (a["created_at"].timestamp(), a["id"])
+    if query.sort == "stage":
+        return lambda a: (STAGE_ORDER.get(a["stage"], 99), *newest(a))
+    if query.sort == "match":
+        def by_match(a: dict[str, Any]):
+            m = a["match"]
+            if m is None:
+                return (2, 0, 0, *newest(a))
+            return (0 if m["meets"] else 1, len(m["missing"]), -len(m["preferred_met"]), *newest(a))
+        return by_match
+    return newest
+
+
+async def applicants(listing_id: int, query: ApplicantQuery | None = None) -> list[dict[str, Any]]:
+    """The listing's applicants, filtered and sorted as `query` asks (the caller checked access)."""
+    query = query or ApplicantQuery()
+    facts = await coders.listing_facts(listing_id) or {}
+    rows = await Application.select(*_APP_COLUMNS).where(Application.listing == listing_id)
+    out = [applicant_view(r, facts) for r in rows]
+    if query.stage:
+        out = [a for a in out if a["stage"] == query.stage]
+    if query.match == "meets":
+        out = [a for a in out if a["match"] and a["match"]["meets"]]
+    elif query.match == "missing":
+        out = [a for a in out if a["match"] and not a["match"]["meets"]]
+    if query.q:
+        needle = query.q.casefold()
+        out = [a for a in out if needle in a["name"].casefold()]
+    out.sort(key=_sort_key(query))
+    return out
+
+
+async def stage_counts(listing_id: int) -> dict[str, int]:
+    rows = await Application.select(Application.stage, Count(alias="n")).where(
+        Application.listing == listing_id).group_by(Application.stage)
+    return {r["stage"]: r["n"] for r in rows}
+
+
+async def history(application_id: int) -> list[dict[str, Any]]:
+    """The application's stage moves, oldest first: who, when, from, to, and the line sent to the coder."""
+    rows = await ApplicationEvent.select(
+        ApplicationEvent.id, ApplicationEvent.actor_kind, ApplicationEvent.from_stage, ApplicationEvent.to_stage,
+        ApplicationEvent.note, ApplicationEvent.created_at,
+        ApplicationEvent.actor.display_name.as_alias("actor_name"),
+        ApplicationEvent.actor.email.as_alias("actor_email"),
+    ).where(ApplicationEvent.application == application_id).order_by(ApplicationEvent.created_at).order_by(
+        ApplicationEvent.id)
+    for r in rows:
+        if r["actor_kind"] == "coder":
+            r["who"] = "The candidate"
+            r["note"] = ""  # a coder's own events carry no employer line
+        elif r["actor_kind"] == "employer":
+            r["who"] = r["actor_name"] or r["actor_email"] or "A former teammate"
+        else:
+            r["who"] = {"admin": "CareerCenter staff", "system": "CareerCenter"}.get(r["actor_kind"], r["actor_kind"])
+        r["from_label"] = STAGE_LABELS.get(r["from_stage"], r["from_stage"]) if r["from_stage"] else ""
+        r["to_label"] = STAGE_LABELS.get(r["to_stage"], r["to_stage"])
+    return rows
+
+
+async def notes(application_id: int, employer_id: int) -> list[dict[str, Any]]:
+    """The organisation's private notes on the application, oldest first, with author and time."""
+    rows = await ApplicationNote.select(
+        ApplicationNote.id, ApplicationNote.body, ApplicationNote.created_at,
+        ApplicationNote.author.display_name.as_alias("author_name"),
+        ApplicationNote.author.email.as_alias("author_email"),
+    ).where((ApplicationNote.application == application_id) & (ApplicationNote.employer == employer_id)).order_by(
+        ApplicationNote.created_at).order_by(ApplicationNote.id)
+    for r in rows:
+        r["author"] = r["author_name"] or r["author_email"] or "A former teammate"
+    return rows
+
+
+@dataclass
+class ApplicationPage:
+    listing: Listing
+    applicant: dict[str, Any]
+    history: list[dict[str, Any]]
+    notes: list[dict[str, Any]]
+    first_view: bool
+
+
+async def open_application(application_id: int, user_id: int) -> ApplicationPage:
+    """One application for a member of the listing's organisation; the first opening sets `viewed_at`."""
+    app, listing = await application_for_member(application_id, user_id)
+    first_view = app.viewed_at is None
+    if first_view:
+        await coders.mark_viewed(application_id)
+    row = await Application.select(*_APP_COLUMNS).where(Application.id == application_id).first()
+    facts = await coders.listing_facts(listing.id) or {}
+    return ApplicationPage(listing=listing, applicant=applicant_view(row, facts), history=await history(application_id),
+                           notes=await notes(application_id, listing.employer), first_view=first_view)
+
+
+# ---- moving applicants ------------------------------------------------------------------------------
+
+
+def _clean_stage(to_stage: str) -> str:
+    if to_stage not in MOVABLE_STAGES:
+        raise ApplicantError("Choose the stage to move to.", "to_stage")
+    return to_stage
+
+
+def _clean_line(line: str) -> str:
+    line = (line or "").replace("\r\n", "\n").strip()
+    if len(line) > LINE_MAX:
+        raise ApplicantError(f"Keep the line for the candidate to {LINE_MAX} characters (it has {len(line)}).", "note")
+    return line
+
+
+async def move(application_id: int, user_id: int, to_stage: str, line: str, settings: Settings) -> Application:
+    """Move one application (history row; a kind mail with `line` for interviewing, offer, hired, not_selected).
+
+    A withdrawn application is frozen: ApplicantError. Moving to the current stage changes nothing.
+    """
+    to_stage = _clean_stage(to_stage)
+    line = _clean_line(line)
+    app, _ = await application_for_member(application_id, user_id)
+    if app.stage == "withdrawn":
+        raise ApplicantError("The candidate withdrew this application; it can no longer be moved.")
+    try:
+        await coders.move_application(application_id, to_stage, user_id, line, settings=settings)
+    except coders.NotAllowed:
+        raise NotAllowed() from None
+    except coders.CoderError as exc:
+        raise ApplicantError(exc.message) from None
+    return await Application.objects().get(Application.id == application_id)
+
+
+@dataclass
+class BulkResult:
+    moved: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)  # already at that stage
+    withdrawn: list[str] = field(default_factory=list)  # skipped: frozen by the candidate
+
+
+async def bulk_move(listing_id: int, user_id: int, application_ids: list[int], to_stage: str, line: str,
+                    settings: Settings) -> BulkResult:
+    """Move several applications of one listing in one transaction; withdrawn ones are skipped and reported.
+
+    Every id must be an application to this listing, or nothing moves (NotAllowed).
+    """
+    to_stage = _clean_stage(to_stage)
+    line = _clean_line(line)
+    ids = list(dict.fromkeys(application_ids))
+    if not ids:
+        raise ApplicantError("Select at least one applicant to move.", "application_id")
+    await listing_for_member(listing_id, user_id)
+    result = BulkResult()
+    async with db.transaction():
+        rows = await Application.select(Application.id, Application.stage, Application.profile_snapshot,
+                                        Application.anonymised_at).where(
+            Application.id.is_in(ids) & (Application.listing == listing_id))
+        if len(rows) != len(ids):
+            raise NotAllowed()
+        by_id = {r["id"]: r for r in rows}
+        for app_id in ids:
+            row = by_id[app_id]
+            name = display_name(row)
+            if row["stage"] == "withdrawn":
+                result.withdrawn.append(name)
+            elif row["stage"] == to_stage:
+                result.unchanged.append(name)
+            else:
+                # the coders service joins this transaction (Piccolo nests transactions as no-ops)
+                await coders.move_application(app_id, to_stage, user_id, line, settings=settings)
+                result.moved.append(name)
+    return result
+
+
+# ---- private notes ------------------------------------------------------------------------------------
+
+
+async def add_note(application_id: int, user_id: int, body: str) -> int:
+    """A private note by a member of the listing's organisation; returns its id."""
+    body = (body or "").replace("\r\n", "\n").strip()
+    _, listing = await application_for_member(application_id, user_id)
+    if not body:
+        raise ApplicantError("Write the note first.", "body")
+    if len(body) > NOTE_MAX:
+        raise ApplicantError(f"Keep a note to {NOTE_MAX} characters (it has {len(body)}).", "body")
+    rows = await ApplicationNote.insert(ApplicationNote(application=application_id, employer=listing.employer,
+                                                        author=user_id, body=body)).returning(ApplicationNote.id)
+    return rows[0]["id"]
+
+
+# ---- CSV export --------------------------------------------------------------------------------------------
+
+CSV_HEADER = ["Name", "Email", "Stage", "Applied at (UTC)", "Viewed at (UTC)", "Credentials", "Match",
+              "Years of experience", "Location", "Remote eligibility", "Cover note"]
+
+
+def csv_safe(value: Any) -> str:
+    """A cell a spreadsheet shows as text: one starting with = + - @ tab or CR gets a leading quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _when(value: dt.datetime | None) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+async def export_csv(listing_id: int, user_id: int) -> tuple[bytes, str]:
+    """(UTF-8 CSV with a byte-order mark, file name): one row per applicant, oldest first, formula-safe."""
+    listing = await listing_for_member(listing_id, user_id)
+    rows = await applicants(listing_id, ApplicantQuery(sort="oldest"))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_HEADER)
+    for a in rows:
+        writer.writerow([csv_safe(v) for v in (
+            a["name"], a["email"], a["stage_label"], _when(a["created_at"]), _when(a["viewed_at"]),
+            a["credentials_text"], a["match"]["text"] if a["match"] else "", a["years_experience"]
+            if not a["anonymised"] else "", a["location"], a["remote_line"], a["cover_note"],
+        )])
+    name = f"applicants-{listing.id}-{(listing.slug or 'listing')[:60]}.csv"
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8"), name
+
+
+# ---- the dashboard's figures ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DashboardApplicants:
+    new_since_last_visit: int
+    since: dt.datetime | None
+    listings: list[dict[str, Any]]
+
+
+async def record_visit(member: EmployerMember, now: dt.datetime | None = None) -> dt.datetime | None:
+    """Note a dashboard view; returns where "since your last visit" starts for this visit.
+
+    Views closer together than VISIT_GAP are one visit (a reload keeps the count); a first
+    visit counts from when the person joined the organisation.
+    """
+    now = now or utcnow()
+    async with db.transaction():
+        visit = await MemberVisit.objects().where(MemberVisit.member == member.id).first()
+        if visit is None:
+            since = member.created_at
+            await MemberVisit.insert(MemberVisit(member=member.id, last_seen_at=now, since=since)).on_conflict(
+                target=MemberVisit.member, action="DO NOTHING")
+            return since
+        since = visit.since if now - visit.last_seen_at < VISIT_GAP else visit.last_seen_at
+        await MemberVisit.update({MemberVisit.last_seen_at: now, MemberVisit.since: since}).where(
+            MemberVisit.id == visit.id)
+        return since
+
+
+def conversion(applications: int, views: int) -> str:
+    """Applications per listing view, as a percentage; "—" before anyone has viewed it."""
+    if not views:
+        return "—"
+    return f"{100 * applications / views:.1f}%"
+
+
+async def dashboard_applicants(user_id: int, now: dt.datetime | None = None) -> DashboardApplicants | None:
+    """New applicants since the member's last visit and per-listing stats (views, apply clicks,
+    applications, conversion); records this visit. None for an employer without an organisation."""
+    member = await current_membership(user_id)
+    if member is None:
+        return None
+    since = await record_visit(member, now)
+    listings = await Listing.select(Listing.id, Listing.title, Listing.status, Listing.views,
+                                    Listing.apply_clicks).where(Listing.employer == member.employer).order_by(
+        Listing.id, ascending=False)
+    ids = [r["id"] for r in listings]
+    totals: dict[int, int] = {}
+    fresh: dict[int, int] = {}
+    if ids:
+        for r in await Application.select(Application.listing, Count(alias="n")).where(
+                Application.listing.is_in(ids)).group_by(Application.listing):
+            totals[r["listing"]] = r["n"]
+        query = Application.select(Application.listing, Count(alias="n")).where(
+            Application.listing.is_in(ids))
+        if since is not None:
+            query = query.where(Application.created_at > since)
+        for r in await query.group_by(Application.listing):
+            fresh[r["listing"]] = r["n"]
+    rows = []
+    for r in listings:
+        n = totals.get(r["id"], 0)
+        if r["status"] in ("draft", "awaiting_payment") and not n:
+            continue  # never shown to coders: nothing to count yet
+        rows.append({**r, "applications": n, "new": fresh.get(r["id"], 0), "conversion": conversion(n, r["views"]),
+                     "applicants_url": f"/employer/listings/{r['id']}/applicants"})
+    return DashboardApplicants(new_since_last_visit=sum(fresh.values()), since=since, listings=rows)
+
