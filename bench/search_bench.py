@@ -1,0 +1,321 @@
+"""Search benchmark (not a test): generate N listings into a scratch database and index, then measure.
+
+    .venv/bin/python bench/search_bench.py                      # 100,000 listings
+    .venv/bin/python bench/search_bench.py --listings 20000 --json bench/results-20k.json
+
+It prints (a) indexing throughput and the `careers reindex` time, (b) p50/p95/p99 latency and
+requests/s at concurrency 1 and 16 for the JSON API and the HTML page, for three queries, side by
+side with the same queries sent straight to Meilisearch (with the overhead ratio), and (c) the
+degraded database path (the API with Meilisearch unreachable). Everything runs on loopback in a
+temporary directory that is deleted afterwards: a private Meilisearch started like the managed one
+(careers.local), a SQLite database (or --database-url), and one uvicorn worker per app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+QUERIES = {
+    "keyword": {"q": "coder"},
+    "keyword_filters_facets": {"q": "coder", "credential": "CPC", "state": "TX"},
+    "zip_radius_by_distance": {"zip": "77002", "radius": "16", "sort": "distance"},  # 16 miles ≈ 25 km
+}
+MASTER_KEY = "bench-master-key-0123456789"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listings", type=int, default=100_000, help="how many published listings (default 100000)")
+    parser.add_argument("--json", metavar="FILE", help="also write machine-readable results here")
+    parser.add_argument("--seconds", type=float, default=4.0, help="duration of each measurement (default 4)")
+    parser.add_argument("--database-url", default="", help="a scratch PostgreSQL database (default: SQLite in a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    return parser.parse_args(argv)
+
+
+ARGS = parse_args()
+TMP = Path(tempfile.mkdtemp(prefix="careers-bench-"))
+os.environ["CAREERS_DATA_DIR"] = str(TMP / "data")
+os.environ["DATABASE_URL"] = ARGS.database_url or f"sqlite:///{TMP / 'bench.sqlite3'}"
+os.environ["CAREERS_ENV"] = "development"
+os.environ.pop("MEILI_URL", None)
+
+import asyncio  # noqa: E402
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+from urllib.parse import urlencode  # noqa: E402
+
+import aiohttp  # noqa: E402
+
+from careers import local  # noqa: E402
+from careers.core import db  # noqa: E402
+from careers.core.config import load_settings  # noqa: E402
+
+TITLES = ["Medical Coder", "Inpatient Coder", "Outpatient Coder", "Risk Adjustment Coder", "Coding Auditor",
+          "CDI Specialist", "Medical Biller", "Coding Specialist", "HIM Analyst", "Pro Fee Coder", "E/M Coder",
+          "Surgical Coder", "Coding Educator", "Revenue Integrity Analyst", "Denials Specialist"]
+LEVELS = ["", "Senior ", "Lead ", "Remote ", "Entry-level ", "Contract "]
+SENTENCES = [
+    "Review physician documentation and assign accurate ICD-10-CM and CPT codes.",
+    "Work with providers to resolve documentation gaps and query when needed.",
+    "Meet productivity and 95% accuracy standards in a supportive team.",
+    "Abstract inpatient records and assign MS-DRGs with ICD-10-PCS procedures.",
+    "Audit risk adjustment charts for HCC capture and RADV readiness.",
+    "Monitor denials, write appeals and educate staff on payer rules.",
+    "Full benefits, paid time off, CEU allowance and AAPC membership paid.",
+    "Flexible schedule with home office equipment provided.",
+    "Experience with Epic, 3M encoder and Cerner is a plus.",
+    "We value accuracy, curiosity and clear communication.",
+]
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# ---- data -----------------------------------------------------------------------------------------
+
+
+async def generate(n: int) -> None:
+    import zipcodes
+
+    from employers.tables import Employer
+    from listings.tables import Listing, ListingCredential, ListingRemoteState, ListingSetting, ListingSpecialty
+    from listings.vocabulary import CREDENTIALS, EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, annualise
+
+    rng = random.Random(42)
+    zips = [z for z in zipcodes.list_all() if z.get("lat") and z.get("zip_code_type") == "STANDARD"]
+    # a quarter of the listings around Houston so the radius query has work to do
+    houston = [z for z in zips if z["state"] == "TX" and abs(float(z["lat"]) - 29.76) < 0.6
+               and abs(float(z["long"]) + 95.36) < 0.6]
+    codes = [c[0] for c in CREDENTIALS]
+    common = ["CPC", "CCS", "CPC-A", "CRC", "CIC", "COC", "CCS-P", "RHIT", "CPB", "CDIP"]
+    employers = [Employer(id=i, name=f"Health System {i}", slug=f"health-system-{i}", verified=i % 3 != 0)
+                 for i in range(1, 501)]
+    for start in range(0, len(employers), 200):
+        await Employer.insert(*employers[start:start + 200])
+    now = dt.datetime.now(dt.timezone.utc)
+    batch = 400
+    for start in range(1, n + 1, batch):
+        listings, creds, sets, specs, remotes = [], [], [], [], []
+        for i in range(start, min(n + 1, start + batch)):
+            mode = rng.choices(["remote", "hybrid", "onsite"], [5, 2, 3])[0]
+            place = rng.choice(houston) if rng.random() < 0.25 else rng.choice(zips)
+            unit = rng.choices(["year", "hour", "chart"], [5, 4, 1])[0]
+            low = {"year": rng.randint(40, 80) * 1000, "hour": rng.randint(18, 40), "chart": rng.randint(2, 6)}[unit]
+            high = low * rng.choice([1, 1.1, 1.25])
+            title = rng.choice(LEVELS) + rng.choice(TITLES)
+            published = now - dt.timedelta(minutes=rng.randint(0, 60 * 24 * 29))
+            text = " ".join(rng.sample(SENTENCES, 4))
+            listings.append(Listing(
+                id=i, employer=rng.randint(1, 500), status="published", title=title,
+                slug=title.lower().replace(" ", "-").replace("/", ""), description_md=text,
+                description_html=f"<p>{text}</p>", work_mode=mode, zip=place["zip_code"], city=place["city"],
+                state=place["state"], lat=float(place["lat"]), lng=float(place["long"]),
+                employment_type=rng.choice(list(EMPLOYMENT_TYPES)), entry_level_ok=rng.random() < 0.15,
+                pay_min=low, pay_max=high, pay_unit=unit, pay_annual_min=annualise(low, unit),
+                pay_annual_max=annualise(high, unit), published_at=published,
+                expires_at=published + dt.timedelta(days=30), featured=rng.random() < 0.03,
+            ))
+            held = rng.sample(common, rng.choice([1, 1, 2])) + ([rng.choice(codes)] if rng.random() < 0.2 else [])
+            for j, code in enumerate(dict.fromkeys(held)):
+                creds.append(ListingCredential(listing=i, credential=code,
+                                               kind=["required", "any_of", "preferred"][j % 3]))
+            for value in rng.sample(list(SETTINGS), rng.choice([1, 1, 2])):
+                sets.append(ListingSetting(listing=i, value=value))
+            for value in rng.sample(list(SPECIALTIES), rng.choice([0, 1, 2])):
+                specs.append(ListingSpecialty(listing=i, value=value))
+            if mode == "remote" and rng.random() < 0.4:
+                for value in rng.sample(["TX", "FL", "CA", "NY", "GA", "OH", "AZ"], rng.randint(1, 4)):
+                    remotes.append(ListingRemoteState(listing=i, value=value))
+        await Listing.insert(*listings)
+        for table_rows in (creds, sets, specs, remotes):
+            for k in range(0, len(table_rows), 2000):
+                if table_rows[k:k + 2000]:
+                    await type(table_rows[0]).insert(*table_rows[k:k + 2000])
+        if start // batch % 25 == 0:
+            log(f"  generated {min(n, start + batch - 1):,} / {n:,} listings")
+
+
+# ---- load ----------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+async def measure(session: aiohttp.ClientSession, method: str, url: str, body: bytes | None, concurrency: int,
+                  seconds: float, headers: dict) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    # warm up: open the connections
+    for _ in range(min(concurrency, 4)):
+        async with session.request(method, url, data=body, headers=headers) as r:
+            await r.read()
+    deadline = time.perf_counter() + seconds
+
+    async def user() -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            async with session.request(method, url, data=body, headers=headers) as response:
+                await response.read()
+                if response.status != 200:
+                    errors += 1
+            latencies.append((time.perf_counter() - t0) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(user() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return {"p50": round(percentile(latencies, 50), 2), "p95": round(percentile(latencies, 95), 2),
+            "p99": round(percentile(latencies, 99), 2), "rps": round(len(latencies) / elapsed, 1),
+            "requests": len(latencies), "errors": errors}
+
+
+def start_app(env: dict, port: int, log_path: Path) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "uvicorn", "careers.app:create_app_from_env", "--factory", "--host", "127.0.0.1",
+            "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if local.port_open(port):
+            return proc
+        if proc.poll() is not None:
+            raise SystemExit(f"the app did not start; see {log_path}")
+        time.sleep(0.1)
+    raise SystemExit(f"the app did not start within 60s; see {log_path}")
+
+
+async def run_load(settings, app_url: str, degraded_url: str, seconds: float) -> dict:
+    from search.service import meili_request, parse_query
+
+    results: dict = {}
+    headers = {"Accept-Encoding": "identity"}
+    connector = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
+        for name, params in QUERIES.items():
+            results[name] = {}
+            query = "?" + urlencode(params)
+            body = json.dumps(meili_request(parse_query({k: [v] for k, v in params.items()}))).encode()
+            targets = {
+                "meilisearch": ("POST", f"{settings.meili_url}/indexes/{settings.meili_index}/search", body),
+                "api": ("GET", f"{app_url}/api/v1/listings{query}", None),
+                "page": ("GET", f"{app_url}/jobs{query}", None),
+                "database": ("GET", f"{degraded_url}/api/v1/listings{query}", None),
+            }
+            for target, (method, url, data) in targets.items():
+                results[name][target] = {}
+                extra = ({"Authorization": f"Bearer {MASTER_KEY}", "Content-Type": "application/json"}
+                         if target == "meilisearch" else {})
+                for concurrency in (1, 16):
+                    r = await measure(session, method, url, data, concurrency, seconds, extra)
+                    results[name][target][str(concurrency)] = r
+                    log(f"  {name:<24} {target:<12} c={concurrency:<3} p50 {r['p50']:7.2f} ms  p95 {r['p95']:7.2f} ms"
+                        f"  p99 {r['p99']:7.2f} ms  {r['rps']:8.1f} req/s" + (f"  {r['errors']} errors" if r["errors"] else ""))
+    return results
+
+
+def print_table(report: dict) -> None:
+    log("")
+    log(f"Listings: {report['listings']:,}   indexing: {report['index_docs_per_s']:,.0f} docs/s   "
+        f"careers reindex: {report['reindex_seconds']:.1f} s")
+    log("")
+    header = (f"{'query':<24} {'c':>3} | {'meili p95':>9} {'api p95':>8} {'page p95':>9} {'db p95':>8} | "
+              f"{'api-meili':>9} {'page-api':>8} | {'meili rps':>9} {'api rps':>8} {'page rps':>8} {'db rps':>7} "
+              f"{'api/meili':>9}")
+    log(header)
+    log("-" * len(header))
+    for name, targets in report["queries"].items():
+        for c in ("1", "16"):
+            m, a, p, d = (targets[t][c] for t in ("meilisearch", "api", "page", "database"))
+            ratio = a["rps"] / m["rps"] if m["rps"] else 0
+            log(f"{name:<24} {c:>3} | {m['p95']:9.2f} {a['p95']:8.2f} {p['p95']:9.2f} {d['p95']:8.2f} | "
+                f"{a['p95'] - m['p95']:+9.2f} {p['p95'] - a['p95']:+8.2f} | {m['rps']:9.1f} {a['rps']:8.1f} "
+                f"{p['rps']:8.1f} {d['rps']:7.1f} {ratio:9.0%}")
+    log("")
+    log("Targets: at c=1, api p95 - meili p95 <= 5 ms and page p95 - api p95 <= 10 ms; at c=16, api rps >= 40% of meili rps.")
+
+
+def main() -> int:
+    n = ARGS.listings
+    meili = app = degraded = None
+    try:
+        log(f"Scratch directory {TMP}; database {os.environ['DATABASE_URL'].split('@')[-1]}")
+        result = subprocess.run([sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"], cwd=ROOT,
+                                env=os.environ.copy(), capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"migrations failed:\n{result.stdout}\n{result.stderr}")
+        meili = local.start_meilisearch(TMP / "meili", master_key=MASTER_KEY, log_path=TMP / "meili.log")
+        settings = load_settings(meili_url=meili.url, meili_master_key=MASTER_KEY)
+
+        async def prepare() -> tuple[float, float]:
+            from search.documents import count_public
+            from search.indexing import ensure_index, rebuild_index
+
+            await db.start()
+            try:
+                t0 = time.perf_counter()
+                await generate(n)
+                log(f"Generated {n:,} listings in {time.perf_counter() - t0:.1f}s")
+                await ensure_index(settings)
+                t0 = time.perf_counter()
+                report = await rebuild_index(settings)
+                seconds = time.perf_counter() - t0
+                log(f"careers reindex: {report.documents:,} documents in {seconds:.1f}s")
+                assert report.documents == await count_public()
+                return report.documents / seconds, seconds
+            finally:
+                await db.stop()
+
+        docs_per_s, reindex_seconds = asyncio.run(prepare())
+
+        env = {**os.environ, "MEILI_URL": meili.url, "MEILI_MASTER_KEY": MASTER_KEY, "BASE_URL": "http://127.0.0.1"}
+        app_port, degraded_port = local.free_port(), local.free_port()
+        app = start_app(env, app_port, TMP / "app.log")
+        down = {**env, "MEILI_URL": f"http://127.0.0.1:{local.free_port()}"}  # nothing listens there
+        degraded = start_app(down, degraded_port, TMP / "app-degraded.log")
+        log("Measuring (each line: one target, one concurrency, "
+            f"{ARGS.seconds:.0f} s; this machine has {os.cpu_count()} cores)")
+        queries = asyncio.run(run_load(settings, f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{degraded_port}",
+                                       ARGS.seconds))
+        report = {"listings": n, "index_docs_per_s": round(docs_per_s, 1), "reindex_seconds": round(reindex_seconds, 2),
+                  "queries": queries, "machine": {"cores": os.cpu_count(), "platform": sys.platform}}
+        print_table(report)
+        if ARGS.json:
+            Path(ARGS.json).write_text(json.dumps(report, indent=2) + "\n")
+            log(f"Wrote {ARGS.json}")
+        return 0
+    finally:
+        for proc in (app, degraded):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        if meili is not None:
+            meili.stop()
+        if not ARGS.keep:
+            shutil.rmtree(TMP, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
