@@ -70,7 +70,10 @@ class EmployerDashboardController(Controller):
                 members = [r for r in rows if r["status"] == status]
                 if members:
                     groups.append({"status": status, "label": listings.STATE_LABELS[status], "listings": members})
-        return render(request, "employers/dashboard.html", {"employer": employer, "groups": groups})
+        from employers.applicants import dashboard_applicants  # records this visit for "new since your last visit"
+
+        return render(request, "employers/dashboard.html", {"employer": employer, "groups": groups,
+                                                            "applicant_summary": await dashboard_applicants(request.user.id)})
 
 
 # Listing groups on the dashboard, most urgent first.
