@@ -110,6 +110,10 @@ async def listing_page_context(request: Request, listing: Listing, *, preview: b
     # Other domains add what the listing page shows about the visitor here, as a plain dict merge,
     # e.g. the coders domain: `context.update(await coders_service.listing_context(request.user, listing))`
     # (apply state, saved job, qualification match); the template shows it in `{% block coder_panel %}`.
+    if not preview:
+        from careers.coders import service as coders_service
+
+        context.update(await coders_service.listing_context(request.user, listing))
     return context
 
 

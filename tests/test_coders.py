@@ -100,9 +100,16 @@ async def test_coder_completes_profile_sees_match_applies_and_employer_is_mailed
     match = panel["match"]
     assert match["qualifies"] and match["required"] == [{"code": "CPC", "held": True}]
     assert match["preferred_met"] == ["CRC"] and match["state_eligible"] is True and panel["can_apply"]
-    listing_page = await browser.get(f"/jobs/{listing_id}/remote-cpc-coder")
-    if "coder-panel" in listing_page.text:  # once the listing page includes the coders panel
-        assert "You meet this job&#39;s requirements" in listing_page.text or "You meet this job's requirements" in listing_page.text
+    listing_page = await browser.get(f"/jobs/{listing_id}/remote-cpc-coder", follow_redirects=True)
+    assert listing_page.status_code == 200 and 'class="coder-panel"' in listing_page.text
+    text = listing_page.text.replace("&#39;", "'")
+    assert "You meet this job's requirements" in text
+    assert "✓ Required: CPC — you hold it" in text and "✓ Preferred: CRC — you hold it" in text
+    assert "– Preferred: CCS — you do not hold it" in text
+    assert "Remote for residents of IL, IN:" in text and "your state (IL) is eligible" in text
+    assert 'name="cover_note"' in text and "Save this job" in text
+    anonymous_page = await make_browser().get(f"/jobs/{listing_id}/remote-cpc-coder", follow_redirects=True)
+    assert "to see which requirements you meet" in anonymous_page.text
 
     applied = await browser.submit(f"/jobs/{listing_id}/apply", {"cover_note": "I would love to code for you."})
     assert applied.status_code == 303 and applied.headers["location"].startswith("/account/applications#application-")
@@ -188,6 +195,9 @@ async def test_unconfirmed_email_and_ineligible_state_cannot_apply(browser, make
     current = await _current(browser)
     panel = (await service.listing_panel(current, remote_tx))["coder_panel"]
     assert not panel["can_apply"] and "open only to residents of TX" in panel["blockers"][0]
+    page = (await browser.get(f"/jobs/{remote_tx}/texas-only", follow_redirects=True)).text.replace("&#39;", "'")
+    assert "your state (IL) is not eligible" in page and "You cannot apply to it." in page
+    assert 'name="cover_note"' not in page
     response = await browser.submit(f"/jobs/{remote_tx}/apply", {})
     assert response.status_code == 400 and "your profile&#39;s ZIP is in IL" in response.text
     assert await Application.count() == 0
