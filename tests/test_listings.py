@@ -558,6 +558,14 @@ async def test_the_dashboard_groups_listings_by_status_with_their_counts(browser
     row = re.search(r"Outpatient Coder</a>.*?</tr>", text, re.S).group(0)
     assert re.findall(r"<td>(\d+)</td>", row) == ["1", "0", "0"]  # views, apply clicks, applications
 
+    from careers.accounts.service import create_user
+    from careers.coders.tables import Application
+
+    coder = await create_user("casey@example.org", "correct horse battery", "coder", confirmed=True)
+    await Application.insert(Application(listing=live, coder=coder.id, listing_coder=f"{live}:{coder.id}"))
+    row = re.search(r"Outpatient Coder</a>.*?</tr>", (await browser.get("/employer")).text, re.S).group(0)
+    assert re.findall(r"<td>(\d+)</td>", row) == ["1", "0", "1"]
+
 
 # ---- JSON API ------------------------------------------------------------------------------------------
 

@@ -310,6 +310,22 @@ async def test_a_dry_run_checks_every_line_and_writes_nothing(tmp_path):
     assert await Listing.count() == 0 and await Employer.count() == 0
 
 
+async def test_a_terminal_gets_a_progress_bar_and_the_errors_stay_readable(tmp_path):
+    from listings.commands import import_listings
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    path = tmp_path / "jobs.jsonl"
+    path.write_text(jsonl(listing_fields(requisition_id="T-1"), listing_fields(pay_unit="", requisition_id="T-2")))
+    err = Terminal()
+    assert await import_listings(path, "Acme Health", out=io.StringIO(), err=err) == 1
+    shown = err.getvalue()
+    assert "] 2/2 lines" in shown and "[" + "#" * 30 + "]" in shown
+    assert "\nline 2: pay_unit: Choose per hour, per year or per chart." in shown.replace("\r\033[K", "\n")
+
+
 async def test_the_careers_command_imports_listings_as_a_separate_process(tmp_path):
     path = tmp_path / "jobs.jsonl"
     path.write_text(jsonl(listing_fields(requisition_id="CLI-1"), listing_fields(title="", requisition_id="CLI-2")))
