@@ -233,6 +233,56 @@ async def run_load(settings, app_url: str, degraded_url: str, seconds: float) ->
     return results
 
 
+async def freshness(settings, samples: int = 20) -> dict:
+    """Seconds from publish (and close) to the change being visible in search, with the worker running."""
+    from careers.worker import Worker
+    from listings import service as listings_service
+    from listings.tables import Listing
+    from search.client import http_for
+
+    await db.start()
+    worker = Worker(settings)
+    task = asyncio.create_task(worker.run_forever())
+    published: list[float] = []
+    closed: list[float] = []
+    try:
+        async def visible(word: str) -> bool:
+            body = {"q": word, "attributesToRetrieve": ["id"], "limit": 1}
+            return bool((await http_for(settings).search(settings.meili_index, body))["hits"])
+
+        async def wait_until(word: str, present: bool) -> float:
+            t0 = time.perf_counter()
+            while await visible(word) != present:
+                if time.perf_counter() - t0 > 30:
+                    return 30.0
+                await asyncio.sleep(0.02)
+            return time.perf_counter() - t0
+
+        for i in range(samples):
+            word = f"freshzq{i}x"
+            listing = Listing(employer=1, title=f"Coder {word}", slug="coder", work_mode="remote",
+                              employment_type="full_time", pay_min=50000, pay_max=60000, pay_unit="year",
+                              pay_annual_min=50000, pay_annual_max=60000)
+            await listing.save()
+            await listings_service.transition(listing.id, "published", actor_kind="admin")
+            published.append(await wait_until(word, True))
+            await listings_service.transition(listing.id, "closed", actor_kind="employer")
+            closed.append(await wait_until(word, False))
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, timeout=10)
+        from search.client import close_http
+
+        await close_http()
+        await db.stop()
+
+    def summary(values: list[float]) -> dict:
+        return {"p50": round(percentile(values, 50), 3), "p95": round(percentile(values, 95), 3),
+                "max": round(max(values), 3)}
+
+    return {"publish": summary(published), "close": summary(closed)}
+
+
 def print_table(report: dict) -> None:
     log("")
     log(f"Listings: {report['listings']:,}   indexing: {report['index_docs_per_s']:,.0f} docs/s   "
@@ -250,6 +300,10 @@ def print_table(report: dict) -> None:
             log(f"{name:<24} {c:>3} | {m['p95']:9.2f} {a['p95']:8.2f} {p['p95']:9.2f} {d['p95']:8.2f} | "
                 f"{a['p95'] - m['p95']:+9.2f} {p['p95'] - a['p95']:+8.2f} | {m['rps']:9.1f} {a['rps']:8.1f} "
                 f"{p['rps']:8.1f} {d['rps']:7.1f} {ratio:9.0%}")
+    if "freshness_seconds" in report:
+        f = report["freshness_seconds"]
+        log(f"Searchable after publish: p50 {f['publish']['p50']:.2f} s, p95 {f['publish']['p95']:.2f} s; "
+            f"gone after close: p50 {f['close']['p50']:.2f} s, p95 {f['close']['p95']:.2f} s")
     log("")
     log("Targets: at c=1, api p95 - meili p95 <= 5 ms and page p95 - api p95 <= 10 ms; at c=16, api rps >= 40% of meili rps.")
 
@@ -296,8 +350,12 @@ def main() -> int:
             f"{ARGS.seconds:.0f} s; this machine has {os.cpu_count()} cores)")
         queries = asyncio.run(run_load(settings, f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{degraded_port}",
                                        ARGS.seconds))
+        log("Measuring publish/close → search visibility with the worker running (embedded defaults)")
+        fresh = asyncio.run(freshness(settings))
         report = {"listings": n, "index_docs_per_s": round(docs_per_s, 1), "reindex_seconds": round(reindex_seconds, 2),
-                  "queries": queries, "machine": {"cores": os.cpu_count(), "platform": sys.platform}}
+                  "queries": queries, "freshness_seconds": fresh,
+                  "machine": {"cores": os.cpu_count(), "platform": sys.platform,
+                              "load_average_1m": round(os.getloadavg()[0], 2)}}
         print_table(report)
         if ARGS.json:
             Path(ARGS.json).write_text(json.dumps(report, indent=2) + "\n")
