@@ -72,8 +72,9 @@ class EmployerDashboardController(Controller):
                     groups.append({"status": status, "label": listings.STATE_LABELS[status], "listings": members})
         from employers.applicants import dashboard_applicants  # records this visit for "new since your last visit"
 
-        return render(request, "employers/dashboard.html", {"employer": employer, "groups": groups,
-                                                            "applicant_summary": await dashboard_applicants(request.user.id)})
+        applicant_summary = await dashboard_applicants(request.user.id)
+        return render(request, "employers/dashboard.html",
+                      {"employer": employer, "groups": groups, "applicant_summary": applicant_summary})
 
 
 # Listing groups on the dashboard, most urgent first.

@@ -157,7 +157,8 @@ async def test_a_withdrawn_application_is_frozen(browser, make_browser):
     assert withdrawn.status_code == 303
 
     page = await browser.get(f"/employer/applications/{app_id}")
-    assert "Withdrawn by the candidate" in page.text and f'action="/employer/applications/{app_id}/move"' not in page.text
+    assert "Withdrawn by the candidate" in page.text
+    assert f'action="/employer/applications/{app_id}/move"' not in page.text
     events = await ApplicationEvent.count().where(ApplicationEvent.application == app_id)
     mails = len(await outbox_mail("casey@example.org"))
     refused = await browser.submit(f"/employer/applications/{app_id}/move", {"to_stage": "offer"})
@@ -303,7 +304,8 @@ async def test_every_applicant_route_answers_404_to_strangers_and_login_to_anony
     coder = make_browser()
     app_id = await coder_applies(coder, listing_id, "casey@example.org")
     other_employer = make_browser()
-    await register_employer(other_employer, "boss@rivalclinic.org", org="Rival Clinic", website="https://rivalclinic.org")
+    await register_employer(other_employer, "boss@rivalclinic.org", org="Rival Clinic",
+                            website="https://rivalclinic.org")
     other_coder = make_browser()
     await register_coder(other_coder, "nosy@example.org")
     anonymous = make_browser()
@@ -407,7 +409,8 @@ async def test_dashboard_counts_new_applicants_since_the_last_visit_and_listing_
     assert dashboard.status_code == 200
     # a first visit counts from joining the organisation
     assert "<strong>1</strong> new applicant since your last visit" in dashboard.text
-    row = re.search(r'<tr>\s*<td><a href="/employer/listings/%d/applicants">.*?</tr>' % listing_id, dashboard.text, re.S)
+    row = re.search(r'<tr>\s*<td><a href="/employer/listings/%d/applicants">.*?</tr>' % listing_id, dashboard.text,
+                    re.S)
     cells = re.findall(r"<td>(.*?)</td>", row.group(0), re.S)
     assert cells[1:] == ["40", "1", "1", "1", "2.5%"]  # views, apply clicks, applications, new, conversion
     again = await service.dashboard_applicants(hr.id)  # a reload within the same visit keeps the count
