@@ -357,3 +357,30 @@ async def test_search_api_is_in_the_openapi_schema(browser):
     names = {p["name"] for p in operation["parameters"]}
     assert {"q", "credential", "zip", "radius", "sort", "page", "per_page", "remote_state", "min_pay"} <= names
     assert "400" in operation["responses"]
+
+
+async def test_signed_in_coder_sees_only_jobs_they_qualify_for(browser, worker):
+    from careers.accounts.tables import User
+    from careers.coders.tables import CoderCredential, CoderProfile
+    from tests.conftest import register_coder
+
+    ok = await make_listing("CPC job", required=["CPC"])
+    needs_crc = await make_listing("CPC and CRC job", required=["CPC", "CRC"])
+    remote_tx = await make_listing("Remote TX job", required=["CPC"], work_mode="remote", remote_states=["TX"])
+    remote_ca = await make_listing("Remote CA job", required=["CPC"], work_mode="remote", remote_states=["CA"])
+    await worker.drain()
+    await register_coder(browser, "qualified@example.org")
+    user = await User.objects().get(User.email == "qualified@example.org")
+    profile = await CoderProfile.objects().where(CoderProfile.user == user.id).first()
+    if profile is None:
+        profile = CoderProfile(user=user.id, handle="qualified-coder")
+        await profile.save()
+    await CoderProfile.update({CoderProfile.state: "CA"}).where(CoderProfile.id == profile.id)
+    await CoderCredential.insert(CoderCredential(profile=profile.id, credential="CPC"))
+
+    body = await api(browser, qualified="true")
+    assert set(ids(body)) == {ok, remote_ca}
+    page = await browser.get("/jobs", params={"qualified": "true"})
+    assert "CPC job" in page.text and "Remote CA job" in page.text
+    assert "CPC and CRC job" not in page.text and "Remote TX job" not in page.text
+    assert needs_crc and remote_tx
