@@ -53,7 +53,6 @@ import asyncio  # noqa: E402
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 from urllib.parse import urlencode  # noqa: E402
 

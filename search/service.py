@@ -155,7 +155,8 @@ class SearchResult:
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(min(self.total, MAX_TOTAL_HITS if not self.degraded else self.total) / self.per_page))
+        reachable = self.total if self.degraded else min(self.total, MAX_TOTAL_HITS)
+        return max(1, math.ceil(reachable / self.per_page))
 
 
 # ---- the credential lexicon (from the Credential table, refreshed every few minutes) ------------

@@ -23,7 +23,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from listings.vocabulary import CREDENTIALS, SETTINGS, SPECIALTIES
+from listings.vocabulary import CREDENTIALS
 
 FEATURED_HEAD_START_SECONDS = 7 * 24 * 3600
 MAX_TOTAL_HITS = 1000
@@ -240,6 +240,3 @@ def index_settings(terms: list[CredentialTerm] | None = None) -> dict:
         "facetSearch": False,  # we never search inside facet values; skipping it makes indexing cheaper
     }
 
-
-SETTING_LABELS = SETTINGS
-SPECIALTY_LABELS = SPECIALTIES
