@@ -203,8 +203,31 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         worker_in_process=env.get("CAREERS_WORKER_IN_PROCESS", "") == "1",
     )
+    values.update(_raised_rate_limits(env))
     values.update(overrides)
     return Settings(**values)
+
+
+RATE_LIMIT_FIELDS = ("login_rate", "login_account_rate", "register_rate", "reset_rate", "apply_rate", "report_rate",
+                     "post_rate")
+
+
+def _raised_rate_limits(env: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """CAREERS_RATE_LIMIT_MULTIPLIER=N multiplies every rate limit's count (browser tests and drills on one address)."""
+    raw = (env.get("CAREERS_RATE_LIMIT_MULTIPLIER") or "").strip()
+    if not raw:
+        return {}
+    try:
+        factor = int(raw)
+    except ValueError:
+        raise ConfigurationError([f"CAREERS_RATE_LIMIT_MULTIPLIER must be a whole number, not {raw!r}"]) from None
+    if factor < 1:
+        raise ConfigurationError(["CAREERS_RATE_LIMIT_MULTIPLIER must be 1 or more"])
+    limits = {}
+    for name in RATE_LIMIT_FIELDS:
+        count, window = getattr(Settings, name)
+        limits[name] = (count * factor, window)
+    return limits
 
 
 def _development_secret(data_dir: Path) -> str:
