@@ -38,10 +38,13 @@ run: install
 test: install
 	@scripts/run_tests.sh
 
+# Re-pin from the current .venv (install new dependencies into it first); the project itself is left out.
 constraints: $(STAMP)
 	@{ echo "# Pinned versions of every dependency, for repeatable installs: pip install -c constraints.txt -e '.[test]'"; \
 	   echo "# Regenerate after changing dependencies: make constraints"; \
-	   $(PY) -m pip freeze --exclude-editable | grep -v -i -E '^(#|careercenter)'; } > constraints.txt
+	   $(PY) -m pip freeze --exclude-editable | grep -v -i -E '^(#|careercenter)'; } > constraints.txt.new
+	@if cmp -s constraints.txt.new constraints.txt; then rm constraints.txt.new; else mv constraints.txt.new constraints.txt; fi
+	@touch $(STAMP)
 	@echo "constraints.txt: $$(grep -c '==' constraints.txt) pins"
 
 clean:

@@ -508,6 +508,8 @@ class Supervisor:
 
     def run(self) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+                continue  # started under nohup: a closed terminal must not stop the board
             signal.signal(sig, self._on_signal)
         try:
             self._refuse_a_second_supervisor()
