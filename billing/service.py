@@ -128,7 +128,11 @@ async def order_for_employer(order_id: int, employer_id: int) -> Order | None:
 
 
 async def _listing_of_employer(listing_id: int, employer_id: int) -> Listing:
-    listing = await Listing.objects().where((Listing.id == listing_id) & (Listing.employer == employer_id)).first()
+    """The employer's listing, row-locked on PostgreSQL (call inside a transaction): two clicks make one order."""
+    query = Listing.objects().where((Listing.id == listing_id) & (Listing.employer == employer_id))
+    if not db.is_sqlite():
+        query = query.lock_rows()
+    listing = await query.first()
     if listing is None:
         raise OrderNotFound("That listing does not exist.")
     return listing

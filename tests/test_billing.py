@@ -305,3 +305,15 @@ async def test_admin_edits_a_price_and_only_new_orders_use_it(browser, make_brow
     finally:
         await service.update_plan(plan.id, price_cents=19900, active=True)  # plans are kept between tests
     assert (await browser.get("/admin/plans")).status_code == 404
+
+
+async def test_a_double_clicked_plan_choice_makes_one_order(browser):
+    import asyncio
+
+    _, listing = await employer_with_draft(browser)
+    await browser.get("/login")
+    responses = await asyncio.gather(*(browser.submit(f"/employer/listings/{listing.id}/publish",
+                                                      {"plan": "standard_30"}) for _ in range(3)))
+    assert [r.status_code for r in responses] == [303, 303, 303]
+    assert len({r.headers["location"] for r in responses}) == 1
+    assert await Order.count() == 1 and await listing_status(listing.id) == "awaiting_payment"
