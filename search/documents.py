@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from html.parser import HTMLParser
+from html import unescape
 
 from listings.tables import (
     Credential,
@@ -39,33 +39,20 @@ LISTING_COLUMNS = (
 )
 
 
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag in ("p", "br", "li", "div", "h1", "h2", "h3", "h4", "tr"):
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
+_BLOCK_TAG = re.compile(r"<(?:p|br|li|div|h[1-6]|tr|ul|ol|blockquote|pre)\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+_DROP = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
 def plain_text(html: str) -> str:
-    """The visible text of (sanitised) HTML, whitespace collapsed, no tags."""
-    parser = _TextExtractor()
-    parser.feed(html or "")
-    parser.close()
-    return " ".join(_CONTROL.sub(" ", "".join(parser.parts)).split())
+    """The visible text of (sanitised) HTML, whitespace collapsed, no tags, entities decoded.
+
+    A regular expression is enough here: the input is our own sanitised HTML (no comments, no scripts,
+    no attributes holding ">"), and the output is escaped again wherever it is shown.
+    """
+    text = _DROP.sub(" ", html or "")
+    text = _TAG.sub("", _BLOCK_TAG.sub(" ", text))
+    return " ".join(_CONTROL.sub(" ", unescape(text)).split())
 
 
 def excerpt(text: str, length: int = EXCERPT_LENGTH) -> str:
@@ -185,16 +172,21 @@ def is_public_row(row: dict) -> bool:
     return row["status"] == "published" and not row["hidden"]
 
 
-async def _joins_for(ids: list[int]) -> dict[int, dict[str, list]]:
+async def _joins_for(ids: list[int], *, id_range: tuple[int, int] | None = None) -> dict[int, dict[str, list]]:
+    """Join-table values per listing: for `ids`, or for every listing with lo <= id <= hi (a rebuild batch)."""
     joins: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     if not ids:
         return joins
+
+    def among(column):
+        return (column >= id_range[0]) & (column <= id_range[1]) if id_range else column.is_in(ids)
+
     for row in await ListingCredential.select(ListingCredential.listing, ListingCredential.credential,
-                                              ListingCredential.kind).where(ListingCredential.listing.is_in(ids)):
+                                              ListingCredential.kind).where(among(ListingCredential.listing)):
         joins[row["listing"]][row["kind"]].append(row["credential"])
     for table, key in ((ListingSetting, "settings"), (ListingSpecialty, "specialties"), (ListingCodeSet, "code_sets"),
                        (ListingRemoteState, "remote_states")):
-        for row in await table.select(table.listing, table.value).where(table.listing.is_in(ids)):
+        for row in await table.select(table.listing, table.value).where(among(table.listing)):
             joins[row["listing"]][key].append(row["value"])
     return joins
 
@@ -227,8 +219,8 @@ async def all_documents(batch_size: int = 2000) -> AsyncIterator[list[dict]]:
                       .order_by(Listing.id).limit(batch_size))
         if not rows:
             return
+        joins = await _joins_for([r["id"] for r in rows], id_range=(rows[0]["id"], rows[-1]["id"]))
         last_id = rows[-1]["id"]
-        joins = await _joins_for([r["id"] for r in rows])
         yield [build_document(row, joins[row["id"]], names) for row in rows]
 
 

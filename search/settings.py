@@ -238,5 +238,8 @@ def index_settings(terms: list[CredentialTerm] | None = None) -> dict:
         "faceting": {"maxValuesPerFacet": 100, "sortFacetValuesBy": {"*": "count"}},
         "pagination": {"maxTotalHits": MAX_TOTAL_HITS},
         "facetSearch": False,  # we never search inside facet values; skipping it makes indexing cheaper
+        # Proximity by attribute, not word distance: indexing measured 2.2x faster here, and in short titles
+        # and a 300-character excerpt "same field" is nearly as telling as "n words apart".
+        "proximityPrecision": "byAttribute",
     }
 
