@@ -19,7 +19,6 @@ from tests.billing_helpers import (
     deliver,
     deliver_success,
     emulator_event,
-    emulator_get,
     employer_with_draft,
     enter_card,
     make_listing,
@@ -28,7 +27,7 @@ from tests.billing_helpers import (
     setup_secret,
     start_order,
 )
-from tests.conftest import login, outbox_mail, register_coder, register_employer
+from tests.conftest import outbox_mail, register_coder, register_employer
 
 
 async def listing_status(listing_id: int) -> str:
@@ -269,7 +268,7 @@ async def test_unconfirmed_employer_cannot_start_a_payment(browser):
     assert await Order.count() == 0 and await listing_status(listing.id) == "draft"
 
 
-async def test_an_order_abandoned_for_24_hours_is_released_and_the_listing_is_a_draft_again(browser, settings, worker):
+async def test_an_order_abandoned_for_24_hours_is_released_and_the_listing_is_a_draft_again(browser, settings):
     _, listing = await employer_with_draft(browser)
     order_id = await start_order(browser, listing.id)
     await Order.update({Order.created_at: service.utcnow() - dt.timedelta(hours=25)}).where(Order.id == order_id)
