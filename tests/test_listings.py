@@ -281,7 +281,7 @@ async def test_admin_publish_puts_the_listing_live_with_every_fact_in_plain_word
                  "ICD-10-PCS", "DRG", "At least 2 years of coding experience", "apprentices (CPC-A) are welcome",
                  "Medical, dental, 401(k) match", "REQ-100", 'href="/employers/acme-health"', "Acme Health"):
         assert fact in text, fact
-    assert '<form method="post" action="/jobs/%d/apply">' % listing_id in text
+    assert 'href="/login?next=/jobs/%d">Log in to apply</a>' % listing_id in text  # the apply call-to-action
     await visitor.get(f"/jobs/{listing_id}/{listing.slug}")
     assert (await Listing.objects().get(Listing.id == listing_id)).views == 2
     dashboard = await browser.get("/employer")
