@@ -72,8 +72,8 @@ def register_employer(browsers: Browsers, org: str, website: str, name: str, ema
     return page
 
 
-def mail_link(browsers: Browsers, to: str, subject: str, path: str) -> str:
-    """The admin opens /admin/mail and copies the link to `path` from the newest mail to `to` with `subject`."""
+def mail_text(browsers: Browsers, to: str, subject: str) -> str:
+    """The admin opens /admin/mail and reads the newest mail to `to` whose subject contains `subject`."""
     admin = browsers.admin_page()
     deadline = time.monotonic() + 20
     while True:
@@ -87,6 +87,12 @@ def mail_link(browsers: Browsers, to: str, subject: str, path: str) -> str:
         time.sleep(0.5)
     admin.context.close()
     browsers.contexts.remove(admin.context)
+    return text
+
+
+def mail_link(browsers: Browsers, to: str, subject: str, path: str) -> str:
+    """The link to `path` in the newest mail to `to` (read by the admin at /admin/mail)."""
+    text = mail_text(browsers, to, subject)
     match = re.search(r"https?://\S+?" + re.escape(path) + r"\S*", text)
     assert match, f"no link to {path} in the mail:\n{text}"
     return match.group(0)
@@ -100,7 +106,7 @@ def confirm_email(browsers: Browsers, page: Page, email: str) -> None:
 # ---- employers -------------------------------------------------------------------------------------------
 
 
-def post_job(page: Page, *, title: str, description: str, credential: str, work_mode: str, zip_code: str,
+def post_job(page: Page, *, title: str, description: str, credential: str, work_mode: str, zip_code: str = "",
              pay: tuple[str, str], pay_unit: str = "per hour", setting: str = "Professional fee") -> int:
     """From the dashboard: fill the posting form, save the draft; returns the listing's id."""
     page.goto("/employer")
@@ -114,7 +120,8 @@ def post_job(page: Page, *, title: str, description: str, credential: str, work_
     page.get_by_role("group", name="Coding settings").get_by_label(setting).check()
     page.get_by_role("group", name="Code sets").get_by_label("CPT").check()
     page.get_by_role("group", name=re.compile("Work mode")).get_by_label(work_mode, exact=True).check()
-    page.get_by_label("ZIP code of the workplace").fill(zip_code)
+    if zip_code:
+        page.get_by_label("ZIP code of the workplace").fill(zip_code)
     page.get_by_label("Lowest pay in dollars").fill(pay[0])
     page.get_by_label("Highest pay in dollars").fill(pay[1])
     page.get_by_label("Pay is").select_option(label=pay_unit)
@@ -152,16 +159,19 @@ def review_item(page: Page, title: str):
     return page.get_by_role("article", name=re.compile(re.escape(title)))
 
 
-def approve(browsers: Browsers, title: str) -> None:
-    admin = browsers.admin_page()
+def approve(browsers: Browsers, title: str, admin: Page | None = None) -> None:
+    """An admin approves the listing in the review queue (in a page of their own unless one is given)."""
+    own = admin is None
+    admin = admin or browsers.admin_page()
     admin.goto("/admin")
     admin.get_by_role("navigation", name="Admin").get_by_role("link", name="Review queue").click()
     item = review_item(admin, title)
     expect(item).to_be_visible()
     item.get_by_role("button", name="Approve and publish").click()
     expect(review_item(admin, title)).to_have_count(0)
-    admin.context.close()
-    browsers.contexts.remove(admin.context)
+    if own:
+        admin.context.close()
+        browsers.contexts.remove(admin.context)
 
 
 # ---- search -----------------------------------------------------------------------------------------------
@@ -180,6 +190,19 @@ def search_until_found(page: Page, fill, title: str) -> None:
             return
         assert time.monotonic() < deadline, f"“{title}” did not appear in search within {SEARCH_WAIT_S} s"
         time.sleep(0.5)
+
+
+def report(page: Page, listing_url: str, reason: str, detail: str, email: str | None = None) -> None:
+    """Open the listing, follow “Report this job”, send the form."""
+    page.goto(listing_url)
+    page.get_by_role("link", name="Report this job").click()
+    expect(page.get_by_role("heading", level=1, name="Report this job")).to_be_visible()
+    page.get_by_role("group", name=re.compile("What is wrong with this job")).get_by_label(reason).check()
+    page.get_by_label("Anything we should know (optional)").fill(detail)
+    if email:
+        page.get_by_label("Your email address").fill(email)
+    page.get_by_role("button", name="Send report").click()
+    expect(page.get_by_role("heading", level=1, name="Report sent")).to_be_visible()
 
 
 def absent_from_search(page: Page, keywords: str, title: str) -> None:

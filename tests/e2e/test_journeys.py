@@ -8,20 +8,23 @@ Each journey saves a screenshot of its last page in test-artifacts/<journey>.png
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import in_browser_thread, save_screenshot
+from tests.e2e.conftest import PASSWORD, in_browser_thread, save_screenshot
 from tests.e2e.people import (
     absent_from_search,
     approve,
     confirm_email,
     mail_link,
+    mail_text,
     pay_for_listing,
     post_job,
     register_coder,
     register_employer,
+    report,
     review_item,
     search_until_found,
     tiny_pdf,
@@ -148,3 +151,103 @@ def test_coder_registers_builds_a_profile_finds_qualifies_applies_and_sees_the_e
     expect(application.get_by_text("We would love to meet you on Tuesday.", exact=False)).to_be_visible()
     browsers.remember("coder", coder)
     save_screenshot(coder, "coder-journey")
+
+
+SCAM_TITLE = "Work From Home Medical Coder — No Experience Needed"
+LURE_TITLE = "Remote Medical Coding Specialist (CPC)"
+
+
+@in_browser_thread
+def test_admin_rejects_a_scam_with_a_refund_handles_three_reports_and_suspends_the_employer(browsers, story):
+    # A new employer with a free-mail address posts two listings and pays for both.
+    scammer = register_employer(browsers, "QuickCode Careers", "https://quickcode-careers.com", "Quinn Quick",
+                                "quickcode.careers@gmail.com")
+    confirm_email(browsers, scammer, "quickcode.careers@gmail.com")
+    scam_id = post_job(
+        scammer, title=SCAM_TITLE,
+        description="Start coding from home today, no experience needed! A $99 training kit fee is required before "
+                    "your first day. Send your SSN and bank details so we can set up your pay.",
+        credential="CPC", work_mode="Remote", pay=("45", "60"))
+    pay_for_listing(scammer, scam_id)
+    lure_id = post_job(
+        scammer, title=LURE_TITLE,
+        description="Remote CPC coder for multispecialty professional fee claims. CPT, ICD-10-CM and HCPCS.",
+        credential="CPC", work_mode="Remote", pay=("24", "28"))
+    pay_for_listing(scammer, lure_id, saved_card=True)
+
+    # The review queue shows the scam signals; the admin rejects it, and the order is refunded.
+    admin = browsers.admin_page()
+    admin.goto("/admin")
+    admin.get_by_role("navigation", name="Admin").get_by_role("link", name="Review queue").click()
+    expect(admin.get_by_role("heading", level=1, name="Review queue")).to_be_visible()
+    scam = review_item(admin, SCAM_TITLE)
+    expect(scam.get_by_text("Scam phrases")).to_be_visible()
+    expect(scam.get_by_text("New employer")).to_be_visible()
+    expect(scam.get_by_text("Free-mail contact address")).to_be_visible()
+    expect(scam.get_by_text(re.compile(r"^Order #\d+")).filter(has_text=re.compile(r"\$199\.00\s*·\s*paid"))).to_be_visible()
+    scam.get_by_label(re.compile("Reason for rejecting")).fill(
+        "Listings may not charge applicants fees or ask for bank details before an offer.")
+    scam.get_by_role("button", name="Reject").click()
+    expect(review_item(admin, SCAM_TITLE)).to_have_count(0)
+    approve(browsers, LURE_TITLE, admin)
+
+    deadline = time.monotonic() + 30
+    while True:  # the worker refunds the rejected listing's order through Stripe (the emulator)
+        scammer.goto("/employer/billing")
+        order = scammer.get_by_role("row").filter(has_text=SCAM_TITLE)
+        if order.get_by_role("cell", name="Refunded").count():
+            break
+        assert time.monotonic() < deadline, "the rejected listing's order was not refunded within 30 s"
+        time.sleep(0.5)
+    expect(order.get_by_role("cell", name="$199.00")).to_be_visible()
+    rejection = mail_text(browsers, "quickcode.careers@gmail.com", f"Your listing “{SCAM_TITLE}” was not approved")
+    assert "Reason: Listings may not charge applicants fees" in rejection
+
+    # Three different people report the approved lure: two signed-in coders and a visitor who confirms by mail.
+    scammer.goto("/employer")
+    scammer.get_by_role("link", name=LURE_TITLE, exact=True).click()
+    scammer.get_by_role("link", name="View the live page").click()
+    lure_url = scammer.url
+    for number in (1, 2):
+        reporter = register_coder(browsers, f"Reporter {number}", f"reporter{number}@codermail.org")
+        report(reporter, lure_url, "Scam or fraud", "They asked me for a training fee by phone.")
+        expect(reporter.get_by_text("Your report reached our moderators.", exact=False)).to_be_visible()
+    visitor = browsers.page()
+    report(visitor, lure_url, "Scam or fraud", "Same company asked me for my SSN.", email="visitor@codermail.org")
+    expect(visitor.get_by_text("your report counts once you open it", exact=False)).to_be_visible()
+    visitor.goto(mail_link(browsers, "visitor@codermail.org", "Confirm your report", "/reports/confirm"))
+    expect(visitor.get_by_role("heading", name="Report confirmed")).to_be_visible()
+
+    # Three confirmed reporters hide the listing at once: off its page and out of search.
+    gone = visitor.goto(lure_url)
+    assert gone is not None and gone.status in (404, 410), f"a hidden listing answered {gone and gone.status}"
+    absent_from_search(visitor, "remote medical coding specialist", LURE_TITLE)
+
+    # The admin handles the reports: removes the listing, then suspends the employer.
+    admin.get_by_role("navigation", name="Admin").get_by_role("link", name="Reports").click()
+    reported = admin.get_by_role("article", name=re.compile(re.escape(LURE_TITLE)))
+    expect(reported.get_by_text("3 different reporters", exact=False)).to_be_visible()
+    expect(reported.get_by_text("Hidden", exact=True)).to_be_visible()
+    expect(reported.get_by_role("row").filter(has_text="visitor@codermail.org")).to_have_count(1)
+    reported.get_by_label(re.compile("Reason for removing")).fill("Confirmed scam: fees and SSN requests.")
+    reported.get_by_role("button", name="Remove listing").click()
+    expect(admin.get_by_text(re.compile(r"Listing #\d+ removed from the site"))).to_be_visible()
+    expect(admin.get_by_role("article", name=re.compile(re.escape(LURE_TITLE)))).to_have_count(0)
+
+    admin.get_by_role("navigation", name="Admin").get_by_role("link", name="Employers").click()
+    admin.get_by_role("link", name="QuickCode Careers").click()
+    expect(admin.get_by_role("heading", level=1, name="QuickCode Careers")).to_be_visible()
+    suspend = admin.locator("form").filter(has=admin.get_by_role("button", name=re.compile("^Suspend")))
+    suspend.get_by_label(re.compile("^Reason")).fill("Scam listings: training fees and SSN requests.")
+    suspend.get_by_role("button", name=re.compile("^Suspend")).click()
+    expect(admin.get_by_text(re.compile(r"Trust\s*Suspended"))).to_be_visible()
+    expect(admin.get_by_text("quickcode.careers@gmail.com (owner) — login disabled", exact=False)).to_be_visible()
+    save_screenshot(admin, "admin-journey")
+
+    # The suspended employer's session is over and it cannot log in again.
+    scammer.goto("/employer")
+    expect(scammer.get_by_role("heading", level=1, name="Log in")).to_be_visible()
+    scammer.get_by_label("Email address").fill("quickcode.careers@gmail.com")
+    scammer.get_by_label(re.compile(r"^Password")).fill(PASSWORD)
+    scammer.get_by_role("button", name="Log in").click()
+    expect(scammer.get_by_text("This account is disabled.", exact=False)).to_be_visible()
