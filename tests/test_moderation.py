@@ -179,3 +179,29 @@ async def test_the_queue_lists_the_longest_waiting_listing_first(browser, make_b
     await create_admin(admin)
     text = (await admin.get("/admin/review")).text
     assert text.index(f'id="listing-{first.id}"') < text.index(f'id="listing-{later.id}"')
+
+
+async def test_two_admins_deciding_at_once_make_one_decision_and_the_other_is_told(browser, make_browser, settings):
+    import asyncio
+
+    from careers.accounts.tables import User
+    from listings.moderation import service as moderation
+    from listings.tables import ListingEvent
+
+    employer = await make_employer(browser, "hr@twice.org", "Twice Health", "https://twice.org", days_old=100)
+    listing = await make_listing(employer, status="in_review", created_by_email="hr@twice.org")
+    await create_admin(make_browser())
+    admin = await User.objects().get(User.email == "admin@careercenter.org")
+    outcomes = await asyncio.gather(moderation.approve(listing.id, admin, settings),
+                                    moderation.reject(listing.id, admin, "Not a coding job.", settings),
+                                    return_exceptions=True)
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], moderation.ModerationError), outcomes
+    assert "no longer waiting for review" in errors[0].message
+    decided = await ListingEvent.count().where((ListingEvent.listing == listing.id)
+                                              & ListingEvent.to_status.is_in(["published", "rejected"]))
+    assert decided == 1
+    assert await AuditEntry.count().where(AuditEntry.listing_id == listing.id) == 1
+    rejected = (await Listing.objects().get(Listing.id == listing.id)).status == "rejected"
+    refunds = await OutboxRow.count().where(OutboxRow.kind == "billing.refund_listing")
+    assert refunds == (1 if rejected else 0)  # the loser's refund request rolled back with it

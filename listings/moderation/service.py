@@ -190,6 +190,15 @@ async def _in_review(listing_id: int) -> Listing:
     return listing
 
 
+async def _decide(listing_id: int, to_status: str, admin, reason: str) -> Listing:
+    """The decision's transition, inside the caller's transaction. Two admins deciding at once both pass
+    `_in_review`; the lifecycle refuses the second, which then rolls back (no mail, refund or audit entry)."""
+    try:
+        return await listings.transition(listing_id, to_status, actor_kind="admin", actor_id=admin.id, reason=reason)
+    except listings.ListingError:
+        raise ModerationError("That listing is no longer waiting for review (another admin may have decided).") from None
+
+
 def _listing_url(settings: Settings, listing: Listing) -> str:
     return f"{settings.base_url}/jobs/{listing.id}"
 
@@ -201,8 +210,7 @@ async def approve(listing_id: int, admin, settings: Settings) -> Listing:
     if employer.suspended:
         raise ModerationError("This employer is suspended; reinstate it before approving its listings.")
     async with db.transaction():
-        published = await listings.transition(listing_id, listings.PUBLISHED, actor_kind="admin", actor_id=admin.id,
-                                              reason="approved")
+        published = await _decide(listing_id, listings.PUBLISHED, admin, "approved")
         await audit.record("listing approved", actor=admin, employer_id=listing.employer, listing_id=listing_id,
                            before={"status": listing.status}, after={"status": published.status})
         for to in await employer_contacts(listing):
@@ -221,8 +229,7 @@ async def reject(listing_id: int, admin, reason: str, settings: Settings) -> Lis
         raise ModerationError("Give the reason the employer will read.", "reason")
     listing = await _in_review(listing_id)
     async with db.transaction():
-        rejected = await listings.transition(listing_id, listings.REJECTED, actor_kind="admin", actor_id=admin.id,
-                                             reason=reason)
+        rejected = await _decide(listing_id, listings.REJECTED, admin, reason)
         await outbox.enqueue(REFUND_LISTING, {"listing_id": listing_id, "reason": reason})
         await audit.record("listing rejected", actor=admin, employer_id=listing.employer, listing_id=listing_id,
                            reason=reason, before={"status": listing.status},
@@ -245,8 +252,7 @@ async def request_changes(listing_id: int, admin, note: str, settings: Settings)
         raise ModerationError("Write what the employer should change.", "note")
     listing = await _in_review(listing_id)
     async with db.transaction():
-        draft = await listings.transition(listing_id, listings.DRAFT, actor_kind="admin", actor_id=admin.id,
-                                          reason=note)
+        draft = await _decide(listing_id, listings.DRAFT, admin, note)
         await audit.record("changes requested", actor=admin, employer_id=listing.employer, listing_id=listing_id,
                            reason=note, before={"status": listing.status}, after={"status": draft.status})
         for to in await employer_contacts(listing):
