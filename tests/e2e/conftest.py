@@ -47,6 +47,14 @@ TEST_TIMEOUT_S = 240  # one whole journey, however it hangs
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MEILI_BINARY")
 
 
+def pytest_collection_modifyitems(config, items):
+    """The journeys first (they start from an empty board); the accessibility checks then seed the demo board."""
+    def rank(item) -> int:
+        return 1 if item.nodeid.startswith("tests/e2e/test_accessibility.py") else 0
+
+    items.sort(key=rank)  # stable: every other order is kept
+
+
 def chromium_or_skip() -> None:
     if not CHROMIUM.exists():
         reason = f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install chromium)"
