@@ -9,7 +9,7 @@ STAMP := $(VENV)/.careers-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install meilisearch run test constraints clean
+.PHONY: help install meilisearch axe-core run test constraints clean
 
 help:
 	@echo "make run        install, migrate and serve CareerCenter on http://$(HOST):$(PORT)"
@@ -17,7 +17,7 @@ help:
 	@echo "make install    create .venv, install the package, localstripe and the Meilisearch binary (idempotent)"
 	@echo "make constraints  re-pin constraints.txt from the current .venv"
 
-install: $(STAMP) meilisearch
+install: $(STAMP) meilisearch axe-core
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "CareerCenter needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -30,6 +30,15 @@ $(STAMP): $(PY) pyproject.toml constraints.txt
 
 meilisearch:
 	@scripts/install_meilisearch.sh
+
+# axe-core for the browser accessibility tests, pinned by tests/e2e/package-lock.json (npm ci; no npm: those tests skip loudly, or fail under CI).
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
+axe-core: $(AXE)
+
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	    npm ci --prefix tests/e2e --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
+	else echo "axe-core: npm not found (Debian: apt-get install npm); the accessibility tests will skip"; fi
 
 # `careers serve` applies the migrations before anything starts, then serves until Ctrl-C.
 run: install
@@ -48,4 +57,4 @@ constraints: $(STAMP)
 	@echo "constraints.txt: $$(grep -c '==' constraints.txt) pins"
 
 clean:
-	rm -rf $(VENV) .tools build *.egg-info
+	rm -rf $(VENV) .tools build *.egg-info tests/e2e/node_modules
