@@ -355,7 +355,7 @@ class AdminBillingController(Controller):
             raise NotFoundException()
         try:
             await service.update_plan(plan_id, price_cents=service.parse_dollars(form_str(form, "price", 20)),
-                                      active=form_str(form, "active", 5) in ("1", "on"))
+                                      active=form_str(form, "active", 5) in ("1", "on"), admin=request.user)
         except service.BillingError as exc:
             return redirect(request, "/admin/plans", f"{plan.name}: {exc.message}", "error")
         return redirect(request, "/admin/plans", f"{plan.name} saved. Orders already made keep their amount.", "success")

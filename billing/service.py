@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from careers.accounts import audit
 from careers.accounts.tables import User
 from careers.core import db, mail
 from careers.core.config import Settings
@@ -90,11 +91,19 @@ async def plan_by_code(code: str, kind: str | None = None) -> Plan:
     return plan
 
 
-async def update_plan(plan_id: int, *, price_cents: int, active: bool) -> None:
-    """Admins change a price or withdraw a plan; orders already made keep their amount."""
+async def update_plan(plan_id: int, *, price_cents: int, active: bool, admin=None) -> None:
+    """Admins change a price or withdraw a plan (audited); orders already made keep their amount."""
     if price_cents < 50 or price_cents > 10_000_000:
         raise BillingError("Enter a price between $0.50 and $100,000.00.", "price")
-    await Plan.update({Plan.price_cents: price_cents, Plan.active: active}).where(Plan.id == plan_id)
+    async with db.transaction():
+        plan = await Plan.objects().where(Plan.id == plan_id).first()
+        if plan is None:
+            raise BillingError("That plan does not exist.")
+        await Plan.update({Plan.price_cents: price_cents, Plan.active: active}).where(Plan.id == plan_id)
+        if admin is not None and (plan.price_cents, plan.active) != (price_cents, active):
+            await audit.record("plan changed", actor=admin, reason=plan.name,
+                               before={"plan": plan.code, "price": money(plan.price_cents), "active": plan.active},
+                               after={"plan": plan.code, "price": money(price_cents), "active": active})
 
 
 def parse_dollars(text: str) -> int:
@@ -701,9 +710,14 @@ async def _dispute_created(order: Order, dispute: dict) -> str:
         return "ignored: order already disputed"
     await Order.update({Order.status: DISPUTED, Order.disputed_at: now, Order.updated_at: now}).where(Order.id == order.id)
     hidden = ""
-    if order.listing and await Listing.exists().where(Listing.id == order.listing):
-        await listings.set_hidden(order.listing, True, actor_kind="system", reason=f"payment disputed (order {order.id})")
-        hidden = f" Listing {order.listing} is hidden until an admin clears it."
+    listing = await Listing.objects().where(Listing.id == order.listing).first() if order.listing else None
+    if listing is not None:
+        why = f"payment disputed (order {order.id})"
+        await listings.set_hidden(listing.id, True, actor_kind="system", reason=why)
+        await audit.record("automated hide", actor=None, employer_id=order.employer, listing_id=listing.id,
+                           reason=why, before={"hidden": listing.hidden},
+                           after={"hidden": True, "order": order.id, "order_status": DISPUTED})
+        hidden = f" Listing {listing.id} is hidden until an admin shows it again (Admin → Listings)."
     await _mail_admins(f"Payment dispute on order {order.id}",
                        f"Stripe reports a dispute ({dispute.get('reason') or 'no reason given'}) on order {order.id}, "
                        f"{money(order.amount_cents, order.currency)}, {order.description}.{hidden}")
@@ -753,6 +767,9 @@ async def _take_back(order: Order, reason: str, actor_kind: str, actor_id: int |
         return "The listing is a draft again."
     if listing.status == listings.IN_REVIEW:
         await listings.set_hidden(listing.id, True, actor_kind=kind, actor_id=actor_id, reason=why)
+        if kind == "system":  # an admin's refund is audited as a whole by refund_order
+            await audit.record("automated hide", actor=None, employer_id=order.employer, listing_id=listing.id,
+                               reason=why, before={"hidden": listing.hidden}, after={"hidden": True, "order": order.id})
         return "The listing will not be published."
     return f"The listing stays {listing.status}."
 
@@ -780,7 +797,15 @@ async def refund_order(order_id: int, reason: str, gateway: StripeGateway, *, ac
         raise BillingError(f"Stripe did not refund the payment: {exc}") from None
     async with db.transaction():
         order = await _lock_order(order_id)
-        await apply_refund(order, reason=reason, refund_id=refund.get("id"), actor_kind=actor_kind, actor_id=actor_id)
+        before = order.status
+        effect = await apply_refund(order, reason=reason, refund_id=refund.get("id"), actor_kind=actor_kind,
+                                    actor_id=actor_id)
+        if actor_kind == "admin":
+            admin = await User.objects().where(User.id == actor_id).first() if actor_id else None
+            await audit.record("order refunded", actor=admin, employer_id=order.employer, listing_id=order.listing,
+                               reason=reason, before={"order": order.id, "status": before},
+                               after={"order": order.id, "status": REFUNDED, "refund": refund.get("id"),
+                                      "amount": money(order.amount_cents, order.currency), "effect": effect})
     return await Order.objects().get(Order.id == order_id)
 
 

@@ -296,6 +296,10 @@ async def test_admin_edits_a_price_and_only_new_orders_use_it(browser, make_brow
     assert plans.status_code == 200 and 'value="199.00"' in plans.text
     saved = await admin.submit(f"/admin/plans/{plan.id}", {"price": "219.00", "active": "1"})
     assert saved.status_code == 303
+    from careers.accounts.tables import AuditEntry
+
+    entry = await AuditEntry.objects().where(AuditEntry.action == "plan changed").first()
+    assert entry.actor_label == "admin@careercenter.org" and "$199.00" in str(entry.before) and "$219.00" in str(entry.after)
     try:
         other = await make_listing(listing.employer, "Outpatient Coder (CPC)")
         second = await start_order(browser, other.id)

@@ -16,6 +16,7 @@ import pytest
 from billing import service
 from billing.stripe_client import LiveKeyRefused, StripeGateway, emulator_confirm_card_setup, make_client
 from billing.tables import Credit, Order, StripeEvent
+from careers.accounts.tables import AuditEntry
 from careers.core import outbox
 from careers.core.config import PROJECT_ROOT, ConfigurationError, load_settings
 from careers.core.tables import OutboxRow
@@ -253,6 +254,10 @@ async def test_an_admin_refund_removes_the_listing_from_the_site_and_search(brow
     assert len(mails) == 1 and "Duplicate posting" in mails[0]["text"]
     charge = emulator_charge_of(settings, order.payment_intent_id)
     assert charge["refunded"] is True
+    entry = await AuditEntry.objects().where(AuditEntry.action == "order refunded").first()
+    assert entry.actor_label == "admin@careercenter.org" and entry.reason == "Duplicate posting"
+    assert entry.listing_id == listing.id and entry.employer_id == order.employer
+    assert "order refunded" in (await admin.get(f"/admin/audit?listing={listing.id}")).text
 
     # Real Stripe then sends charge.refunded: it changes nothing twice.
     late = await deliver(browser, shaped_event("charge.refunded", charge))
@@ -296,6 +301,9 @@ async def test_a_dispute_hides_the_listing_and_tells_the_admins(browser, make_br
     assert (await make_browser().get(f"/jobs/{listing.id}/{listing.slug}")).status_code in (404, 410)
     mails = [m for m in await outbox_mail("admin@careercenter.org") if "dispute" in m["subject"].lower()]
     assert len(mails) == 1 and "fraudulent" in mails[0]["text"]
+    hide = await AuditEntry.objects().where((AuditEntry.action == "automated hide")
+                                            & (AuditEntry.listing_id == listing.id)).first()
+    assert hide is not None and hide.actor_label == "system" and f"order {order.id}" in hide.reason
 
 
 # ---- reconcile --------------------------------------------------------------------------------------------
