@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 from careers.accounts.auth import SessionAuthMiddleware
 from careers.core import db
@@ -143,37 +143,29 @@ def content_security_policy(settings: Settings, *, stripe: bool) -> str:
     )
 
 
-def security_headers_middleware_factory(settings: Settings):
+def security_headers_hook(settings: Settings):
+    """A `before_send` hook, not a middleware: Litestar's middleware never sees the 404 and 405 answers of its
+    router (no route matched), and those pages need the headers too."""
     plain = content_security_policy(settings, stripe=False).encode()
     with_stripe = content_security_policy(settings, stripe=True).encode()
 
-    def middleware(app: ASGIApp) -> ASGIApp:
-        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        handler = scope.get("route_handler")
+        stripe = bool(handler and handler.opt.get("stripe"))
+        headers = list(message.get("headers", []))
+        headers += [
+            (b"content-security-policy", with_stripe if stripe else plain),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"strict-origin-when-cross-origin"),
+            (b"x-frame-options", b"DENY"),
+        ]
+        if settings.production:
+            headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        message["headers"] = headers
 
-            async def send_with_headers(message) -> None:
-                if message["type"] == "http.response.start":
-                    handler = scope.get("route_handler")
-                    stripe = bool(handler and handler.opt.get("stripe"))
-                    headers = list(message.get("headers", []))
-                    headers += [
-                        (b"content-security-policy", with_stripe if stripe else plain),
-                        (b"x-content-type-options", b"nosniff"),
-                        (b"referrer-policy", b"strict-origin-when-cross-origin"),
-                        (b"x-frame-options", b"DENY"),
-                    ]
-                    if settings.production:
-                        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
-                    message = {**message, "headers": headers}
-                await send(message)
-
-            await app(scope, receive, send_with_headers)
-
-        return wrapped
-
-    return middleware
+    return add_security_headers
 
 
 # ---- assembly ------------------------------------------------------------------------------
@@ -256,10 +248,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[*route_handlers(), create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"])],
         template_config=templates,
         csrf_config=csrf,
-        middleware=[
-            security_headers_middleware_factory(settings),
-            DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$"]),
-        ],
+        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$"])],
+        before_send=[security_headers_hook(settings)],
         exception_handlers={
             LoginRequired: login_required_handler,
             HTTPException: http_exception_handler,
