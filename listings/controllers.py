@@ -276,14 +276,31 @@ class AdminListingsController(Controller):
 
     @post("/{listing_id:int}/publish")
     async def publish(self, request: Request, listing_id: FromPath[int]) -> Redirect:
+        from listings.moderation import service as moderation
+
         try:
-            listing = await service.publish_without_payment(listing_id, admin_id=request.user.id)
+            listing = await moderation.publish_without_payment(listing_id, request.user)
         except service.ListingNotFound:
             raise NotFoundException() from None
         except service.ListingError as exc:
             return redirect(request, "/admin/listings", f"Listing #{listing_id}: {exc.message}", "error")
         return redirect(request, "/admin/listings",
                         f"Listing #{listing.id} is published without payment: {service.listing_path(listing)}", "success")
+
+    @post("/{listing_id:int}/show")
+    async def show_again(self, request: Request, listing_id: FromPath[int]) -> Redirect:
+        """Clear the hidden flag a dispute or reports set (reports are better dismissed at /admin/reports)."""
+        from listings.moderation import service as moderation
+
+        form = await read_form(request)
+        back = f"/admin/listings?q={listing_id}"
+        try:
+            await moderation.show_again(listing_id, request.user, form_str(form, "reason", 2000))
+        except moderation.ModerationError as exc:
+            if exc.message == "That listing does not exist.":
+                raise NotFoundException() from None
+            return redirect(request, back, f"Listing #{listing_id}: {exc.message}", "error")
+        return redirect(request, back, f"Listing #{listing_id} is shown again.", "success")
 
 
 # ---- the public listing page ------------------------------------------------------------------

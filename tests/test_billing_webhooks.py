@@ -305,6 +305,20 @@ async def test_a_dispute_hides_the_listing_and_tells_the_admins(browser, make_br
                                             & (AuditEntry.listing_id == listing.id)).first()
     assert hide is not None and hide.actor_label == "system" and f"order {order.id}" in hide.reason
 
+    # The admin clears the flag from the listings page: a reason is required, the decision is audited.
+    found = await admin.get("/admin/listings", params={"q": str(listing.id)})
+    assert "(hidden)" in found.text and "Show again" in found.text
+    assert (await admin.submit(f"/admin/listings/{listing.id}/show", {"reason": ""})).status_code == 303
+    assert (await Listing.objects().get(Listing.id == listing.id)).hidden
+    sync_before = await OutboxRow.count().where(OutboxRow.kind == outbox.SEARCH_SYNC)
+    shown = await admin.submit(f"/admin/listings/{listing.id}/show", {"reason": "Dispute won; the charge stands."})
+    assert shown.status_code == 303
+    assert not (await Listing.objects().get(Listing.id == listing.id)).hidden
+    assert await OutboxRow.count().where(OutboxRow.kind == outbox.SEARCH_SYNC) == sync_before + 1
+    assert (await make_browser().get(f"/jobs/{listing.id}/{listing.slug}")).status_code == 200
+    assert await AuditEntry.exists().where((AuditEntry.action == "listing shown again")
+                                           & (AuditEntry.reason == "Dispute won; the charge stands."))
+
 
 # ---- reconcile --------------------------------------------------------------------------------------------
 

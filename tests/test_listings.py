@@ -621,3 +621,8 @@ async def test_admin_finds_listings_and_non_admins_get_404(browser, make_browser
     page = await admin.get("/admin/listings", params={"q": "inpatient coder", "status": "draft"})
     assert "Inpatient Coder (CCS)" in page.text and "Publish without payment" in page.text
     assert "Inpatient Coder" not in (await admin.get("/admin/listings", params={"status": "published"})).text
+    assert (await admin.submit(f"/admin/listings/{listing_id}/publish")).status_code == 303
+    from careers.accounts.tables import AuditEntry
+
+    entry = await AuditEntry.objects().where(AuditEntry.action == "published without payment").first()
+    assert entry.listing_id == listing_id and entry.actor_label == "admin@careercenter.org"

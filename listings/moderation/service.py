@@ -265,6 +265,40 @@ async def request_changes(listing_id: int, admin, note: str, settings: Settings)
     return draft
 
 
+# ---- admin actions on one listing ----------------------------------------------------------------
+
+
+async def publish_without_payment(listing_id: int, admin) -> Listing:
+    """An admin publishes a draft without payment (listings' lifecycle), audited in the same transaction.
+
+    Raises the lifecycle's ListingError (ListingNotFound for an unknown id) unchanged.
+    """
+    async with db.transaction():
+        before = await Listing.objects().where(Listing.id == listing_id).first()
+        published = await listings.publish_without_payment(listing_id, admin_id=admin.id)
+        await audit.record("published without payment", actor=admin, employer_id=published.employer,
+                           listing_id=listing_id, before={"status": before.status if before else None},
+                           after={"status": published.status})
+    return published
+
+
+async def show_again(listing_id: int, admin, reason: str) -> Listing:
+    """Clear a listing's `hidden` flag (set by reports or a payment dispute); audited. Open reports stay open."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ModerationError("Give the reason for showing the listing again; it goes into the audit log.", "reason")
+    listing = await Listing.objects().where(Listing.id == listing_id).first()
+    if listing is None:
+        raise ModerationError("That listing does not exist.")
+    if not listing.hidden:
+        raise ModerationError("That listing is not hidden.")
+    async with db.transaction():
+        shown = await listings.set_hidden(listing_id, False, actor_kind="admin", actor_id=admin.id, reason=reason)
+        await audit.record("listing shown again", actor=admin, employer_id=listing.employer, listing_id=listing_id,
+                           reason=reason, before={"hidden": True}, after={"hidden": False})
+    return shown
+
+
 # ---- reports from visitors ----------------------------------------------------------------------
 
 
