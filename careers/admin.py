@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
-
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
+from careers.accounts import audit
 from careers.accounts.auth import requires_admin
-from careers.core import outbox
+from careers.core import db, outbox
 from careers.core.tables import OutboxRow
 from careers.core.web import redirect, render
 
@@ -47,7 +48,15 @@ class AdminController(Controller):
 
     @post("/outbox/{row_id:int}/retry")
     async def retry(self, request: Request, row_id: FromPath[int]) -> Redirect:
-        await outbox.retry(row_id)
+        row = await OutboxRow.objects().where(OutboxRow.id == row_id).first()
+        if row is None:
+            raise NotFoundException()
+        async with db.transaction():  # an admin action: audited with the change it makes
+            await outbox.retry(row_id)
+            await audit.record("outbox row retried", actor=request.user, reason=f"{row.kind} row {row_id}",
+                               before={"status": row.status, "attempts": row.attempts,
+                                       "last_error": (row.last_error or "")[:500]},
+                               after={"status": "pending", "attempts": 0})
         return redirect(request, "/admin", f"Outbox row {row_id} will be retried now.")
 
 

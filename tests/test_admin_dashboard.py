@@ -78,6 +78,11 @@ async def test_dashboard_shows_the_figures_the_chart_and_failed_work_with_a_retr
     await admin.submit(f"/admin/outbox/{failed.id}/retry")
     retried = await OutboxRow.objects().get(OutboxRow.id == failed.id)
     assert retried.status == "pending" and retried.attempts == 0
+    from careers.accounts.tables import AuditEntry
+
+    entry = await AuditEntry.objects().where(AuditEntry.action == "outbox row retried").first()
+    assert entry.actor_label == "admin@careercenter.org" and "SMTP said no" in str(entry.before)
+    assert (await admin.submit("/admin/outbox/999999/retry")).status_code == 404
 
 
 async def test_revenue_this_month_counts_paid_orders_only(browser):
