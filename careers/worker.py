@@ -81,6 +81,7 @@ class Worker:
         self.handlers = handlers if handlers is not None else default_handlers()
         self.periodic = periodic if periodic is not None else default_periodic()
         self.worker_id = worker_id or outbox.new_worker_id()
+        self.lease_seconds = settings.outbox_lease_seconds
         self._stop = asyncio.Event()
 
     async def acquire_lock(self) -> None:
@@ -109,8 +110,10 @@ class Worker:
                 await job(self.settings)
             except Exception:
                 log.exception("periodic job %s failed", getattr(job, "__name__", job))
-        rows = await outbox.claim(self.worker_id, limit=limit, kinds=list(self.handlers))
+        rows = await outbox.claim(self.worker_id, limit=limit, kinds=list(self.handlers), lease_seconds=self.lease_seconds)
         for row in rows:
+            if not await outbox.renew_lease(row["id"], self.worker_id, self.lease_seconds):
+                continue  # our lease ran out mid-batch and another worker took the row (or finished it)
             handler = self.handlers[row["kind"]]
             try:
                 await handler(row["payload"], row["id"], self.settings)

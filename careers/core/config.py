@@ -67,6 +67,7 @@ class Settings:
     post_rate: tuple[int, int] = (50, 3600)
     session_days: int = 14
     worker_in_process: bool = False  # tests drive the worker by hand
+    outbox_lease_seconds: int = 60  # how long a claimed outbox row stays the worker's (drills shorten it)
     print_mail: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -202,10 +203,20 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         secret_key=secret_key,
         base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         worker_in_process=env.get("CAREERS_WORKER_IN_PROCESS", "") == "1",
+        outbox_lease_seconds=_positive_int(env, "CAREERS_OUTBOX_LEASE_SECONDS", Settings.outbox_lease_seconds),
     )
     values.update(_raised_rate_limits(env))
     values.update(overrides)
     return Settings(**values)
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError([f"{name} must be a whole number of 1 or more, not {raw!r}"])
+    return int(raw)
 
 
 RATE_LIMIT_FIELDS = ("login_rate", "login_account_rate", "register_rate", "reset_rate", "apply_rate", "report_rate",

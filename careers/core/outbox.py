@@ -30,10 +30,11 @@ async def enqueue(kind: str, payload: dict[str, Any], *, delay_seconds: float = 
     return row.id
 
 
-async def claim(worker_id: str, *, limit: int = 50, kinds: list[str] | None = None) -> list[dict]:
+async def claim(worker_id: str, *, limit: int = 50, kinds: list[str] | None = None,
+                lease_seconds: float = LEASE_SECONDS) -> list[dict]:
     """Lease up to `limit` due rows to `worker_id`. A crashed worker's lease runs out and the rows come back."""
     now = utcnow()
-    until = now + dt.timedelta(seconds=LEASE_SECONDS)
+    until = now + dt.timedelta(seconds=lease_seconds)
     kind_sql = ""
     args: list[Any] = [until, worker_id, now, now]
     if kinds:
@@ -54,6 +55,18 @@ async def claim(worker_id: str, *, limit: int = 50, kinds: list[str] | None = No
             row["payload"] = json.loads(row["payload"])
     rows.sort(key=lambda r: r["id"])
     return rows
+
+
+async def renew_lease(row_id: int, worker_id: str, lease_seconds: float = LEASE_SECONDS) -> bool:
+    """Right before handling a claimed row: extend the lease if the row is still ours and pending.
+
+    False when a batch outlived its lease (a slow or paused worker) and another worker claimed the
+    row meanwhile, or finished it: the caller must then leave it alone, or a sent mail goes out twice.
+    """
+    rows = await OutboxRow.update({OutboxRow.locked_until: utcnow() + dt.timedelta(seconds=lease_seconds)}).where(
+        (OutboxRow.id == row_id) & (OutboxRow.locked_by == worker_id) & (OutboxRow.status == "pending")
+    ).returning(OutboxRow.id)
+    return bool(rows)
 
 
 async def complete(row_id: int, worker_id: str) -> None:
