@@ -142,6 +142,10 @@ class SmtpSink:
     delay: float = 0.0
     messages: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # hold_at=N: the N-th mail's DATA is not answered until `gate` is set (the sender waits on us, mid-send)
+    hold_at: int | None = None
+    gate: threading.Event = field(default_factory=threading.Event)
+    holding: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -165,6 +169,11 @@ class _Handler:
             await asyncio.sleep(self.sink.delay)  # a slow mail server: the worker spends its time here
         with self.sink.lock:
             self.sink.messages.append(message_from_bytes(envelope.content))
+            hold = self.sink.hold_at is not None and len(self.sink.messages) == self.sink.hold_at
+        if hold:
+            self.sink.holding.set()
+            while not self.sink.gate.is_set():
+                await asyncio.sleep(0.02)
         return "250 Message accepted for delivery"
 
 
@@ -179,6 +188,7 @@ def smtp_server():
     controller = Controller(_Handler(sink), hostname="127.0.0.1", port=sink.port)
     controller.start()
     yield sink
+    sink.gate.set()
     controller.stop()
 
 
