@@ -243,6 +243,7 @@ async def test_a_six_megabyte_file_is_refused_with_a_clear_message(browser, sett
     big = b"%PDF-1.7\n" + b"0" * (6 * 1024 * 1024)
     response = await browser.submit("/account/profile/resume", files={"resume": ("big.pdf", big, "application/pdf")})
     assert response.status_code == 400 and "a resume may be at most 5 MB" in response.text
+    assert "5.0 MB" not in response.text  # the file was 6 MB: never tell the person it is 5.0
     assert (await CoderProfile.objects().first()).resume_key is None
     assert stored_files(settings) == files_before
 

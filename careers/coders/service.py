@@ -469,8 +469,8 @@ def resume_kind(data: bytes) -> tuple[str, str]:
     if not data:
         raise CoderError("Choose a resume file to upload.", "resume")
     if len(data) > RESUME_MAX_BYTES:
-        mb = len(data) / (1024 * 1024)
-        raise CoderError(f"Your file is {mb:.1f} MB; a resume may be at most 5 MB. Save a smaller PDF and try again.",
+        # The page reads at most 5 MB + 1 byte, so the real size is unknown here: never print "5.0 MB".
+        raise CoderError("Your file is larger than 5 MB; a resume may be at most 5 MB. Save a smaller PDF and try again.",
                          "resume")
     if data.startswith(b"%PDF-"):
         return PDF_TYPE, ".pdf"
