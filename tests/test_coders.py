@@ -214,9 +214,15 @@ async def test_cover_note_over_the_limit_is_refused(browser, make_browser):
     await register_employer(make_browser())
     listing_id = await make_listing(await employer_id())
     await coder_with_profile(browser)
-    response = await browser.submit(f"/jobs/{listing_id}/apply", {"cover_note": "x" * (service.COVER_NOTE_MAX + 1)})
+    long_note = "Dear hiring team, " + "x" * service.COVER_NOTE_MAX
+    response = await browser.submit(f"/jobs/{listing_id}/apply", {"cover_note": long_note})
     assert response.status_code == 400 and "Keep your cover note to" in response.text
     assert await Application.count() == 0
+    # the note comes back in the form, inline with its message, to be shortened rather than retyped
+    assert f">{long_note}</textarea>" in response.text and 'aria-invalid="true"' in response.text
+    assert f'action="/jobs/{listing_id}/apply"' in response.text
+    shortened = await browser.submit(f"/jobs/{listing_id}/apply", {"cover_note": long_note[:200]})
+    assert shortened.status_code == 303 and await Application.count() == 1
 
 
 def stored_files(settings) -> int:

@@ -231,8 +231,11 @@ class CoderJobActionsController(Controller):
         except service.NotAllowed:
             raise NotFoundException() from None
         except service.CoderError as exc:
-            return render(request, "coders/apply_refused.html", {"listing": listing, "back": back, "message": exc.message},
-                          status_code=400)
+            # A too-long cover note comes back in the form, kept, so the coder can shorten it instead of retyping.
+            return render(request, "coders/apply_refused.html", {
+                "listing": listing, "back": back, "message": exc.message, "field": exc.field,
+                "cover_note": form_str(form, "cover_note", 100000), "cover_note_max": service.COVER_NOTE_MAX,
+            }, status_code=400)
         target = f"/account/applications#application-{result.application_id}"
         if not result.created:
             when = result.created_at.strftime("%-d %B %Y") if result.created_at else "earlier"
