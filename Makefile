@@ -24,8 +24,10 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # localstripe (the Stripe emulator) is a dependency of the package, so this installs it too.
+# (The grep drops pip's warnings about index folders this machine's pip.conf names but lacks.)
 $(STAMP): $(PY) pyproject.toml constraints.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]' 2>&1 \
+	  | { grep -v -e "is ignored: it is neither a file nor a directory" || true; }
 	@touch $@
 
 meilisearch:

@@ -624,7 +624,10 @@ class Supervisor:
 
     def _start(self, child: Child) -> None:
         proc = child.proc
-        proc.start()
+        try:
+            proc.start()
+        except OSError as exc:  # e.g. the binary vanished
+            raise _NotReady(f"{proc.name} could not start: {exc}") from exc
         log.info("%s started (pid %s)", proc.name, proc.pid)
         self._write_state()
         if proc.port:
