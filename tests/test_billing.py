@@ -213,6 +213,34 @@ async def test_saved_card_pays_a_renewal_without_javascript(browser, settings):
     assert (await Order.objects().get(Order.id == renewal_id)).amount_cents == 14925
 
 
+async def test_a_live_listing_is_featured_later_with_the_saved_card(browser, settings):
+    _, listing = await employer_with_draft(browser, verified=True)
+    order_id = await start_order(browser, listing.id)
+    await pay_with_card(browser, settings, order_id)
+    await deliver_success(browser, settings, order_id)
+    assert not (await Listing.objects().get(Listing.id == listing.id)).featured
+
+    choose = await browser.get(f"/employer/listings/{listing.id}/publish")
+    assert "Feature for $99.00" in choose.text
+    response = await browser.submit(f"/employer/listings/{listing.id}/feature", {"plan": "standard_30", "amount": "1"})
+    upgrade_id = int(re.search(r"/billing/orders/(\d+)/pay", response.headers["location"]).group(1))
+    upgrade = await Order.objects().get(Order.id == upgrade_id)
+    assert upgrade.kind == "featured" and upgrade.amount_cents == 9900  # from the plan, whatever the form said
+    syncs = await OutboxRow.count().where(OutboxRow.kind == "search.sync")
+    paid = await browser.submit(f"/billing/orders/{upgrade_id}/charge", {"use_saved_card": "1"})
+    assert paid.status_code == 303
+    await deliver_success(browser, settings, upgrade_id)
+    featured = await Listing.objects().get(Listing.id == listing.id)
+    assert featured.featured and featured.status == "published"
+    assert await OutboxRow.count().where(OutboxRow.kind == "search.sync") == syncs + 1  # lifted in search too
+    assert "This listing is featured." in (await browser.get(f"/employer/listings/{listing.id}/publish")).text
+    again = await browser.submit(f"/employer/listings/{listing.id}/feature", {})
+    assert again.status_code == 303 and again.headers["location"].endswith("/publish")
+    assert await Order.count().where(Order.kind == "featured") == 1
+    receipt = await browser.get(f"/employer/billing/receipts/{upgrade_id}")
+    assert "Featured" in receipt.text and "$99.00" in receipt.text
+
+
 async def test_pack_credits_publish_a_draft_without_stripe(browser, settings):
     employer, listing = await employer_with_draft(browser)
     packs = await browser.get("/employer/billing/packs")
