@@ -168,6 +168,24 @@ async def test_a_withdrawn_application_is_frozen(browser, make_browser):
     assert len(await outbox_mail("casey@example.org")) == mails
 
 
+async def test_a_withdrawal_and_a_move_arriving_together_leave_one_consistent_history(browser, make_browser):
+    import asyncio
+
+    await register_employer(browser)
+    listing_id = await make_listing(await employer_id())
+    coder = make_browser()
+    app_id = await coder_applies(coder, listing_id, "casey@example.org")
+    await browser.get("/login")
+    await coder.get("/login")
+    await asyncio.gather(coder.submit(f"/account/applications/{app_id}/withdraw"),
+                         browser.submit(f"/employer/applications/{app_id}/move", {"to_stage": "interviewing"}))
+    events = await ApplicationEvent.select().where(ApplicationEvent.application == app_id).order_by(ApplicationEvent.id)
+    # each move starts where the previous one ended, and the stage is where the last one ended
+    assert all(b["from_stage"] == a["to_stage"] for a, b in zip(events, events[1:])), events
+    assert await stage_of(app_id) == events[-1]["to_stage"]
+    assert "withdrawn" in [e["to_stage"] for e in events]
+
+
 async def test_bulk_move_moves_the_selected_in_one_go_and_skips_withdrawn(browser, make_browser):
     await register_employer(browser)
     listing_id = await make_listing(await employer_id())

@@ -827,6 +827,15 @@ async def _mail_employer_members(listing: Listing, coder_name: str, application_
         await mail.queue_mail(email, f"New application: {listing.title}", text)
 
 
+async def _locked_application(application_id: int) -> Application | None:
+    """The application row, locked on PostgreSQL (call inside a transaction): a withdrawal and an employer's
+    move arriving together are applied one after the other, never both from the same old stage."""
+    query = Application.objects().where(Application.id == application_id)
+    if not db.is_sqlite():
+        query = query.lock_rows()  # SQLite's IMMEDIATE transaction already serialises writers
+    return await query.first()
+
+
 async def move_application(application_id: int, to_stage: str, actor_user_id: int | None, note: str = "", *,
                            settings: Settings | None = None) -> None:
     """Move an application to `to_stage` (the applicant tracker's call); writes its history row.
@@ -843,7 +852,7 @@ async def move_application(application_id: int, to_stage: str, actor_user_id: in
         actor = await User.select(User.role).where(User.id == actor_user_id).first()
         actor_kind = {"admin": "admin", "coder": "coder"}.get(actor["role"] if actor else "", "employer")
     async with db.transaction():
-        app = await Application.objects().where(Application.id == application_id).first()
+        app = await _locked_application(application_id)
         if app is None:
             raise NotAllowed()
         if app.stage == "withdrawn":
@@ -887,7 +896,7 @@ async def mark_viewed(application_id: int) -> None:
 async def withdraw(application_id: int, user_id: int) -> None:
     """The coder withdraws their application: it is frozen at `withdrawn` with a history row."""
     async with db.transaction():
-        app = await Application.objects().where(Application.id == application_id).first()
+        app = await _locked_application(application_id)
         if app is None or app.coder != user_id:
             raise NotAllowed()
         if app.stage == "withdrawn":
