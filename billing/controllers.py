@@ -343,21 +343,30 @@ class AdminBillingController(Controller):
 
     @get("/plans")
     async def plans(self, request: Request) -> Template:
+        return await self._plans_page(request)
+
+    async def _plans_page(self, request: Request, errors: dict[int, str] | None = None,
+                          kept: dict[int, str] | None = None, status_code: int = 200) -> Template:
         plans = await service.list_plans(active_only=False)
-        return render(request, "billing/admin_plans.html",
-                      {"plans": [(p, "%d.%02d" % divmod(p.price_cents, 100)) for p in plans]})
+        kept = kept or {}
+        return render(request, "billing/admin_plans.html", {
+            "plans": [(p, kept.get(p.id, "%d.%02d" % divmod(p.price_cents, 100))) for p in plans],
+            "errors": errors or {},
+        }, status_code=status_code)
 
     @post("/plans/{plan_id:int}")
-    async def update_plan(self, request: Request, plan_id: FromPath[int]) -> Redirect:
+    async def update_plan(self, request: Request, plan_id: FromPath[int]) -> Template | Redirect:
         form = await read_form(request)
         plan = await Plan.objects().where(Plan.id == plan_id).first()
         if plan is None:
             raise NotFoundException()
+        price = form_str(form, "price", 20)
         try:
-            await service.update_plan(plan_id, price_cents=service.parse_dollars(form_str(form, "price", 20)),
+            await service.update_plan(plan_id, price_cents=service.parse_dollars(price),
                                       active=form_str(form, "active", 5) in ("1", "on"), admin=request.user)
         except service.BillingError as exc:
-            return redirect(request, "/admin/plans", f"{plan.name}: {exc.message}", "error")
+            # Inline, next to the price the admin typed, which is kept.
+            return await self._plans_page(request, {plan_id: exc.message}, {plan_id: price}, status_code=400)
         return redirect(request, "/admin/plans", f"{plan.name} saved. Orders already made keep their amount.", "success")
 
 

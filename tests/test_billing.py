@@ -322,6 +322,9 @@ async def test_admin_edits_a_price_and_only_new_orders_use_it(browser, make_brow
     plans = await admin.get("/admin/plans")
     plan = next(p for p in await service.list_plans() if p.code == "standard_30")
     assert plans.status_code == 200 and 'value="199.00"' in plans.text
+    wrong = await admin.submit(f"/admin/plans/{plan.id}", {"price": "2l9", "active": "1"})
+    assert wrong.status_code == 400 and "Enter a price in dollars, such as 199.00." in wrong.text
+    assert 'value="2l9" inputmode="decimal" size="10" aria-invalid="true"' in wrong.text  # kept, marked inline
     saved = await admin.submit(f"/admin/plans/{plan.id}", {"price": "219.00", "active": "1"})
     assert saved.status_code == 303
     from careers.accounts.tables import AuditEntry
