@@ -152,3 +152,16 @@ async def test_a_second_worker_on_sqlite_is_refused(tmp_path, settings):
         await running.release_lock()
     assert result.returncode == 3
     assert "Another worker is running against this SQLite database" in result.stderr
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="one SQLite file in a temporary folder is enough to show it")
+def test_the_installed_command_works_from_any_folder_without_pythonpath(tmp_path):
+    # An operator runs `careers ...` from wherever they are: Piccolo must still find piccolo_conf (the engine).
+    database = tmp_path / "anywhere.sqlite3"
+    env = bare_environment(DATABASE_URL=f"sqlite:///{database}", CAREERS_DATA_DIR=str(tmp_path / "data"))
+    env.pop("PYTHONPATH", None)
+    assert run_bare("migrate", cwd=tmp_path, env=env).returncode == 0
+    result = run_bare("create-admin", "--email", "root@careercenter.org", "--password", PASSWORD, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT role FROM users").fetchall() == [("admin",)]
