@@ -1,8 +1,8 @@
 """Browser tests: Debian's Chromium, driven by Playwright, against a real `careers serve`.
 
-One `careers serve` per session (its own SQLite database and data dir, its managed
-Meilisearch and Stripe emulator), one admin enrolled with two-step login in the
-browser, one Chromium. Playwright's sync API runs in a thread of its own
+One `careers serve` for the whole package (its own SQLite database and data dir, its
+managed Meilisearch and Stripe emulator; stopped once the last browser test ran), one
+admin enrolled with two-step login in the browser, one Chromium. Playwright's sync API runs in a thread of its own
 (`BrowserThread`): between calls it marks its event loop as running in the thread
 that drives it, which would stop pytest-asyncio's session loop from running the
 in-process fixtures (tests/conftest.py) in the main thread.
@@ -48,11 +48,11 @@ _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MEILI_BINARY")
 
 
 def pytest_collection_modifyitems(config, items):
-    """The journeys first (they start from an empty board); the accessibility checks then seed the demo board."""
-    def rank(item) -> int:
-        return 1 if item.nodeid.startswith("tests/e2e/test_accessibility.py") else 0
-
-    items.sort(key=rank)  # stable: every other order is kept
+    """The journeys first (they start from an empty board), then the accessibility checks (they seed the demo board)."""
+    slots = [i for i, item in enumerate(items) if item.nodeid.startswith("tests/e2e/")]
+    ordered = sorted((items[i] for i in slots), key=lambda item: "test_accessibility.py" in item.nodeid)
+    for slot, item in zip(slots, ordered):
+        items[slot] = item
 
 
 def chromium_or_skip() -> None:
@@ -136,7 +136,7 @@ def _listening(port: int) -> bool:
     return local.port_open(port)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site():
     """A real `careers serve` on a free loopback port with a fresh data dir; stopped with SIGTERM at the end."""
     from careers import local
@@ -277,7 +277,7 @@ class BrowserThread:
         return self.pool.submit(fn, *args, **kwargs).result(timeout=timeout)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_thread(site):
     thread = BrowserThread()
 
@@ -300,7 +300,7 @@ def browsers(browser_thread) -> Browsers:
     return browser_thread.browsers
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def story() -> dict:
     """What the journeys hand on to each other (a listing's address, who applied), in file order."""
     return {}

@@ -38,7 +38,7 @@ def log_in(browsers: Browsers, email: str, password: str = DEMO_PASSWORD) -> Pag
     return page
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo_board(site, browser_thread) -> dict:
     """Seed the demo board once; sign in a demo employer and coder; put one listing in the review queue."""
     if not AXE_JS.is_file():
