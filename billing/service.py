@@ -218,10 +218,12 @@ async def orders_for_employer(employer_id: int) -> list[dict]:
         Order.all_columns(), Order.listing.title.as_alias("listing_title"), Order.listing.slug.as_alias("listing_slug"),
         Order.listing.status.as_alias("listing_status"),
     ).where(Order.employer == employer_id).order_by(Order.id, ascending=False)
+    now = utcnow()
     for row in rows:
         row["amount"] = money(row["amount_cents"], row["currency"])
         row["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
         row["kind_label"] = KIND_LABELS.get(row["kind"], row["kind"])
+        row["payable"] = is_payable(Order(**{k: row[k] for k in ("status", "attempt_state", "attempt_started_at")}), now)
     return rows
 
 
@@ -273,11 +275,11 @@ async def available_credits(employer_id: int, now: dt.datetime | None = None) ->
 
 
 async def credits_for_page(employer_id: int) -> list[dict]:
+    """The packs with credits still usable (some left, not expired), soonest-expiring first."""
     now = utcnow()
-    rows = await Credit.select().where(Credit.employer == employer_id).order_by(Credit.expires_at)
-    for row in rows:
-        row["expired"] = row["expires_at"] <= now
-    return rows
+    return await Credit.select().where(
+        (Credit.employer == employer_id) & (Credit.remaining > 0) & (Credit.expires_at > now)
+    ).order_by(Credit.expires_at)
 
 
 _SPEND_SQL = (

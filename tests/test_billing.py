@@ -63,9 +63,12 @@ async def test_paying_for_a_30_day_post_puts_the_listing_in_review_and_the_recei
     assert (await Employer.objects().get(Employer.id == employer.id)).stripe_customer_id.startswith("cus_")
 
     secret = setup_secret(page)
+    assert f'href="/billing/orders/{order_id}/pay">Pay</a>' in (await browser.get("/employer/billing")).text
     assert enter_card(settings, secret, GOOD_CARD).status_code == 200
     answer = await charge(browser, order_id, secret.split("_secret_")[0])
     assert answer["state"] == "succeeded" and answer["redirect"] == f"/billing/orders/{order_id}"
+    # charged, waiting for the webhook: no "Pay" link invites a second payment
+    assert f'/billing/orders/{order_id}/pay"' not in (await browser.get("/employer/billing")).text
 
     # Until the webhook arrives the order is pending and the return page waits (and refreshes itself).
     waiting = await browser.get(f"/billing/orders/{order_id}")
@@ -249,8 +252,13 @@ async def test_pack_credits_publish_a_draft_without_stripe(browser, settings):
     order_id = int(re.search(r"/billing/orders/(\d+)/pay", response.headers["location"]).group(1))
     await pay_with_card(browser, settings, order_id)
     await deliver_success(browser, settings, order_id)
+    from billing.tables import Credit
+
+    await Credit.insert(Credit(employer=employer.id, total=7, remaining=7, duration_days=30,
+                               expires_at=service.utcnow() - dt.timedelta(days=1)))
     billing = await browser.get("/employer/billing")
     assert "Pack credits" in billing.text and re.search(r"<td>3</td><td>3</td>", billing.text)
+    assert "<td>7</td>" not in billing.text  # an expired pack is not offered as credits left
 
     choose = await browser.get(f"/employer/listings/{listing.id}/publish")
     assert "Use a pack credit (3 left" in choose.text
