@@ -276,3 +276,55 @@ def active_content(html: str, settings: Settings) -> ActiveContent:
     parser.feed(html)
     parser.close()
     return parser
+
+
+# ---- "nothing changed" ------------------------------------------------------------------------------
+
+VOLATILE = {"sessions": None, "rate_limit_hits": None, "users": {"last_login_at"}, "piccolo_migration": None}
+
+
+async def database_fingerprint() -> dict[str, str]:
+    """A digest of every table's rows (sessions, rate-limit counters and login times left out)."""
+    from careers.core import db
+    from tests.conftest import _table_names
+
+    digests = {}
+    for name in sorted(await _table_names()):
+        if name in VOLATILE and VOLATILE[name] is None:
+            continue
+        rows = await db.fetch(f'SELECT * FROM "{name}"')
+        skip = VOLATILE.get(name) or set()
+        canonical = sorted(repr(sorted((k, str(v)) for k, v in row.items() if k not in skip)) for row in rows)
+        digests[name] = hashlib.sha256("\n".join(canonical).encode()).hexdigest()
+    return digests
+
+
+def changed_tables(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+
+
+# ---- the app's routes ---------------------------------------------------------------------------------
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def app_routes(app) -> list[tuple[str, str]]:
+    """Every (method, path template) the app serves, HEAD/OPTIONS left out."""
+    found = set()
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for method in getattr(handler, "http_methods", None) or []:
+                if method not in ("HEAD", "OPTIONS"):
+                    found.add((method, route.path))
+    return sorted(found, key=lambda mp: (mp[1], mp[0]))
+
+
+def fill(path: str, values: dict[str, object]) -> str:
+    """/jobs/{listing_id:int} -> /jobs/12 with the world's ids."""
+    def one(match):
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"no value for path parameter {name!r} in {path}")
+        return str(values[name])
+
+    return re.sub(r"\{(\w+)(?::\w+)?\}", one, path)
