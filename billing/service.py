@@ -238,7 +238,13 @@ async def all_orders(limit: int = 200, status: str | None = None) -> list[dict]:
         row["amount"] = money(row["amount_cents"], row["currency"])
         row["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
         row["kind_label"] = KIND_LABELS.get(row["kind"], row["kind"])
+        row["refundable"] = is_refundable(row["status"], row["payment_intent_id"])
     return rows
+
+
+def is_refundable(status: str, payment_intent_id: str | None) -> bool:
+    """Only a charged order (paid, or disputed with the bank) can be refunded through Stripe."""
+    return status in (PAID, DISPUTED) and bool(payment_intent_id)
 
 
 async def receipt(order_id: int, employer_id: int) -> dict | None:
@@ -787,7 +793,7 @@ async def refund_order(order_id: int, reason: str, gateway: StripeGateway, *, ac
         order = await _lock_order(order_id)
         if order.status == REFUNDED:
             return order
-        if order.status not in (PAID, DISPUTED) or not order.payment_intent_id:
+        if not is_refundable(order.status, order.payment_intent_id):
             raise BillingError("Only a paid order can be refunded.")
         if order.refund_started_at and now - order.refund_started_at < REFUND_LEASE:
             raise BillingError("A refund of this order is already under way.")

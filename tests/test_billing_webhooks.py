@@ -237,6 +237,7 @@ async def test_an_admin_refund_removes_the_listing_from_the_site_and_search(brow
     await create_admin(admin)
     orders_page = await admin.get("/admin/orders")
     assert orders_page.status_code == 200 and "$199.00" in orders_page.text and "Acme Health" in orders_page.text
+    assert f'action="/admin/orders/{order.id}/refund"' in orders_page.text
     search_rows_before = await OutboxRow.count().where(OutboxRow.kind == outbox.SEARCH_SYNC)
 
     refused = await admin.submit(f"/admin/orders/{order.id}/refund", {"reason": ""})
@@ -264,6 +265,7 @@ async def test_an_admin_refund_removes_the_listing_from_the_site_and_search(brow
     assert late.json()["result"] == "ignored: order already refunded"
     assert len([m for m in await outbox_mail("hr@acmehealth.org") if m["subject"].startswith("Refund")]) == 1
     assert await transitions_to(listing.id, "removed") == 1
+    assert f'action="/admin/orders/{order.id}/refund"' not in (await admin.get("/admin/orders")).text
     # Refunding again is a no-op, not a second refund.
     await admin.submit(f"/admin/orders/{order.id}/refund", {"reason": "again"})
     assert len(emulator_get(settings, "/v1/refunds", {"payment_intent": order.payment_intent_id})["data"]) == 1
