@@ -359,3 +359,15 @@ async def test_a_double_clicked_plan_choice_makes_one_order(browser):
     assert [r.status_code for r in responses] == [303, 303, 303]
     assert len({r.headers["location"] for r in responses}) == 1
     assert await Order.count() == 1 and await listing_status(listing.id) == "awaiting_payment"
+
+
+async def test_the_emulator_shows_a_test_mode_banner_and_live_keys_do_not(browser, settings):
+    import httpx
+
+    from careers.app import create_app
+
+    assert "Test mode — no real charges." in (await browser.get("/login")).text
+    live = create_app(settings.replace(stripe_api_base="", stripe_secret_key="sk_live_careers"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=live), base_url="http://testserver") as client:
+        page = await client.get("/login")
+    assert page.status_code == 200 and "Test mode" not in page.text
