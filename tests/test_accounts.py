@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from careers.accounts.tables import Session, User
 from employers.tables import Employer, EmployerMember
-from tests.conftest import create_admin, link_in, login, outbox_mail, register_coder, register_employer
+from tests.conftest import Browser, create_admin, link_in, login, outbox_mail, register_coder, register_employer
 
 PASSWORD = "correct horse battery"
 
@@ -103,6 +104,46 @@ async def test_burst_of_failed_logins_hits_the_rate_limit(app, settings, make_br
     assert statuses[3:] == [429, 429]
     # the account is throttled even with the right password, from another client
     assert (await login(make_browser(), "burst@example.org")).status_code == 429
+
+
+def client_at(app, address: str) -> Browser:
+    """A browser on another machine: its own client address."""
+    return Browser(transport=httpx.ASGITransport(app=app, client=(address, 50000)), base_url="http://testserver")
+
+
+async def test_a_burst_of_logins_from_one_client_hits_the_rate_limit_whatever_the_accounts(app, settings):
+    app.state.settings = settings.replace(login_rate=(3, 300))
+    one, other = client_at(app, "10.0.0.1"), client_at(app, "10.0.0.2")
+    statuses = [(await login(one, f"guess{n}@example.org", "wrong password guess")).status_code for n in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    assert "Too many attempts" in (await login(one, "guess9@example.org")).text
+    assert (await login(other, "guess1@example.org", "wrong password guess")).status_code == 400
+
+
+async def test_a_burst_of_registrations_from_one_client_gets_429_and_creates_nothing(app, settings):
+    app.state.settings = settings.replace(register_rate=(2, 3600))
+    one, other = client_at(app, "10.0.0.1"), client_at(app, "10.0.0.2")
+    for n in range(2):
+        await register_coder(one, f"burst{n}@example.org", confirm=False)
+    data = {"display_name": "Third", "email": "burst2@example.org", "password": PASSWORD, "password_confirm": PASSWORD}
+    refused = await one.submit("/register/coder", data)
+    assert refused.status_code == 429 and "Too many attempts" in refused.text and 'value="Third"' in refused.text
+    employer = await one.submit("/register/employer", data | {"org_name": "Burst Org", "website": "burst.example.org"})
+    assert employer.status_code == 429
+    assert await User.count() == 2 and await Employer.count() == 0
+    await register_coder(other, "burst2@example.org", confirm=False)  # another client is not held back
+
+
+async def test_password_reset_is_rate_limited_per_client_and_per_account(app, settings):
+    app.state.settings = settings.replace(reset_rate=(2, 3600))
+    await register_coder(client_at(app, "10.0.0.9"), "limit@example.org")
+    one, other, third = client_at(app, "10.0.0.1"), client_at(app, "10.0.0.2"), client_at(app, "10.0.0.3")
+    for _ in range(2):
+        assert (await one.submit("/password/reset", {"email": "limit@example.org"})).status_code == 200
+    assert (await one.submit("/password/reset", {"email": "someone@example.org"})).status_code == 429  # this client
+    assert (await other.submit("/password/reset", {"email": "LIMIT@example.org"})).status_code == 429  # this account
+    assert (await third.submit("/password/reset", {"email": "someone@example.org"})).status_code == 200
+    assert len([m for m in await outbox_mail("limit@example.org") if "Reset" in m["subject"]]) == 2
 
 
 async def test_login_rotates_the_session_id(browser):
