@@ -165,3 +165,19 @@ def test_the_installed_command_works_from_any_folder_without_pythonpath(tmp_path
     assert result.returncode == 0, result.stderr[-2000:]
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT role FROM users").fetchall() == [("admin",)]
+
+
+def test_a_dotenv_file_in_the_current_folder_configures_the_command_and_the_environment_wins(tmp_path):
+    database = tmp_path / "from-dotenv.sqlite3"
+    (tmp_path / ".env").write_text(
+        f"DATABASE_URL=sqlite:///{database}\nCAREERS_DATA_DIR={tmp_path / 'data'}\n"
+        "BASE_URL=https://jobs.example.org\nMAIL_FROM=Jobs <jobs@example.org>\n"
+    )
+    migrated = run_bare("migrate", cwd=tmp_path, env=bare_environment())
+    assert migrated.returncode == 0 and database.is_file(), migrated.stderr  # the engine used .env's DATABASE_URL
+
+    production = run_bare("check", cwd=tmp_path, env=bare_environment(CAREERS_ENV="production",
+                                                                      BASE_URL="http://overridden.example.org"))
+    assert production.returncode == 2
+    assert "MAIL_FROM is required" not in production.stderr and "SECRET_KEY is required" in production.stderr
+    assert "BASE_URL must start with https://" in production.stderr  # the environment's value, not .env's
