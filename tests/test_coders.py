@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import zipfile
 from decimal import Decimal
 
@@ -176,6 +177,22 @@ async def test_concurrent_applies_create_exactly_one_application(browser, make_b
     assert await Application.count().where(Application.coder == user.id) == 1
     assert await ApplicationEvent.count() == 1
     assert len([m for m in await outbox_mail("hr@acmehealth.org") if m["subject"].startswith("New application")]) == 1
+
+
+async def test_applying_is_rate_limited_per_account(app, settings, browser, make_browser):
+    app.state.settings = settings.replace(apply_rate=(2, 3600))
+    await register_employer(make_browser())
+    jobs = [await make_listing(await employer_id(), f"Coder job {n}") for n in range(3)]
+    await coder_with_profile(browser)
+    statuses = [(await browser.submit(f"/jobs/{job}/apply", {})).status_code for job in jobs]
+    assert statuses == [303, 303, 429]
+    assert await Application.count() == 2
+    refused = await browser.submit(f"/jobs/{jobs[2]}/apply", {})
+    assert refused.status_code == 429 and "We could not send your application" in refused.text
+    assert re.search(r"Too many attempts; try again in \d+ minutes\.", refused.text)  # not "3540 seconds"
+    other = make_browser()  # another account is counted on its own
+    await coder_with_profile(other, "robin@example.org")
+    assert (await other.submit(f"/jobs/{jobs[2]}/apply", {})).status_code == 303
 
 
 async def test_applying_to_an_expired_listing_is_refused_clearly(browser, make_browser):

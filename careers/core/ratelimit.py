@@ -17,7 +17,16 @@ class RateLimited(Exception):
     def __init__(self, bucket: str, retry_after: int) -> None:
         self.bucket = bucket
         self.retry_after = retry_after
-        super().__init__(f"Too many attempts; try again in {retry_after} seconds.")
+        super().__init__(f"Too many attempts; try again in {wait_in_words(retry_after)}.")
+
+
+def wait_in_words(seconds: int) -> str:
+    """"45 seconds", "1 minute", "59 minutes": people do not count in thousands of seconds."""
+    if seconds < 90:
+        seconds = max(seconds, 1)
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minutes"
 
 
 async def hit(bucket: str, key: str, limit: tuple[int, int]) -> None:
