@@ -267,6 +267,8 @@ async def test_pack_credits_publish_a_draft_without_stripe(browser, settings):
     assert await listing_status(listing.id) == "in_review"
     assert await Order.count() == 1  # no order, no Stripe
     assert [c.remaining for c in await service.available_credits(employer.id)] == [2]
+    credit = (await service.available_credits(employer.id))[0]
+    assert dt.timedelta(days=364) < credit.expires_at - service.utcnow() <= dt.timedelta(days=365)  # 12 months
 
 
 async def test_pages_answer_404_to_other_employers_and_send_visitors_to_login(browser, make_browser, settings):
