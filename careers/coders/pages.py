@@ -88,11 +88,19 @@ async def _profile_page(request: Request, form: dict[str, Any] | None = None, er
     }, status_code=status_code)
 
 
-async def _listing_or_404(listing_id: int) -> dict[str, Any]:
+_PUBLIC_STATES = ("published", "expired", "closed", "removed")
+
+
+async def _listing_or_404(listing_id: int, *, saved_by: Any = None) -> dict[str, Any]:
+    """A listing the public may know of (published or gone, not hidden), else 404: a draft's title and slug must
+    not leak through the login redirect or a flash. `saved_by`: a coder may still unsave a listing they saved."""
     listing = await Listing.select(Listing.id, Listing.slug, Listing.title, Listing.status, Listing.hidden).where(
         Listing.id == listing_id).first()
     if listing is None:
         raise NotFoundException()
+    if listing["hidden"] or listing["status"] not in _PUBLIC_STATES:
+        if getattr(saved_by, "role", None) != "coder" or not await service.saved_listing_ids(saved_by.id, [listing_id]):
+            raise NotFoundException()
     return listing
 
 
@@ -260,7 +268,7 @@ class CoderJobActionsController(Controller):
 
     @post("/jobs/{listing_id:int}/unsave")
     async def unsave(self, request: Request, listing_id: FromPath[int]) -> Redirect:
-        listing = await _listing_or_404(listing_id)
+        listing = await _listing_or_404(listing_id, saved_by=request.user)
         back = service.listing_path(listing_id, listing["slug"])
         login = _coder_or_login(request, back)
         if login is not None:
