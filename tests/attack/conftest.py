@@ -28,6 +28,7 @@ from listings import service as listings_service
 from tests.conftest import Browser
 from tests.reliability.conftest import csrf_token, make_coders, make_employer, password_hash
 
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 IN_20_DAYS = (dt.date.today() + dt.timedelta(days=20)).isoformat()
 
 
@@ -93,6 +94,7 @@ class World:
     outbox_row: int
     plan_id: int
     markers: dict[str, str] = field(default_factory=dict)
+    hidden_handle: str = ""  # coder B's profile, not made visible
 
     def people(self) -> dict[str, Browser]:
         return {"anonymous": self.anonymous, "coder_a": self.coder_a.browser, "coder_b": self.coder_b.browser,
@@ -116,7 +118,8 @@ async def _expect_redirect(response, what: str) -> str:
 async def build_world(make_browser, settings: Settings) -> World:
     markers = {name: f"XSS-{name}-" + hashlib.sha1(name.encode()).hexdigest()[:6] for name in (
         "listing_title", "listing_description", "listing_benefits", "review_title", "employer_name", "employer_about",
-        "profile_name", "profile_headline", "profile_summary", "cover_note", "note", "report_detail", "alert_query")}
+        "profile_name", "profile_headline", "profile_summary", "cover_note", "note", "report_detail", "alert_query",
+        "resume_filename")}
     anonymous = make_browser()
     await csrf_token(anonymous)
 
@@ -176,6 +179,8 @@ async def build_world(make_browser, settings: Settings) -> World:
         "summary_md": markdown_payload(markers["profile_summary"]), "zip": "60614", "years_experience": "3",
         "credentials": ["CCS"], "year_CCS": "2019", "visible": "on", "desired_work_mode": "remote",
         "remote_states": ["IL"]}), "profile")
+    await _expect_redirect(await ca.submit("/account/profile/resume", files={
+        "resume": (payload(markers["resume_filename"]) + ".pdf", PDF, "application/pdf")}), "resume")
     await _expect_redirect(await ca.submit(f"/jobs/{listing_a}/apply", {"cover_note": payload(markers["cover_note"])}),
                            "apply")
     application_a = (await Application.select(Application.id).where(Application.listing == listing_a))[0]["id"]
@@ -200,7 +205,8 @@ async def build_world(make_browser, settings: Settings) -> World:
                  employer_b=employer_b, admin=admin, listing_a=listing_a, draft_a=draft_a, review_a=review_a,
                  listing_b=listing_b, application_a=application_a, alert_a=alert_a, order_a=order_a,
                  invite_a=invite_a, member_a=member_a, handle_a=handle_a,
-                 employer_slug_a="attack-health-a", outbox_row=outbox_row, plan_id=plan.id, markers=markers)
+                 employer_slug_a="attack-health-a", outbox_row=outbox_row, plan_id=plan.id, markers=markers,
+                 hidden_handle=f"attack-{coder_ids[1]}")
 
 
 @pytest.fixture
