@@ -167,6 +167,7 @@ class EmployerListingsController(Controller):
             "status_label": service.STATE_LABELS.get(listing.status, listing.status),
             "state_labels": service.STATE_LABELS,
             "events": await service.listing_events(listing.id),
+            "actor_labels": EVENT_ACTORS,
             "editable": listing.status in service.EDITABLE_STATES,
             "public_path": service.listing_path(listing),
             "is_live": service.is_public(listing),
@@ -236,6 +237,11 @@ class EmployerListingsController(Controller):
             return redirect(request, f"/employer/listings/{listing.id}", exc.message, "error")
         return redirect(request, f"/employer/listings/{copy.id}/edit",
                         f"Copied into a new draft (#{copy.id}). Review it and save.", "success")
+
+
+# Who moved a listing, in the employer's words (the history table on the manage page).
+EVENT_ACTORS = {"employer": "Your team", "admin": "CareerCenter staff", "webhook": "Payment confirmed by Stripe",
+                "system": "CareerCenter (automatic)"}
 
 
 # ---- admin --------------------------------------------------------------------------------------

@@ -84,6 +84,9 @@ async def test_paying_for_a_30_day_post_puts_the_listing_in_review_and_the_recei
 
     done = await browser.get(f"/billing/orders/{order_id}")
     assert "Payment received" in done.text and "in review" in done.text and 'http-equiv="refresh"' not in done.text
+    history = (await browser.get(f"/employer/listings/{listing.id}")).text
+    assert "<td>Payment confirmed by Stripe</td>" in history and "<td>Your team</td>" in history
+    assert "<td>webhook</td>" not in history  # the employer's history speaks their words
     receipt = await browser.get(f"/employer/billing/receipts/{order_id}")
     assert receipt.status_code == 200 and "$199.00" in receipt.text and "Acme Health" in receipt.text
     billing = await browser.get("/employer/billing")
