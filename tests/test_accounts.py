@@ -243,3 +243,27 @@ async def test_admin_reads_mail_kept_in_the_outbox(browser, make_browser):
     await create_admin(admin)
     page = await admin.get("/admin/mail")
     assert "Confirm your email address" in page.text and "mailme@example.org" in page.text
+
+
+async def test_two_registrations_of_one_address_at_once_make_one_account_and_a_clear_answer(make_browser):
+    import asyncio
+
+    async def register(client, role: str):
+        data = {"display_name": "Twin", "email": "twin@acmehealth.org", "password": PASSWORD, "password_confirm": PASSWORD}
+        if role == "employer":
+            data |= {"org_name": "Twin Org", "website": "acmehealth.org"}
+        return await client.submit(f"/register/{role}", data)
+
+    for roles in (("coder", "coder"), ("employer", "employer")):
+        clients = [make_browser() for _ in roles]
+        for client in clients:
+            await client.get("/login")  # the CSRF cookie first, so the two posts really overlap
+        responses = await asyncio.gather(*(register(c, r) for c, r in zip(clients, roles)))
+        statuses = sorted(r.status_code for r in responses)
+        if roles[0] == "coder":
+            assert statuses == [303, 400], [r.text[-500:] for r in responses]
+        else:
+            assert statuses == [400, 400]  # the coder above already holds the address
+        refused = [r for r in responses if r.status_code == 400]
+        assert all("An account with this email already exists" in r.text for r in refused)
+    assert await User.count() == 1 and await Employer.count() == 0

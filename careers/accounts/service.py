@@ -26,6 +26,7 @@ ROLES = ("coder", "employer", "admin")
 PASSWORD_MIN_LENGTH = 10
 CONFIRM_TTL = dt.timedelta(days=3)
 RESET_TTL = dt.timedelta(hours=1)
+EMAIL_TAKEN = "An account with this email already exists. Log in or reset your password."
 _COMMON_PASSWORDS = frozenset(
     {"password", "password1", "password123", "123456789", "1234567890", "qwertyuiop", "letmein123",
      "iloveyou12", "medicalcoder", "medicalcoding", "careercenter", "welcome123", "passw0rd12"}
@@ -112,7 +113,7 @@ async def create_user(email: str, password: str, role: str, display_name: str = 
     email = normalise_email(email)
     check_password_strength(password, email)
     if await email_taken(email):
-        raise AccountError("An account with this email already exists. Log in or reset your password.", "email")
+        raise AccountError(EMAIL_TAKEN, "email")
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -120,7 +121,13 @@ async def create_user(email: str, password: str, role: str, display_name: str = 
         display_name=display_name.strip()[:200],
         email_confirmed_at=utcnow() if confirmed else None,
     )
-    await user.save()
+    try:
+        await user.save()
+    except Exception as exc:
+        # Two registrations of one address at once on PostgreSQL: both passed the check; the loser lands here.
+        if db.is_unique_violation(exc):
+            raise AccountError(EMAIL_TAKEN, "email") from None
+        raise
     return user
 
 

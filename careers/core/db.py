@@ -85,5 +85,22 @@ async def fetch(sql: str, *args: Any) -> list[dict]:
     return [dict(row) for row in rows] if rows else []
 
 
+def is_unique_violation(exc: BaseException) -> bool:
+    """True when `exc` is the database refusing a duplicate of a UNIQUE column (SQLite or PostgreSQL).
+
+    A check-then-insert races on PostgreSQL (READ COMMITTED): the loser's INSERT raises this. Raise a domain
+    error from it and let the transaction roll back.
+    """
+    import sqlite3
+
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE constraint failed" in str(exc)
+    try:
+        from asyncpg.exceptions import UniqueViolationError
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    return isinstance(exc, UniqueViolationError)
+
+
 def now_sql() -> str:
     return "CURRENT_TIMESTAMP"
