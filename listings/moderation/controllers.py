@@ -39,7 +39,13 @@ class ReviewController(Controller):
 
     @get("/")
     async def queue(self, request: Request) -> Template:
+        from billing import service as billing  # a controller may show billing's order (ARCHITECTURE.md)
+
         items = await service.review_queue()
+        for item in items:
+            if item.order:
+                item.extra["order_amount"] = billing.money(item.order["amount_cents"], item.order["currency"])
+                item.extra["order_status"] = billing.STATUS_LABELS.get(item.order["status"], item.order["status"])
         return render(request, "moderation/review.html", {"items": items, "errors": {}, "form": {}})
 
     @post("/{listing_id:int}/approve")
