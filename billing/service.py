@@ -668,14 +668,16 @@ async def _deliver(order: Order) -> str:
     if order.kind == "featured":
         await listings.set_featured(listing.id, True, actor_kind="webhook")
         return "The listing is now featured."
+    employer = await Employer.objects().get(Employer.id == order.employer)
     if order.kind == "renewal":
+        if employer.suspended and listing.status != listings.PUBLISHED:
+            return "The employer is suspended: the listing stays off the site; an admin will look at this payment."
         try:
             renewed = await listings.renew(listing.id, plan.duration_days, actor_kind="webhook")
         except listings.ListingError as exc:
             return f"The renewal could not be applied ({exc.message}); an admin will look at it."
         return f"The listing runs until {renewed.expires_at:%B %d, %Y}."
     # A posting.
-    employer = await Employer.objects().get(Employer.id == order.employer)
     await Listing.update({Listing.duration_days: plan.duration_days}).where(Listing.id == listing.id)
     if listing.status == listings.DRAFT:
         # Paid after the 24-hour release put it back to draft: the employer's own payment resubmits it.
@@ -684,7 +686,8 @@ async def _deliver(order: Order) -> str:
         listing.status = listings.AWAITING
     if listing.status != listings.AWAITING:
         return f"The listing was {listing.status}; nothing changed."
-    to_status = listings.PUBLISHED if employer.verified else listings.IN_REVIEW
+    # A payment already under way when the employer was suspended goes to review, never live.
+    to_status = listings.PUBLISHED if employer.verified and not employer.suspended else listings.IN_REVIEW
     await listings.transition(listing.id, to_status, actor_kind="webhook", reason=f"order {order.id} paid")
     if order.featured:
         await listings.set_featured(listing.id, True, actor_kind="webhook")

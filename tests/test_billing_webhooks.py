@@ -165,6 +165,23 @@ async def test_events_for_unknown_orders_or_types_are_recorded_and_never_crash(b
     assert rows["evt_no_refs"].startswith("recorded: no order")
 
 
+async def test_a_payment_landing_after_the_employer_was_suspended_never_goes_live(browser, make_browser, settings):
+    from careers.accounts.tables import User
+    from employers import trust
+
+    employer, listing = await employer_with_draft(browser, verified=True)
+    order_id = await start_order(browser, listing.id)
+    assert (await pay_with_card(browser, settings, order_id))["state"] == "succeeded"
+    await create_admin(make_browser())
+    admin = await User.objects().get(User.email == "admin@careercenter.org")
+    await trust.suspend(employer.id, admin, "fake clinic")  # while the webhook is on its way
+    result = await deliver_success(browser, settings, order_id)
+    assert result.json()["result"].startswith("paid")
+    listing = await Listing.objects().get(Listing.id == listing.id)
+    assert listing.status == "in_review"  # verified, but suspended: an admin decides, and approval is refused
+    assert await transitions_to(listing.id, "published") == 0
+
+
 # ---- concurrency ------------------------------------------------------------------------------------------
 
 
