@@ -113,7 +113,8 @@ async def signed_in_browsers(make_browser, user_ids: list[int], settings: Settin
     browsers = []
     for n, uid in enumerate(user_ids):
         client = first if n == 0 else make_browser()
-        client.cookies.set(CSRF_COOKIE, token)
+        if n:
+            client.cookies.set(CSRF_COOKIE, token)
         client.cookies.set(SESSION_COOKIE, await accounts.start_session(uid, settings))
         client.csrf = token
         browsers.append(client)
