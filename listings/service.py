@@ -633,6 +633,13 @@ async def find_duplicate(employer_id: int, data: ListingInput, *, exclude_id: in
     return None
 
 
+async def _lock_employer(employer_id: int) -> None:
+    """Serialise one employer's listing writes on PostgreSQL, so the duplicate guard's check-then-insert holds
+    against a double-submitted form. Taken before any listing row, the order a suspension locks them in."""
+    if not db.is_sqlite():  # SQLite's IMMEDIATE transaction already serialises writers
+        await db.fetch("SELECT id FROM employers WHERE id = {} FOR UPDATE", employer_id)
+
+
 async def _ensure_not_duplicate(employer_id: int, data: ListingInput, exclude_id: int | None = None) -> None:
     other = await find_duplicate(employer_id, data, exclude_id=exclude_id)
     if other is not None:
@@ -647,6 +654,7 @@ async def create_listing(employer_id: int, data: ListingInput, *, created_by: in
                          expires_at: dt.datetime | None = None) -> Listing:
     """Save a new draft (after the duplicate guard), its join rows and a "created" event, in one transaction."""
     async with db.transaction():
+        await _lock_employer(employer_id)
         await _ensure_not_duplicate(employer_id, data)
         now = utcnow()
         values = {col._meta.name: value for col, value in _columns(data).items()}
@@ -680,6 +688,9 @@ async def update_listing(listing_id: int, data: ListingInput, *, actor_kind: str
     from employers.tables import Employer
 
     async with db.transaction():
+        owner = await Listing.select(Listing.employer).where(Listing.id == listing_id).first()
+        if owner is not None:
+            await _lock_employer(owner["employer"])
         listing = await _locked(listing_id)
         if listing.status not in EDITABLE_STATES:
             raise ListingError(f"A listing that is {STATE_LABELS[listing.status].lower()} cannot be edited; "

@@ -196,6 +196,20 @@ async def test_members_are_mailed_once_three_days_before_expiry_with_a_renew_lin
 # ---- validation shared by the form, the importer and the demo ----------------------------------------------
 
 
+async def test_a_double_submitted_posting_makes_one_draft_and_names_it_to_the_second():
+    import asyncio
+
+    employer = await make_employer()
+    data = await service.validate_listing(listing_fields())
+    results = await asyncio.gather(*(service.create_listing(employer.id, data) for _ in range(3)),
+                                   return_exceptions=True)
+    created = [r for r in results if isinstance(r, Listing)]
+    refused = [r for r in results if isinstance(r, service.ListingInvalid)]
+    assert len(created) == 1 and len(refused) == 2, results
+    assert all(f"duplicates your listing #{created[0].id}" in r.errors["title"] for r in refused)
+    assert await Listing.count() == 1
+
+
 async def test_credentials_match_case_insensitively_and_by_alias_and_are_stored_as_codes():
     data = await service.validate_listing(listing_fields(credentials_required=["cpc-h"], credentials_any_of=["ccs-p"],
                                                          credentials_preferred="cdip, Certified Documentation "
