@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from careers.accounts import service
 from careers.accounts.tables import Session, User
 from employers.tables import Employer, EmployerMember
 from tests.conftest import Browser, create_admin, link_in, login, outbox_mail, register_coder, register_employer
@@ -267,3 +268,32 @@ async def test_two_registrations_of_one_address_at_once_make_one_account_and_a_c
         refused = [r for r in responses if r.status_code == 400]
         assert all("An account with this email already exists" in r.text for r in refused)
     assert await User.count() == 1 and await Employer.count() == 0
+
+
+async def test_the_worker_forgets_expired_sessions_links_and_rate_limit_counters(browser, make_browser, worker):
+    import datetime as dt
+    import time
+
+    from careers.accounts.tables import AccountToken
+    from careers.core import ratelimit
+    from careers.core.tables import RateLimitHit
+
+    await register_coder(browser, "sweep@example.org", confirm=False)  # a live session and a live link
+    stale = make_browser()
+    await login(stale, "sweep@example.org")
+    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)
+    await Session.update({Session.expires_at: past}).where(Session.token_hash == service.token_hash(
+        stale.cookies.get("cc_session")))
+    user = await User.objects().get(User.email == "sweep@example.org")
+    old_link = await service.issue_token(user.id, "reset_password", dt.timedelta(seconds=-1))
+    await ratelimit.hit("login-ip", "10.0.0.1", (5, 60))
+    await RateLimitHit.insert(RateLimitHit(slot="login-ip:10.0.0.2:0", count=3, expires_at=int(time.time()) - 1))
+
+    await worker.run_once()
+
+    assert await Session.count() == 1 and (await browser.get("/account")).status_code == 200
+    assert [r["token_hash"] for r in await AccountToken.select(AccountToken.token_hash)] != []
+    assert not await AccountToken.exists().where(AccountToken.token_hash == service.token_hash(old_link))
+    slots = [r["slot"] for r in await RateLimitHit.select(RateLimitHit.slot)]
+    assert "login-ip:10.0.0.2:0" not in slots
+    assert [s for s in slots if s.startswith("login-ip:10.0.0.1:")]  # the current window's counter stays

@@ -207,6 +207,13 @@ async def end_all_sessions(user_id: int, *, except_session_id: int | None = None
     await query
 
 
+async def purge_expired(now: dt.datetime | None = None) -> None:
+    """Forget sessions and one-time links past their expiry (they no longer work; the worker sweeps them)."""
+    now = now or utcnow()
+    await Session.delete().where(Session.expires_at < now)
+    await AccountToken.delete().where(AccountToken.expires_at < now)
+
+
 async def disable_login(user_id: int, disabled: bool = True) -> None:
     """Moderation's switch: a disabled account cannot log in and loses its sessions now."""
     async with db.transaction():
