@@ -259,6 +259,24 @@ async def test_preview_shows_the_draft_as_it_will_look_without_jsonld_and_the_pu
     assert (await browser.get(f"/jobs/{listing_id}/{listing.slug}")).status_code == 404  # even for the owner
 
 
+async def test_the_preview_shows_the_same_facts_and_description_as_the_public_page(browser, make_browser, admin_publish):
+    await register_employer(browser)
+    listing_id = await post_listing(browser, description="Code **inpatient** charts.\n\n<em>Epic</em> experience")
+    await admin_publish(listing_id)
+    listing = await Listing.objects().get(Listing.id == listing_id)
+    preview = (await browser.get(f"/employer/listings/{listing_id}/preview")).text
+    public = (await make_browser().get(f"/jobs/{listing_id}/{listing.slug}")).text
+
+    def shown(html: str) -> tuple[str, str, str]:
+        header = re.search(r'<article class="listing">\s*<header>.*?</header>', html, re.S).group(0)
+        facts = re.search(r'<dl class="facts">.*?</dl>', html, re.S).group(0)
+        description = re.search(r'<section class="description".*?</section>', html, re.S).group(0)
+        return header, facts, description
+
+    assert shown(preview) == shown(public)
+    assert "<strong>inpatient</strong>" in shown(public)[2] and "Listed until" in shown(public)[1]
+
+
 async def test_admin_publish_puts_the_listing_live_with_every_fact_in_plain_words(browser, make_browser, admin_publish):
     await register_employer(browser)
     listing_id = await post_listing(browser)
