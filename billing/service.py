@@ -829,7 +829,37 @@ async def refund_listing(listing_id: int, reason: str, gateway: StripeGateway) -
     for order in orders:
         await refund_order(order.id, reason or "listing rejected", gateway, actor_kind="system")
         refunded.append(order.id)
+    await return_credits(listing_id, reason or "listing rejected")
     return refunded
+
+
+async def return_credits(listing_id: int, reason: str) -> int:
+    """A listing paid with a pack credit and then rejected gets its credit back (the credit's "refund").
+
+    The use row is deleted and the credit incremented in one transaction, so a redelivered outbox row
+    finds nothing left to return. Returns how many credits came back.
+    """
+    async with db.transaction():
+        uses = await CreditUse.select(CreditUse.id, CreditUse.credit).where(CreditUse.listing == listing_id)
+        for use in uses:
+            await CreditUse.delete().where(CreditUse.id == use["id"])
+            await Credit.update({Credit.remaining: Credit.remaining + 1}).where(Credit.id == use["credit"])
+        if uses:
+            listing = await Listing.objects().get(Listing.id == listing_id)
+            credit = await Credit.objects().get(Credit.id == uses[0]["credit"])
+            owners = await EmployerMember.select(EmployerMember.user.email.as_alias("email")).where(
+                (EmployerMember.employer == listing.employer) & (EmployerMember.role == "owner"))
+            recipients = {r["email"] for r in owners}
+            if listing.created_by:
+                author = await User.objects().where(User.id == listing.created_by).first()
+                if author is not None:
+                    recipients.add(author.email)
+            for email in sorted(recipients):
+                await mail.queue_mail(email, f"Pack credit returned: {listing.title}",
+                                      f"The listing \"{listing.title}\" was not published ({reason}), so the pack "
+                                      f"credit it used is back in your account. It can be used until "
+                                      f"{credit.expires_at:%B %d, %Y}.")
+    return len(uses)
 
 
 # ---- the worker's release of abandoned orders ------------------------------------------------------

@@ -304,6 +304,26 @@ async def test_moderation_reject_refunds_through_the_outbox_once(browser, settin
     assert (await Listing.objects().get(Listing.id == listing.id)).hidden  # an in-review listing is never published
 
 
+async def test_a_listing_paid_with_a_pack_credit_and_rejected_gets_its_credit_back_once(browser, make_browser, settings,
+                                                                                       worker):
+    from careers.accounts.tables import User
+    from listings.moderation import service as moderation
+
+    employer, listing = await employer_with_draft(browser)
+    await Credit.insert(Credit(employer=employer.id, total=3, remaining=3, duration_days=30,
+                               expires_at=service.utcnow() + dt.timedelta(days=200)))
+    assert (await browser.submit(f"/employer/listings/{listing.id}/publish", {"plan": "credit"})).status_code == 303
+    assert [c.remaining for c in await Credit.objects()] == [2]
+    await create_admin(make_browser())
+    admin = await User.objects().get(User.email == "admin@careercenter.org")
+    await moderation.reject(listing.id, admin, "Not a coding job", settings)
+    await outbox.enqueue("billing.refund_listing", {"listing_id": listing.id, "reason": "Not a coding job"})  # again
+    await worker.drain()
+    assert [c.remaining for c in await Credit.objects()] == [3]  # returned once, not twice
+    mails = [m for m in await outbox_mail("hr@acmehealth.org") if m["subject"].startswith("Pack credit returned")]
+    assert len(mails) == 1 and "Not a coding job" in mails[0]["text"]
+
+
 async def test_a_dispute_hides_the_listing_and_tells_the_admins(browser, make_browser, settings):
     order, listing = await paid_order(browser, settings, verified=True)
     admin = make_browser()

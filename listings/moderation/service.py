@@ -239,8 +239,9 @@ async def reject(listing_id: int, admin, reason: str, settings: Settings) -> Lis
                 to, f"Your listing “{listing.title}” was not approved",
                 f"We reviewed your listing “{listing.title}” and cannot publish it.\n\n"
                 f"Reason: {reason}\n\n"
-                "The payment for this listing is refunded to the card it was paid with; the refund can take a few "
-                "days to show on your statement. Reply to this mail if you have questions.\n",
+                "What you paid for this listing comes back: a card payment is refunded to the card it was paid "
+                "with (it can take a few days to show on your statement), a pack credit returns to your account. "
+                "Reply to this mail if you have questions.\n",
             )
     return rejected
 
