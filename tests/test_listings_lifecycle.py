@@ -210,6 +210,27 @@ async def test_a_double_submitted_posting_makes_one_draft_and_names_it_to_the_se
     assert await Listing.count() == 1
 
 
+async def test_the_credential_taxonomy_holds_every_credential_the_issue_names_with_its_issuing_body():
+    from listings.tables import Credential
+
+    wanted = {
+        "AAPC": "CPC CPC-A COC CIC CRC CPMA CPB CPCO CPPM CDEO CPCD CANPC CASCC CIRCC COBGC CRHC CEDC CEMC CFPC "
+                "CGSC COSC CPEDC CHONC",
+        "AHIMA": "CCA CCS CCS-P RHIT RHIA CDIP CHDA CHPS",
+        "ACDIS": "CCDS CCDS-O",
+        "NHA": "CBCS",
+        "AMBA": "CMRS",
+    }
+    rows = {r["code"]: r for r in await Credential.select().output(load_json=True)}
+    for body, codes in wanted.items():
+        for code in codes.split():
+            assert code in rows and rows[code]["issuing_body"] == body, code
+            assert rows[code]["full_name"] and rows[code]["category"], code
+    assert "CPC-H" in rows["COC"]["aliases"]
+    assert "Certified Documentation Improvement Practitioner" in rows["CDIP"]["aliases"]
+    assert rows["CPC-A"]["entry_level"] and not rows["CPC"]["entry_level"]
+
+
 async def test_credentials_match_case_insensitively_and_by_alias_and_are_stored_as_codes():
     data = await service.validate_listing(listing_fields(credentials_required=["cpc-h"], credentials_any_of=["ccs-p"],
                                                          credentials_preferred="cdip, Certified Documentation "
