@@ -297,3 +297,18 @@ async def test_the_worker_forgets_expired_sessions_links_and_rate_limit_counters
     slots = [r["slot"] for r in await RateLimitHit.select(RateLimitHit.slot)]
     assert "login-ip:10.0.0.2:0" not in slots
     assert [s for s in slots if s.startswith("login-ip:10.0.0.1:")]  # the current window's counter stays
+
+
+async def test_cookies_are_secure_in_production(settings, database):
+    from careers.app import create_app
+
+    app = create_app(settings.replace(env="production", base_url="https://careers.example.org"))
+    async with Browser(transport=httpx.ASGITransport(app=app), base_url="https://careers.example.org") as client:
+        await client.get("/login")
+        response = await register_coder(client, "secure@example.org", confirm=False)
+    cookies = {h.split("=", 1)[0]: h.lower() for h in response.headers.get_list("set-cookie")}
+    for name in ("cc_session", "cc_flash"):
+        assert "secure" in cookies[name] and "httponly" in cookies[name] and "samesite=lax" in cookies[name], name
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://careers.example.org") as fresh:
+        csrf = (await fresh.get("/login")).headers["set-cookie"].lower()
+    assert csrf.startswith("cc_csrf=") and "secure" in csrf
