@@ -105,6 +105,17 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
         return Response(content="Something went wrong.", status_code=HTTP_500_INTERNAL_SERVER_ERROR, media_type=MediaType.TEXT)
 
 
+ID_MAX = 2**31 - 1  # object ids are PostgreSQL `integer` (Serial) columns
+
+
+async def reject_impossible_ids(request: Request) -> None:
+    """An integer path parameter no object can have is a plain 404, never a database driver error (a 500):
+    SQLite refuses integers beyond 64 bits and PostgreSQL beyond its 32-bit `integer` ids."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not isinstance(value, bool) and not -ID_MAX - 1 <= value <= ID_MAX:
+            raise NotFoundException()
+
+
 def login_required_handler(request: Request, exc: LoginRequired) -> Response:
     return Redirect(path=exc.next_url, status_code=303)
 
@@ -250,6 +261,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         csrf_config=csrf,
         middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$"])],
         before_send=[security_headers_hook(settings)],
+        before_request=reject_impossible_ids,
         exception_handlers={
             LoginRequired: login_required_handler,
             HTTPException: http_exception_handler,
