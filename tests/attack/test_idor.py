@@ -86,3 +86,24 @@ async def test_the_owners_and_a_teammate_do_reach_those_objects(world):
         assert (await world.coder_a.browser.get(path)).status_code == 200, path
     assert (await world.admin.browser.get(f"/admin/employers/{world.employer_a.employer_id}")).status_code == 200
     assert (await world.anonymous.get(f"/coders/{world.handle_a}")).status_code == 200  # visible on purpose
+
+
+async def test_ids_no_object_can_have_answer_404_on_every_route_never_500(world, app):
+    """Zero, negative and out-of-range ids (beyond the database's integer) are simply not found (an admin's
+    action on one goes back to its page with a message), never a server error, and nothing changes."""
+    routes = [(m, p) for m, p in app_routes(app) if re.search(r"\{\w+:int\}", p)]
+    before = await database_fingerprint()
+    problems = []
+    for method, template in routes:
+        browser = (world.admin.browser if template.startswith("/admin") else world.employer_a.browser
+                   if template.startswith(("/employer", "/billing")) else world.coder_a.browser)
+        for bad in (0, -1, 2**31, 2**63, -(2**63) - 1, 10**30):
+            url = re.sub(r"\{(\w+):int\}", str(bad), template)
+            url = re.sub(r"\{(\w+)(?::\w+)?\}", "x", url)
+            data = {"_csrf_token": browser.cookies.get("cc_csrf")} if method != "GET" else None
+            response = await browser.request(method, url, data=data)
+            admin_action = method == "POST" and template.startswith("/admin") and response.status_code == 303
+            if response.status_code != 404 and not admin_action:
+                problems.append(f"{method} {url}: {response.status_code}")
+    assert problems == [], "\n".join(problems)
+    assert changed_tables(before, await database_fingerprint()) == []
