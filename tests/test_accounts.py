@@ -312,3 +312,42 @@ async def test_cookies_are_secure_in_production(settings, database):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://careers.example.org") as fresh:
         csrf = (await fresh.get("/login")).headers["set-cookie"].lower()
     assert csrf.startswith("cc_csrf=") and "secure" in csrf
+
+
+async def test_mail_goes_through_smtp_when_set_and_waits_in_the_outbox_while_smtp_is_down(browser, settings):
+    from email import message_from_bytes
+
+    from aiosmtpd.controller import Controller
+
+    from careers.core.tables import OutboxRow
+    from careers.local import free_port
+    from careers.worker import Worker
+
+    received = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            received.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
+            return "250 OK"
+
+    port = free_port()
+    await register_coder(browser, "smtp@example.org", confirm=False)
+    down = Worker(settings.replace(smtp_url=f"smtp://127.0.0.1:{port}"), periodic=[])
+    await down.run_once()  # nobody listens yet
+    (row,) = await OutboxRow.select().where(OutboxRow.kind == "mail")
+    assert row["status"] == "pending" and "Connection refused" in row["last_error"] and row["attempts"] == 1
+
+    server = Controller(Handler(), hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        from careers.core import outbox
+
+        await outbox.retry(row["id"])  # what an admin's retry does; otherwise the back-off decides
+        await Worker(settings.replace(smtp_url=f"smtp://127.0.0.1:{port}"), periodic=[]).run_once()
+    finally:
+        server.stop()
+    (to, message), = received
+    assert to == ["smtp@example.org"] and message["Subject"] == "Confirm your email address for CareerCenter"
+    assert message["Message-ID"] == f"<outbox-{row['id']}@testserver>" and message["From"] == settings.mail_from
+    assert "/account/confirm?token=" in message.get_payload()
+    assert (await OutboxRow.select(OutboxRow.status).where(OutboxRow.id == row["id"]).first())["status"] == "done"
