@@ -181,3 +181,15 @@ def test_a_dotenv_file_in_the_current_folder_configures_the_command_and_the_envi
     assert production.returncode == 2
     assert "MAIL_FROM is required" not in production.stderr and "SECRET_KEY is required" in production.stderr
     assert "BASE_URL must start with https://" in production.stderr  # the environment's value, not .env's
+
+
+def test_development_generates_the_secret_key_once_and_keeps_it_in_the_data_dir(tmp_path):
+    from careers.core.config import load_settings
+
+    env = {"CAREERS_DATA_DIR": str(tmp_path / "data")}
+    first = load_settings(env)
+    again = load_settings(env)
+    key_file = tmp_path / "data" / "secret_key"
+    assert len(first.secret_key) >= 40 and again.secret_key == first.secret_key == key_file.read_text().strip()
+    assert key_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+    assert load_settings({**env, "SECRET_KEY": "from-the-environment"}).secret_key == "from-the-environment"
