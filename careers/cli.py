@@ -50,6 +50,10 @@ WEBHOOK_PATH = "/billing/stripe/webhook"
 
 def main(argv: list[str] | None = None) -> int:
     setup_logging()
+    # Piccolo finds its tables' engine through the top-level `piccolo_conf` module in the project root;
+    # make it importable when `careers` runs from any folder.
+    if str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
     settings: Settings | None = None
     config_error: ConfigurationError | None = None
     try:
