@@ -31,6 +31,14 @@ import pytest  # noqa: E402
 from careers.core import db  # noqa: E402
 from careers.core.config import PROJECT_ROOT, Settings, load_settings  # noqa: E402
 
+# Still argon2id, with cheaper parameters: hashing at production cost (64 MiB, 3 passes) for every account
+# the suite registers and logs in would cost minutes on a 2-core machine.
+from argon2 import PasswordHasher  # noqa: E402
+
+import careers.accounts.service as _accounts_service  # noqa: E402
+
+_accounts_service._hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+
 ON_POSTGRES = os.environ["DATABASE_URL"].startswith("postgres")
 IN_CI = os.environ.get("CI") == "true"
 # Tables whose rows are reference data seeded by migrations: kept between tests.
