@@ -89,20 +89,28 @@ async def register_employer(
         errors.append(exc)
     if errors:
         raise errors[0]
-    async with db.transaction():
-        user = await accounts.create_user(email, password, "employer", display_name)
-        email_domain = user.email.rsplit("@", 1)[-1]
-        employer = Employer(
-            name=org_name[:200],
-            slug=await unique_slug(org_name),
-            website=website,
-            domain_verified=False,
-            freemail_flag=email_domain in FREE_MAIL_DOMAINS,
-        )
-        await employer.save()
-        await EmployerMember.insert(EmployerMember(employer=employer.id, user=user.id, role="owner"))
-        await accounts.send_confirmation(user, settings)
-    return user, employer
+    for attempt in range(5):
+        try:
+            async with db.transaction():
+                user = await accounts.create_user(email, password, "employer", display_name)
+                email_domain = user.email.rsplit("@", 1)[-1]
+                employer = Employer(
+                    name=org_name[:200],
+                    slug=await unique_slug(org_name),
+                    website=website,
+                    domain_verified=False,
+                    freemail_flag=email_domain in FREE_MAIL_DOMAINS,
+                )
+                await employer.save()
+                await EmployerMember.insert(EmployerMember(employer=employer.id, user=user.id, role="owner"))
+                await accounts.send_confirmation(user, settings)
+            return user, employer
+        except Exception as exc:
+            # Two organisations of one name at once on PostgreSQL pick the same free slug; the loser tries again.
+            if attempt < 4 and db.is_unique_violation(exc) and "slug" in str(exc):
+                continue
+            raise
+    raise AssertionError("unreachable")
 
 
 async def employer_for_user(user_id: int) -> Employer | None:

@@ -184,3 +184,18 @@ async def test_organisation_pages_redirect_anonymous_visitors_and_hide_from_code
     await register_coder(browser, "coder@example.org")
     assert (await browser.get("/employer/organisation")).status_code == 404
     assert (await browser.get("/employer/team")).status_code == 404
+
+
+async def test_two_organisations_of_the_same_name_registering_at_once_get_their_own_pages(make_browser):
+    import asyncio
+
+    clients = [make_browser() for _ in range(3)]
+    for client in clients:
+        await client.get("/login")
+    responses = await asyncio.gather(*(client.submit("/register/employer", {
+        "org_name": "Mercy Coding Group", "website": f"https://mercy{n}.example.org", "display_name": "HR",
+        "email": f"hr@mercy{n}.example.org", "password": "correct horse battery",
+        "password_confirm": "correct horse battery"}) for n, client in enumerate(clients)))
+    assert [r.status_code for r in responses] == [303, 303, 303], [r.text[-300:] for r in responses]
+    slugs = sorted(r["slug"] for r in await Employer.select(Employer.slug))
+    assert slugs == ["mercy-coding-group", "mercy-coding-group-2", "mercy-coding-group-3"]
