@@ -167,7 +167,8 @@ async def rebuild_index(settings: Settings, *, batch_size: int = 5000,
     live = settings.meili_index
     fresh = f"{live}_{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
     terms = await load_terms()
-    await ensure_index(settings, live, terms=terms)
+    # The live index only has to exist for the swap: re-applying settings to it would re-index it for nothing.
+    await run_admin(settings, lambda c: _create_index(c, live))
     await ensure_index(settings, fresh, terms=terms)
     try:
         total = await count_public()
