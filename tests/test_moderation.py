@@ -46,7 +46,7 @@ async def test_training_kit_fee_from_new_employer_is_flagged_and_rejecting_it_ma
     assert "New employer" in item
     assert "Quick Code Jobs" in item and "Past rejections" in item
     if order_id is not None:
-        assert re.search(rf"Order #{order_id} · [^<]*·\s+\$199\.00 · Paid</p>", item)
+        assert re.search(rf"Order #{order_id} · [^<]*·\s+\$199\.00 · paid</p>", item)
 
     # a reason is required
     refused = await admin.submit(f"/admin/review/{listing.id}/reject", {"reason": "  "})
