@@ -220,6 +220,15 @@ def worker(settings):
     return Worker(settings)
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def close_search_sessions():
+    """ASGITransport runs no lifespan: close search's keep-alive Meilisearch sessions once, at the end."""
+    yield
+    from search.client import close_http
+
+    await close_http()
+
+
 # ---- small helpers the tests share --------------------------------------------------------
 
 
