@@ -147,6 +147,7 @@ class ApplicantController(Controller):
         to_stage = form_str(form, "to_stage", 20)
         line = form_str(form, "note", 100000)
         try:
+            before, _ = await service.application_for_member(application_id, request.user.id)
             await service.move(application_id, request.user.id, to_stage, line, settings_of(request))
         except service.NotAllowed:
             raise NotFoundException() from None
@@ -154,6 +155,9 @@ class ApplicantController(Controller):
             return await self._application_page(request, application_id, errors={exc.field or "__all__": exc.message},
                                                 kept={"to_stage": to_stage, "note": line}, status_code=400)
         label = service.STAGE_LABELS[to_stage]
+        if before.stage == to_stage:  # the form preselects the current stage: say that nothing happened
+            return redirect(request, f"/employer/applications/{application_id}",
+                            f"Already at {label}: nothing changed and no mail was sent.")
         told = " The candidate has been mailed." if to_stage in service.MAILED_STAGES else ""
         return redirect(request, f"/employer/applications/{application_id}", f"Moved to {label}.{told}", "success")
 

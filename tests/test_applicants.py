@@ -130,6 +130,14 @@ async def test_employer_moves_an_applicant_to_interviewing_and_the_coder_sees_it
     assert cells[0] == event.created_at.strftime("%-d %b %Y %H:%M UTC")
     assert "&lt;b&gt;bold&lt;/b&gt;" in row and "<b>bold" not in history
 
+    # submitting the form with the stage it is already at says so, and changes and mails nothing
+    mails = len(await outbox_mail("casey@example.org"))
+    again = await browser.submit(f"/employer/applications/{app_id}/move", {"to_stage": "interviewing"}, follow=True)
+    assert "Already at Interviewing: nothing changed and no mail was sent." in again.text
+    assert "Moved to Interviewing" not in again.text
+    assert len(await outbox_mail("casey@example.org")) == mails
+    assert await ApplicationEvent.count().where(ApplicationEvent.application == app_id) == 2
+
 
 async def test_opening_an_application_sets_viewed_at_once(browser, make_browser):
     await register_employer(browser)
