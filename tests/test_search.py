@@ -384,3 +384,57 @@ async def test_signed_in_coder_sees_only_jobs_they_qualify_for(browser, worker):
     assert "CPC job" in page.text and "Remote CA job" in page.text
     assert "CPC and CRC job" not in page.text and "Remote TX job" not in page.text
     assert needs_crc and remote_tx
+
+
+# ---- the degraded path honours every filter ---------------------------------------------------------
+
+PARITY_QUERIES = [
+    {"credential": ["CPC", "CRC"]},
+    {"q": ["CCS"]},
+    {"q": ["certified professional coder"]},
+    {"setting": ["inpatient"]},
+    {"specialty": ["cardiology"]},
+    {"employment_type": ["contract"]},
+    {"work_mode": ["remote", "hybrid"]},
+    {"state": ["TX"]},
+    {"remote_state": ["CA"]},
+    {"remote_state": ["FL"]},
+    {"zip": ["77002"], "radius": ["25"]},
+    {"zip": ["77002"], "sort": ["distance"]},
+    {"entry_level": ["true"]},
+    {"min_pay": ["60000"]},
+    {"sort": ["pay"]},
+    {"credential": ["CPC"], "state": ["TX"], "min_pay": ["50000"], "work_mode": ["onsite"]},
+]
+
+
+async def test_database_path_honours_every_filter_exactly_like_meilisearch(settings, worker):
+    await make_listing("Houston CPC", required=["CPC"], zip_code="77002", city="Houston", state="TX",
+                       settings=["profee"], specialties=["cardiology"], pay=(55000, 70000, "year"))
+    await make_listing("Manvel CCS", required=["CCS"], zip_code="77578", city="Manvel", state="TX",
+                       settings=["inpatient"], employment_type="contract", pay=(30, 35, "hour"), entry_level=True)
+    await make_listing("Conroe hybrid", any_of=["CPC", "CCS"], work_mode="hybrid", zip_code="77304", state="TX",
+                       pay=(3, 4, "chart"))
+    await make_listing("Remote CRC, TX and FL", required=["CRC"], work_mode="remote", remote_states=["TX", "FL"],
+                       zip_code="77002", state="TX", pay=(90000, 99000, "year"))
+    await make_listing("Remote CCS-P anywhere", required=["CCS-P"], preferred=["CPC"], work_mode="remote",
+                       specialties=["cardiology"], entry_level=True)
+    await make_listing("Denver CPC-A", required=["CPC-A"], zip_code="80202", city="Denver", state="CO",
+                       pay=(40000, 45000, "year"))
+    await worker.drain()
+    for params in PARITY_QUERIES:
+        query = parse_query({**params, "per_page": ["100"]})
+        engine = await search_listings(query, settings)
+        database = await service.search_database(query, settings)
+        assert not engine.degraded and database.degraded
+        engine_ids = [h["id"] for h in engine.hits]
+        database_ids = [h["id"] for h in database.hits]
+        assert engine_ids, params  # each query selects something, so the comparison means something
+        if query.sort in ("pay", "distance"):
+            assert database_ids == engine_ids, params
+        else:
+            assert sorted(database_ids) == sorted(engine_ids), params
+        assert database.total == len(database_ids), params
+        if query.origin:
+            assert [h["distance_miles"] for h in database.hits] == pytest.approx(
+                [h["distance_miles"] for h in engine.hits], abs=0.2), params
