@@ -288,6 +288,8 @@ async def update_organisation(
         async with db.transaction():
             await Employer.update(changes).where(Employer.id == employer_id)
             await refresh_trust_flags(employer_id)
+            if name != employer.name:
+                await resync_listings_in_search(employer_id)
     except BaseException:
         if new_logo_key:
             await storage.delete(new_logo_key)
@@ -400,6 +402,22 @@ async def public_employer(slug: str) -> Employer | None:
 
 def listing_path(listing_id: int, slug: str | None) -> str:
     return f"/jobs/{listing_id}/{slug or 'job'}"
+
+
+async def resync_listings_in_search(employer_id: int) -> None:
+    """Queue a search sync for each published listing: documents carry the employer's name, slug and verified flag.
+
+    Call inside the transaction that changed the employer.
+    """
+    from careers.core import outbox
+    from listings.tables import Listing
+    from listings.vocabulary import ListingState
+
+    rows = await Listing.select(Listing.id).where(
+        (Listing.employer == employer_id) & (Listing.status == ListingState.PUBLISHED.value)
+    )
+    for row in rows:
+        await outbox.enqueue(outbox.SEARCH_SYNC, {"listing_id": row["id"]})
 
 
 async def published_listings(employer_id: int) -> list[dict]:

@@ -16,6 +16,7 @@ from typing import Any
 from careers.accounts import audit
 from careers.accounts import service as accounts
 from careers.core import db
+from employers import service
 from employers.tables import Employer, EmployerMember
 
 SUSPENSION_REASON = "employer suspended"  # prefix of the listing events written by a suspension
@@ -57,6 +58,7 @@ async def set_verified(employer_id: int, admin, reason: str, verified: bool = Tr
     employer = await _employer(employer_id)
     async with db.transaction():
         await Employer.update({Employer.verified: verified}).where(Employer.id == employer_id)
+        await service.resync_listings_in_search(employer_id)  # search documents show the verified badge
         await audit.record("employer verified" if verified else "employer unverified", actor=admin,
                            employer_id=employer_id, reason=reason, before={"verified": employer.verified},
                            after={"verified": verified})

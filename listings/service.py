@@ -207,10 +207,15 @@ async def set_featured(listing_id: int, featured: bool = True, *, actor_kind: st
         await outbox.enqueue(outbox.SEARCH_SYNC, {"listing_id": listing_id})
 
 
+PERIODIC_BATCH = 100  # listings expired or warned per worker pass; the rest follow on the next passes
+
+
 async def expire_due(now: dt.datetime | None = None) -> list[int]:
     """Expire every published listing whose `expires_at` has passed; returns their ids."""
     now = now or utcnow()
-    due = await Listing.select(Listing.id).where((Listing.status == PUBLISHED) & (Listing.expires_at <= now))
+    # A bounded batch per pass: a backlog must not stall the worker's outbox (search sync, mail) for minutes.
+    due = await Listing.select(Listing.id).where((Listing.status == PUBLISHED) & (Listing.expires_at <= now)).order_by(
+        Listing.expires_at).limit(PERIODIC_BATCH)
     expired = []
     for row in due:
         try:
@@ -866,7 +871,7 @@ async def warn_expiring(settings, now: dt.datetime | None = None) -> list[int]:
     due = await Listing.select(Listing.id).where(
         (Listing.status == PUBLISHED) & (Listing.expires_at > now) & (Listing.expires_at <= now + EXPIRY_WARNING)
         & Listing.expiry_warned_at.is_null()
-    )
+    ).order_by(Listing.expires_at).limit(PERIODIC_BATCH)
     warned = []
     for row in due:
         async with db.transaction():

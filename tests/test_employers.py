@@ -199,3 +199,31 @@ async def test_two_organisations_of_the_same_name_registering_at_once_get_their_
     assert [r.status_code for r in responses] == [303, 303, 303], [r.text[-300:] for r in responses]
     slugs = sorted(r["slug"] for r in await Employer.select(Employer.slug))
     assert slugs == ["mercy-coding-group", "mercy-coding-group-2", "mercy-coding-group-3"]
+
+
+async def test_renaming_or_verifying_an_employer_refreshes_its_listings_in_search(browser):
+    """Search documents carry the employer's name and verified flag, so both changes queue a sync per live listing."""
+    from careers.core.tables import OutboxRow
+    from employers import service, trust
+    from employers.tables import Employer
+    from listings import service as listings_service
+    from listings.tables import Listing
+
+    await register_employer(browser, "hr@resync.org", org="Resync Health", website="https://resync.org")
+    employer = await Employer.objects().get(Employer.name == "Resync Health")
+    listing = Listing(employer=employer.id, title="Coder", work_mode="remote", employment_type="full_time",
+                      pay_min=20, pay_max=30, pay_unit="hour")
+    await listing.save()
+    await listings_service.transition(listing.id, "published", actor_kind="admin")
+    await OutboxRow.delete().where(OutboxRow.kind == "search.sync")
+
+    async def sync_rows() -> int:
+        return await OutboxRow.count().where(OutboxRow.kind == "search.sync")
+
+    from careers.core import db
+
+    async with db.transaction():
+        await service.resync_listings_in_search(employer.id)
+    assert await sync_rows() == 1
+    await trust.set_verified(employer.id, None, "checked by phone")
+    assert await sync_rows() == 2
