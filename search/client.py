@@ -114,7 +114,10 @@ class MeiliHttp:
                     raise SearchUnavailable(f"Meilisearch unreachable: {exc!r}") from exc
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 raise SearchUnavailable(f"Meilisearch unreachable: {exc!r}") from exc
-        data = msgspec.json.decode(raw) if raw else {}
+        try:
+            data = msgspec.json.decode(raw) if raw else {}
+        except msgspec.DecodeError as exc:  # not Meilisearch answering (a proxy's error page, a wrong MEILI_URL)
+            raise SearchUnavailable(f"not a Meilisearch answer ({status}): {raw[:200]!r}") from exc
         if status >= 500:
             raise SearchUnavailable(f"Meilisearch answered {status}: {data}")
         if status >= 400:

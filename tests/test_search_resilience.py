@@ -151,3 +151,27 @@ async def rebuilding(settings) -> bool:
 
     names = await run_admin(settings, lambda c: [i.uid for i in c.get_indexes({"limit": 1000})["results"]])
     return any(n.startswith(settings.meili_index + "_2") for n in names)
+
+
+async def test_a_non_json_answer_in_front_of_meilisearch_degrades_instead_of_failing(settings, database, worker):
+    """A reverse proxy answering 502 with an HTML page (Meilisearch behind it restarting) is "unreachable"."""
+    from aiohttp import web
+
+    async def bad_gateway(request):
+        return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
+
+    proxy = web.Application()
+    proxy.router.add_route("*", "/{tail:.*}", bad_gateway)
+    runner = web.AppRunner(proxy)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        await fresh_index(settings)
+        listing = await make_listing("Proxied Coder", required=["CPC"])
+        result = await search_listings(parse_query({"credential": ["CPC"]}),
+                                       settings.replace(meili_url=f"http://127.0.0.1:{port}"))
+        assert result.degraded and [h["id"] for h in result.hits] == [listing]
+    finally:
+        await runner.cleanup()
