@@ -175,3 +175,14 @@ async def test_a_non_json_answer_in_front_of_meilisearch_degrades_instead_of_fai
         assert result.degraded and [h["id"] for h in result.hits] == [listing]
     finally:
         await runner.cleanup()
+
+
+async def test_a_failed_meilisearch_task_raises_so_the_outbox_keeps_the_row(settings, database):
+    """`wait_for_task` returns failed tasks without raising; our wait must not take them for success."""
+    from search.client import SearchEngineError, run_admin, wait_task
+
+    await fresh_index(settings)
+    with pytest.raises(SearchEngineError) as caught:
+        await run_admin(settings, lambda c: wait_task(
+            c, c.index(settings.meili_index).add_documents([{"id": "not a valid id!"}], primary_key="id").task_uid))
+    assert caught.value.code == "invalid_document_id"
