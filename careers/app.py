@@ -253,13 +253,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cookie_name=CSRF_COOKIE,
         cookie_secure=settings.secure_cookies,
         cookie_httponly=True,
-        exclude=CSRF_EXEMPT,
+        exclude=[f"^{path}$" for path in CSRF_EXEMPT],  # anchored: only these exact paths skip CSRF
     )
     app = Litestar(
         route_handlers=[*route_handlers(), create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"])],
         template_config=templates,
         csrf_config=csrf,
-        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$"])],
+        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$", "^/readyz$"])],
         before_send=[security_headers_hook(settings)],
         before_request=reject_impossible_ids,
         exception_handlers={
