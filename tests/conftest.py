@@ -40,6 +40,8 @@ import careers.accounts.service as _accounts_service  # noqa: E402
 _accounts_service._hasher = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
 
 ON_POSTGRES = os.environ["DATABASE_URL"].startswith("postgres")
+_SQLITE_PATH = (os.environ["DATABASE_URL"].removeprefix("sqlite:///")
+                if os.environ["DATABASE_URL"].startswith("sqlite:///") else None)
 IN_CI = os.environ.get("CI") == "true"
 # Tables whose rows are reference data seeded by migrations: kept between tests.
 REFERENCE_TABLES = {"credentials", "plans", "piccolo_migration"}
@@ -105,6 +107,17 @@ async def clean_database(database):
     names = await _table_names()
     if ON_POSTGRES:
         await db.DB.run_ddl("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
+    elif _SQLITE_PATH is not None:
+        # One connection and one commit with foreign keys off (every table but reference data is emptied, so no
+        # order or cascade is needed): 41 separate connections and commits cost ~0.25 s per test.
+        import sqlite3
+
+        script = "".join(f'DELETE FROM "{n}";' for n in names)
+        connection = sqlite3.connect(_SQLITE_PATH, timeout=30, isolation_level=None)
+        try:
+            connection.executescript("PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE;" + script + "COMMIT;")
+        finally:
+            connection.close()
     else:
         # Foreign keys cascade on delete; a table refused now is retried after its dependants went.
         pending = names
