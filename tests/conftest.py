@@ -189,11 +189,33 @@ def settings(base_settings) -> Settings:
     return base_settings
 
 
+_APPS: dict[int, tuple[Settings, object]] = {}
+
+
 @pytest.fixture
 def app(settings, database):
+    """The app for `settings`, built once per settings object (create_app costs ~0.2-0.4 s here).
+
+    A test may change `app.state` (tighter rate limits): it is restored afterwards. An app whose routes a test
+    changed (app.register) is not reused.
+    """
     from careers.app import create_app
 
-    return create_app(settings)
+    cached = _APPS.get(id(settings))
+    if cached is None or cached[0] is not settings:
+        cached = _APPS[id(settings)] = (settings, create_app(settings))
+        while len(_APPS) > 8:  # tests that build their own settings each time: keep memory bounded
+            _APPS.pop(next(iter(_APPS)))
+    app = cached[1]
+    state = dict(app.state)
+    routes = len(app.routes)
+    yield app
+    if len(app.routes) != routes:
+        _APPS.pop(id(settings), None)
+    for key in [k for k in app.state if k not in state]:
+        del app.state[key]
+    for key, value in state.items():
+        app.state[key] = value
 
 
 class Browser(httpx.AsyncClient):
