@@ -90,7 +90,8 @@ SENTENCES = [
 ]
 SEARCHES = [
     {"q": "coder"}, {"credential": "CPC"}, {"credential": "CCS", "state": "TX"}, {"q": "remote risk adjustment"},
-    {"zip": "77002", "radius": "25"}, {"q": "inpatient", "sort": "newest"}, {"credential": "CRC", "work_mode": "remote"},
+    {"zip": "77002", "radius": "25"}, {"q": "inpatient", "sort": "newest"},
+    {"credential": "CRC", "work_mode": "remote"},
     {"q": "auditor", "min_pay": "60000"}, {"setting": "inpatient", "page": "2"}, {"q": "cdi specialist"},
 ]
 
@@ -337,7 +338,8 @@ async def run_mix(base: str, world: dict, seconds: float, concurrency: int, seed
 def print_table(engine: str, results: dict) -> None:
     log("")
     log(f"{engine}, {ARGS.listings:,} listings, {ARGS.concurrency} clients, {ARGS.seconds:.0f} s per run")
-    log(f"{'workers':>7}  {'kind':<9} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    log(f"{'workers':>7}  {'kind':<9} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>7}")
     for workers, report in results.items():
         for kind in [k for k, _ in MIX] + ["all"]:
             r = report[kind]

@@ -106,7 +106,8 @@ async def _person(make_browser, settings: Settings, user_id: int, email: str, ro
                   employer_id: int | None = None, *, second_factor_ok: bool = True) -> Person:
     browser = make_browser()
     await csrf_token(browser)
-    browser.cookies.set("cc_session", await accounts.start_session(user_id, settings, second_factor_ok=second_factor_ok))
+    token = await accounts.start_session(user_id, settings, second_factor_ok=second_factor_ok)
+    browser.cookies.set("cc_session", token)
     return Person(user_id, email, browser, role, employer_id)
 
 
@@ -130,9 +131,9 @@ async def build_world(make_browser, settings: Settings) -> World:
     emp_b, emp_b_user = await make_employer("Attack Health B", verified=False)
     employer_a = await _person(make_browser, settings, emp_a_user, "hr@attack-health-a.example", "employer", emp_a)
     employer_b = await _person(make_browser, settings, emp_b_user, "hr@attack-health-b.example", "employer", emp_b)
-    teammate_user = (await User.insert(User(email="mate@attack-health-a.example", password_hash=password_hash(),
-                                            role="employer", display_name="Mate A",
-                                            email_confirmed_at=dt.datetime.now(dt.timezone.utc))).returning(User.id))[0]["id"]
+    teammate = User(email="mate@attack-health-a.example", password_hash=password_hash(), role="employer",
+                    display_name="Mate A", email_confirmed_at=dt.datetime.now(dt.timezone.utc))
+    teammate_user = (await User.insert(teammate).returning(User.id))[0]["id"]
     member_a = (await EmployerMember.insert(EmployerMember(employer=emp_a, user=teammate_user, role="member"))
                 .returning(EmployerMember.id))[0]["id"]
     teammate_a = await _person(make_browser, settings, teammate_user, "mate@attack-health-a.example", "employer", emp_a)
@@ -166,8 +167,8 @@ async def build_world(make_browser, settings: Settings) -> World:
     invite_a = (await EmployerInvite.select(EmployerInvite.id).where(EmployerInvite.employer == emp_a))[0]["id"]
 
     eb = employer_b.browser
-    location = await _expect_redirect(await eb.submit("/employer/listings/new", listing_form(title="B's own coder job")),
-                                      "employer B listing")
+    location = await _expect_redirect(
+        await eb.submit("/employer/listings/new", listing_form(title="B's own coder job")), "employer B listing")
     listing_b = int(location.rsplit("/", 1)[1])
     await listings_service.transition(listing_b, "published", actor_kind="admin")
 
@@ -185,7 +186,8 @@ async def build_world(make_browser, settings: Settings) -> World:
                            "apply")
     application_a = (await Application.select(Application.id).where(Application.listing == listing_a))[0]["id"]
     await _expect_redirect(await ca.submit(f"/jobs/{listing_a}/save", {}), "save")
-    report = await ca.submit(f"/jobs/{listing_a}/report", {"reason": "other", "detail": payload(markers["report_detail"])})
+    report = await ca.submit(f"/jobs/{listing_a}/report",
+                             {"reason": "other", "detail": payload(markers["report_detail"])})
     assert report.status_code in (200, 303), report.text[:500]
     await _expect_redirect(await ca.submit("/alerts", {
         "query": "q=" + payload(markers["alert_query"]).replace("&", "%26"), "frequency": "daily"}), "alert")

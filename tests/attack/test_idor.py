@@ -61,7 +61,8 @@ async def test_every_route_with_an_object_id_answers_404_to_everyone_not_allowed
             url = fill(template, values)
             for who, browser in attackers(world, template).items():
                 data = {"_csrf_token": browser.cookies.get("cc_csrf"), "to_stage": "hired", "body": "mine now",
-                        "reason": "mine", "plan": "credit", "cover_note": "x", "application_id": str(world.application_a)}
+                        "reason": "mine", "plan": "credit", "cover_note": "x",
+                        "application_id": str(world.application_a)}
                 response = await browser.request(method, url, data=data if method != "GET" else None)
                 tried += 1
                 if not acceptable(template, who, response):
@@ -75,7 +76,8 @@ async def test_every_route_with_an_object_id_answers_404_to_everyone_not_allowed
 async def test_the_owners_and_a_teammate_do_reach_those_objects(world):
     """The sweep above is only meaningful if the ids are real: their owners get the pages."""
     employer_pages = [f"/employer/listings/{world.listing_a}", f"/employer/listings/{world.listing_a}/applicants",
-                      f"/employer/listings/{world.listing_a}/applicants.csv", f"/employer/listings/{world.draft_a}/edit",
+                      f"/employer/listings/{world.listing_a}/applicants.csv",
+                      f"/employer/listings/{world.draft_a}/edit",
                       f"/employer/applications/{world.application_a}", f"/employer/billing/receipts/{world.order_a}",
                       f"/applications/{world.application_a}/resume"]
     for browser in (world.employer_a.browser, world.teammate_a.browser):

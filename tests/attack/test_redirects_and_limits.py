@@ -86,7 +86,8 @@ async def test_save_and_unsave_never_redirect_off_site(make_browser, settings):
     [browser] = await signed_in_browsers(make_browser, [coder_id], settings)
     for target in HOSTILE_NEXT:
         for action in ("save", "unsave"):
-            response = await browser.post(f"/jobs/{listing}/{action}", data={"next": target, "_csrf_token": browser.csrf})
+            response = await browser.post(f"/jobs/{listing}/{action}",
+                                          data={"next": target, "_csrf_token": browser.csrf})
             assert response.status_code == 303
             assert same_site(response.headers["location"]), f"{action} {target!r} -> {response.headers['location']!r}"
 

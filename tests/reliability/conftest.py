@@ -15,7 +15,6 @@ import asyncio
 import datetime as dt
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,6 @@ from decimal import Decimal
 from email import message_from_bytes
 from pathlib import Path
 
-import httpx
 import pytest
 
 from careers.accounts import service as accounts
@@ -62,14 +60,15 @@ async def make_coders(count: int, prefix: str = "coder") -> list[int]:
     for start in range(0, count, 100):
         rows = await User.insert(*users[start:start + 100]).returning(User.id)
         ids += [r["id"] for r in rows]
-    profiles = [CoderProfile(user=uid, handle=f"{prefix}-{uid}", name=f"Coder {prefix} {n}", zip="77002", city="Houston",
-                             state="TX") for n, uid in enumerate(ids)]
+    profiles = [CoderProfile(user=uid, handle=f"{prefix}-{uid}", name=f"Coder {prefix} {n}", zip="77002",
+                             city="Houston", state="TX") for n, uid in enumerate(ids)]
     for start in range(0, count, 100):
         await CoderProfile.insert(*profiles[start:start + 100])
     return ids
 
 
-async def make_employer(name: str = "Drill Health", *, verified: bool = True, email: str | None = None) -> tuple[int, int]:
+async def make_employer(name: str = "Drill Health", *, verified: bool = True,
+                        email: str | None = None) -> tuple[int, int]:
     """A confirmed employer member and their organisation; returns (employer_id, user_id)."""
     slug = name.lower().replace(" ", "-")
     now = dt.datetime.now(dt.timezone.utc)
@@ -85,7 +84,8 @@ async def make_draft(employer_id: int, title: str, **fields) -> int:
     """A draft listing with every field a published one needs (remote, open to all states, hourly pay)."""
     slug = "-".join(title.lower().split())[:60]
     values = dict(employer=employer_id, title=title, slug=slug, normalised_title=title.lower(), status="draft",
-                  description_md=f"Code outpatient charts for {title}.", description_html=f"<p>Code charts for {title}.</p>",
+                  description_md=f"Code outpatient charts for {title}.",
+                  description_html=f"<p>Code charts for {title}.</p>",
                   work_mode="remote", employment_type="full_time", pay_min=Decimal("25.00"), pay_max=Decimal("32.00"),
                   pay_unit="hour", pay_annual_min=52000, pay_annual_max=66560, duration_days=30)
     values.update(fields)
@@ -237,7 +237,8 @@ class PrivatePostgres:
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr}")
         with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{self.root}'\n"
+            conf.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
+                       f"unix_socket_directories = '{self.root}'\n"
                        "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nshared_buffers = 32MB\n"
                        "max_connections = 60\n")
 
@@ -318,20 +319,6 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def kill_hard(process: subprocess.Popen) -> None:
-    """SIGKILL: no handler runs, no `finally`, no lease released; what a crash or the OOM killer does."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL) if _own_group(process) else process.kill()
-        process.wait(timeout=10)
-
-
-def _own_group(process: subprocess.Popen) -> bool:
-    try:
-        return os.getpgid(process.pid) == process.pid
-    except ProcessLookupError:
-        return False
-
-
 async def wait_until(predicate, *, timeout: float, interval: float = 0.05, what: str = "condition"):
     """Poll an (async or plain) predicate until it is truthy; fail the drill after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -349,5 +336,3 @@ async def wait_until(predicate, *, timeout: float, interval: float = 0.05, what:
 def drill_log(name: str) -> Path:
     return _TMP / f"drill-{name}-{time.monotonic_ns()}.log"
 
-
-__all__ = ["httpx"]

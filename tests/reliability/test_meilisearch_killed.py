@@ -58,7 +58,8 @@ async def test_meilisearch_killed_during_a_publish_burst_ends_with_every_publish
     own = settings.replace(meili_url=own_meilisearch.url, meili_master_key=KEY, meili_index="listings_drill")
     await ensure_index(own)
     employer_id, _ = await make_employer("Search Drill Health")
-    drafts = [await make_draft(employer_id, f"Coder wave {w} number {n}") for w in range(WAVES) for n in range(PER_WAVE)]
+    drafts = [await make_draft(employer_id, f"Coder wave {w} number {n}")
+              for w in range(WAVES) for n in range(PER_WAVE)]
     worker = Worker(own)
     stop = asyncio.Event()
     worker_errors: list[str] = []

@@ -129,7 +129,8 @@ async def test_postgres_restarted_under_load_the_app_reconnects_without_restarti
             assert done.returncode == 0, done.stderr
             await asyncio.sleep(2.0)  # the app meets a database that is gone
             down_rounds = len(during)
-            done = await asyncio.to_thread(private_postgres.pg_ctl, "start", "-l", str(private_postgres.root / "server.log"))
+            server_log = str(private_postgres.root / "server.log")
+            done = await asyncio.to_thread(private_postgres.pg_ctl, "start", "-l", server_log)
             assert done.returncode == 0, done.stderr + private_postgres.log_tail()
             back_at = time.monotonic()
 

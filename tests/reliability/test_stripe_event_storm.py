@@ -31,7 +31,8 @@ DELIVERIES = 50
 
 
 async def _transitions(listing_id: int, to_status: str) -> int:
-    return await ListingEvent.count().where((ListingEvent.listing == listing_id) & (ListingEvent.to_status == to_status))
+    return await ListingEvent.count().where(
+        (ListingEvent.listing == listing_id) & (ListingEvent.to_status == to_status))
 
 
 async def _storm(make_browser, event: dict) -> list[httpx.Response]:

@@ -83,7 +83,8 @@ async def queue_work(settings) -> tuple[list[int], list[int]]:
 
 async def indexed_ids(settings) -> list[int]:
     def fetch(client):
-        return [int(d.id) for d in client.index(settings.meili_index).get_documents({"limit": 1000, "fields": ["id"]}).results]
+        page = client.index(settings.meili_index).get_documents({"limit": 1000, "fields": ["id"]})
+        return [int(d.id) for d in page.results]
 
     return await run_admin(settings, fetch)
 
@@ -132,7 +133,8 @@ async def test_a_worker_killed_mid_batch_leaves_its_rows_to_be_claimed_again_and
     finally:
         stop_worker(first, first_log)
     sent_before = await done_ids()
-    leased = await OutboxRow.select(OutboxRow.id).where((OutboxRow.status == "pending") & OutboxRow.locked_by.is_not_null())
+    leased = await OutboxRow.select(OutboxRow.id).where(
+        (OutboxRow.status == "pending") & OutboxRow.locked_by.is_not_null())
     assert leased, "the kill did not land in the middle of a batch"
     assert set(mails) - sent_before, "every mail was already sent before the kill"
 
