@@ -87,7 +87,8 @@ async def test_search_with_meilisearch_unset_degrades(settings, database, worker
 async def test_reindex_under_a_concurrent_search_loop_never_fails_or_comes_back_empty(settings, database, worker):
     own = settings.replace(meili_index="listings")  # what `careers reindex` rebuilds with the default settings
     await fresh_index(own)
-    made = [await make_listing(f"Coder {i}", required=["CPC" if i % 2 else "CCS"]) for i in range(60)]
+    # 24 listings in batches of 3: eight batches, so searches run while the new index fills and swaps.
+    made = [await make_listing(f"Coder {i}", required=["CPC" if i % 2 else "CCS"]) for i in range(24)]
     await Worker(own).drain()
 
     from careers.app import create_app
@@ -112,7 +113,7 @@ async def test_reindex_under_a_concurrent_search_loop_never_fails_or_comes_back_
         env = {**os.environ, "MEILI_URL": own.meili_url, "MEILI_MASTER_KEY": own.meili_master_key}
 
         def reindex() -> subprocess.CompletedProcess:
-            return subprocess.run([sys.executable, "-m", "careers.cli", "reindex", "--batch-size", "7"],
+            return subprocess.run([sys.executable, "-m", "careers.cli", "reindex", "--batch-size", "3"],
                                   cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
 
         loop_task = asyncio.create_task(search_loop())
