@@ -158,7 +158,10 @@ async def test_a_non_json_answer_in_front_of_meilisearch_degrades_instead_of_fai
     """A reverse proxy answering 502 with an HTML page (Meilisearch behind it restarting) is "unreachable"."""
     from aiohttp import web
 
+    seen_encodings: list[str] = []
+
     async def bad_gateway(request):
+        seen_encodings.append(request.headers.get("Accept-Encoding", ""))
         return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
 
     proxy = web.Application()
@@ -174,6 +177,8 @@ async def test_a_non_json_answer_in_front_of_meilisearch_degrades_instead_of_fai
         result = await search_listings(parse_query({"credential": ["CPC"]}),
                                        settings.replace(meili_url=f"http://127.0.0.1:{port}"))
         assert result.degraded and [h["id"] for h in result.hits] == [listing]
+        # and the search path never asks for gzip (measured: ~44 ms stalls per request on a reused connection)
+        assert seen_encodings and set(seen_encodings) == {"identity"}
     finally:
         await runner.cleanup()
 
