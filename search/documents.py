@@ -106,6 +106,12 @@ def listing_path(listing_id: int, slug: str) -> str:
     return f"/jobs/{listing_id}/{slug or 'job'}"
 
 
+def credential_rank_token(code: str) -> str:
+    """One word per credential code that no other code's word starts with (CPC vs CPC-A, CCS vs CCS-P):
+    Meilisearch splits on '-' and prefix-matches the last query word, so codes are encoded and fenced."""
+    return "zq" + re.sub(r"[^a-z0-9]", "x", code.lower()) + "qz"
+
+
 def build_document(row: dict, joins: dict[str, list], credential_names: dict[str, str]) -> dict:
     """The document for one listing row (LISTING_COLUMNS) and its join-table values."""
     required = sorted(joins.get("required", []))
@@ -128,6 +134,10 @@ def build_document(row: dict, joins: dict[str, list], credential_names: dict[str
         "credentials_any_of": any_of,
         "credentials_preferred": preferred,
         "credentials": union,
+        # Ranking only: exact, typo-free tokens so "CPC" in the query lifts listings that require or accept CPC
+        # above those that merely prefer it (the filter on `credentials` already decides who matches).
+        "credential_rank_primary": [credential_rank_token(code) for code in sorted(set(required) | set(any_of))],
+        "credential_rank_preferred": [credential_rank_token(code) for code in preferred],
         "credential_names": [credential_names.get(code, code) for code in union],
         "settings": settings,
         "setting_names": [SETTINGS.get(v, v) for v in settings],

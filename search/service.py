@@ -43,7 +43,7 @@ from careers.core import db
 from careers.core.config import Settings
 from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
 from search.client import SearchUnavailable, http_for
-from search.documents import documents_for
+from search.documents import credential_rank_token, documents_for
 from search.settings import MAX_TOTAL_HITS, Lexicon, build_lexicon, find_credentials, load_terms
 
 log = logging.getLogger("careers.search")
@@ -425,8 +425,12 @@ def meili_filter(query: SearchQuery, all_codes: frozenset[str] | None = None) ->
 
 def meili_request(query: SearchQuery, *, facets: bool = True) -> dict:
     """The body of POST /indexes/<index>/search for `query`."""
+    text = query.text
+    if query.q_credentials and query.sort == "relevance":
+        # Credential words left the text for an exact filter; their rank tokens come back for ordering only.
+        text = " ".join([text, *(credential_rank_token(code) for code in query.q_credentials)]).strip()
     body: dict[str, Any] = {
-        "q": query.text,
+        "q": text,
         "page": query.page,
         "hitsPerPage": query.per_page,
         "attributesToRetrieve": RETRIEVE,

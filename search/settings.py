@@ -30,6 +30,7 @@ MAX_TOTAL_HITS = 1000
 
 SEARCHABLE_ATTRIBUTES = [
     "title",
+    "credential_rank_primary",
     "credentials",
     "credential_names",
     "settings",
@@ -41,6 +42,7 @@ SEARCHABLE_ATTRIBUTES = [
     "state",
     "state_name",
     "description_excerpt",
+    "credential_rank_preferred",
 ]
 FILTERABLE_ATTRIBUTES = [
     "credentials_required",
@@ -233,7 +235,7 @@ def index_settings(terms: list[CredentialTerm] | None = None) -> dict:
         "typoTolerance": {
             "enabled": True,
             "disableOnWords": credential_words(terms),
-            "disableOnAttributes": ["credentials"],
+            "disableOnAttributes": ["credentials", "credential_rank_primary", "credential_rank_preferred"],
         },
         "faceting": {"maxValuesPerFacet": 100, "sortFacetValuesBy": {"*": "count"}},
         "pagination": {"maxTotalHits": MAX_TOTAL_HITS},

@@ -438,3 +438,15 @@ async def test_database_path_honours_every_filter_exactly_like_meilisearch(setti
         if query.origin:
             assert [h["distance_miles"] for h in database.hits] == pytest.approx(
                 [h["distance_miles"] for h in engine.hits], abs=0.2), params
+
+
+async def test_a_credential_word_ranks_listings_that_require_it_above_those_that_only_prefer_it(browser, worker):
+    """Relevance for 'CPC': required or any-of CPC first, preferred-only after, whatever their age."""
+    required = await make_listing("Outpatient Coder", required=["CPC"])
+    any_of = await make_listing("Pro Fee Coder", any_of=["CPC", "CCS-P"])
+    preferred = await make_listing("Inpatient Coder", required=["CCS"], preferred=["CPC"])  # the newest
+    await worker.drain()
+    for q in ("CPC", "certified professional coder"):
+        order = ids(await api(browser, q=q))
+        assert set(order) == {required, any_of, preferred}
+        assert order[-1] == preferred, (q, order)
