@@ -231,11 +231,13 @@ def meilisearch_process(data_dir: Path, port: int, master_key: str, *, max_index
 
 
 def start_meilisearch(data_dir: Path, port: int | None = None, master_key: str | None = None,
-                      log_path: Path | None = None) -> ManagedProcess:
+                      log_path: Path | None = None, *, die_with_parent: bool = True) -> ManagedProcess:
+    """Start a Meilisearch and wait for /health; by default it dies with us even if we are SIGKILLed."""
     port = port or free_port()
     master_key = master_key or meili_master_key(data_dir)
-    proc = meilisearch_process(data_dir, port, master_key, log_path=log_path).start()
-    proc.env["MEILI_MASTER_KEY"] = master_key
+    proc = meilisearch_process(data_dir, port, master_key, log_path=log_path)
+    proc.die_with_parent = die_with_parent
+    proc.start()
     proc.wait_until_listening(timeout=60, health_path="/health")
     return proc
 
@@ -257,9 +259,13 @@ def register_emulator_webhook(emulator_url: str, webhook_url: str, secret: str) 
 
 
 def start_stripe_emulator(port: int | None = None, state_file: Path | None = None, *, webhook_url: str | None = None,
-                          webhook_secret: str | None = None, log_path: Path | None = None) -> ManagedProcess:
+                          webhook_secret: str | None = None, log_path: Path | None = None,
+                          die_with_parent: bool = True) -> ManagedProcess:
+    """Start the emulator on loopback; by default it dies with us even if we are SIGKILLed."""
     port = port or free_port()
-    proc = stripe_emulator_process(port, state_file, log_path).start()
+    proc = stripe_emulator_process(port, state_file, log_path)
+    proc.die_with_parent = die_with_parent
+    proc.start()
     proc.wait_until_listening(timeout=30)
     if webhook_url and webhook_secret:
         register_emulator_webhook(proc.url, webhook_url, webhook_secret)
