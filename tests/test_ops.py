@@ -124,7 +124,8 @@ def board(tmp_path_factory):
 def test_serve_runs_the_board_with_database_search_and_payments_ready(board):
     assert httpx.get(board.url + "/").status_code == 200
     assert httpx.get(board.url + "/readyz").json() == {"database": "ok", "search": "ok", "payments": "emulator"}
-    assert f"CareerCenter is serving at {board.url}/" in board.output()
+    # /readyz can answer before the supervisor has started the worker and printed its line
+    wait_for(lambda: f"CareerCenter is serving at {board.url}/" in board.output(), 20, "the supervisor's ready line")
     state = board.state()
     assert set(state["children"]) == {"meilisearch", "stripe-emulator", "web", "worker"}
     web_workers = [pid for pid in children_of(state["children"]["web"]["pid"])
