@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from careers.accounts import audit
 from careers.accounts.tables import User
-from careers.core import db, mail
+from careers.core import clock, db, mail
 from careers.core.config import Settings
 from employers.tables import Employer, EmployerMember
 from listings import service as listings
@@ -59,9 +59,6 @@ class BillingError(Exception):
 class OrderNotFound(BillingError):
     pass
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def money(cents: int, currency: str = CURRENCY) -> str:
@@ -218,7 +215,7 @@ async def orders_for_employer(employer_id: int) -> list[dict]:
         Order.all_columns(), Order.listing.title.as_alias("listing_title"), Order.listing.slug.as_alias("listing_slug"),
         Order.listing.status.as_alias("listing_status"),
     ).where(Order.employer == employer_id).order_by(Order.id, ascending=False)
-    now = utcnow()
+    now = clock.now()
     for row in rows:
         row["amount"] = money(row["amount_cents"], row["currency"])
         row["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
@@ -274,7 +271,7 @@ async def receipt(order_id: int, employer_id: int) -> dict | None:
 
 
 async def available_credits(employer_id: int, now: dt.datetime | None = None) -> list[Credit]:
-    now = now or utcnow()
+    now = now or clock.now()
     return await Credit.objects().where(
         (Credit.employer == employer_id) & (Credit.remaining > 0) & (Credit.expires_at > now)
     ).order_by(Credit.expires_at)
@@ -282,7 +279,7 @@ async def available_credits(employer_id: int, now: dt.datetime | None = None) ->
 
 async def credits_for_page(employer_id: int) -> list[dict]:
     """The packs with credits still usable (some left, not expired), soonest-expiring first."""
-    now = utcnow()
+    now = clock.now()
     return await Credit.select().where(
         (Credit.employer == employer_id) & (Credit.remaining > 0) & (Credit.expires_at > now)
     ).order_by(Credit.expires_at)
@@ -301,7 +298,7 @@ async def spend_credit(employer_id: int, now: dt.datetime | None = None) -> Cred
     On PostgreSQL a concurrent spender may empty the chosen row between our sub-select and our update;
     the `remaining > 0` re-check then matches nothing and we look again (a fresh snapshot per statement).
     """
-    now = now or utcnow()
+    now = now or clock.now()
     async with db.transaction():
         for _ in range(50):
             rows = await db.fetch(_SPEND_SQL, employer_id, now)
@@ -352,7 +349,7 @@ async def ensure_customer(employer_id: int, email: str, gateway: StripeGateway) 
 
 
 def is_payable(order: Order, now: dt.datetime | None = None) -> bool:
-    return order.status in PAYABLE and not _attempt_blocks(order, now or utcnow())
+    return order.status in PAYABLE and not _attempt_blocks(order, now or clock.now())
 
 
 def _attempt_blocks(order: Order, now: dt.datetime) -> bool:
@@ -401,7 +398,7 @@ async def save_card_from_setup_intent(employer_id: int, setup_intent_id: str, ga
         "payment_method_id = excluded.payment_method_id, brand = excluded.brand, last4 = excluded.last4, "
         "exp_month = excluded.exp_month, exp_year = excluded.exp_year, updated_at = excluded.updated_at",
         employer_id, values["payment_method_id"], values["brand"], values["last4"], values["exp_month"],
-        values["exp_year"], utcnow(),
+        values["exp_year"], clock.now(),
     )
     return await SavedCard.objects().get(SavedCard.employer == employer_id)
 
@@ -441,7 +438,7 @@ async def _release_stuck_authentication(order: Order, gateway: StripeGateway) ->
 
 async def _begin_attempt(order_id: int, employer_id: int) -> tuple[Order, int]:
     """Allocate attempt n under the row lock, or refuse: the database's guarantee of one successful charge."""
-    now = utcnow()
+    now = clock.now()
     async with db.transaction():
         order = await _lock_order(order_id)
         if order.employer != employer_id:
@@ -471,7 +468,7 @@ async def _begin_attempt(order_id: int, employer_id: int) -> tuple[Order, int]:
 
 async def _finish_attempt(order_id: int, attempt: int, changes: dict, *, failed: bool = False) -> None:
     """Record an attempt's API result unless a newer attempt or the webhook already moved the order on."""
-    now = utcnow()
+    now = clock.now()
     changes = {**changes, Order.updated_at: now}
     if failed:
         changes.update({Order.status: FAILED, Order.failed_at: now})
@@ -579,7 +576,7 @@ async def handle_event(event: dict, settings: Settings) -> str:
         inserted = await db.fetch(
             "INSERT INTO stripe_events (event_id, type, result, received_at) VALUES ({}, {}, '', {}) "
             "ON CONFLICT (event_id) DO NOTHING RETURNING id",
-            event_id, event_type[:100], utcnow(),
+            event_id, event_type[:100], clock.now(),
         )
         if not inserted:
             return "duplicate: already handled"
@@ -643,7 +640,7 @@ async def _payment_succeeded(order: Order, pi: dict, settings: Settings) -> str:
 
 async def mark_paid(order: Order, payment_intent_id: str, settings: Settings | None = None) -> str:
     """The order is paid: apply what was bought (call inside the event's transaction, order row locked)."""
-    now = utcnow()
+    now = clock.now()
     await Order.update({
         Order.status: PAID, Order.paid_at: now, Order.payment_intent_id: payment_intent_id,
         Order.attempt_state: SUCCEEDED, Order.failure_message: "", Order.updated_at: now,
@@ -660,7 +657,7 @@ async def _deliver(order: Order) -> str:
     plan = await Plan.objects().get(Plan.id == order.plan)
     if order.kind == "pack":
         await Credit.insert(Credit(employer=order.employer, purchase=order.id, total=plan.credits, remaining=plan.credits,
-                                   duration_days=plan.duration_days, expires_at=utcnow() + CREDIT_VALIDITY))
+                                   duration_days=plan.duration_days, expires_at=clock.now() + CREDIT_VALIDITY))
         return f"{plan.credits} posting credits added, valid for 12 months."
     listing = await Listing.objects().where(Listing.id == order.listing).first() if order.listing else None
     if listing is None:
@@ -704,7 +701,7 @@ async def _payment_failed(order: Order, pi: dict) -> str:
         return "ignored: not the order's current PaymentIntent"
     error = pi.get("last_payment_error") or {}
     message = friendly_card_message(error.get("decline_code") or error.get("code") or "", error.get("message") or "")
-    now = utcnow()
+    now = clock.now()
     # The listing stays awaiting payment so the employer can retry; the 24-hour release returns it to draft.
     await Order.update({Order.status: FAILED, Order.failed_at: now, Order.failure_message: message,
                         Order.attempt_state: ATTEMPT_FAILED, Order.payment_intent_id: pi.get("id"),
@@ -713,7 +710,7 @@ async def _payment_failed(order: Order, pi: dict) -> str:
 
 
 async def _dispute_created(order: Order, dispute: dict) -> str:
-    now = utcnow()
+    now = clock.now()
     if order.status == REFUNDED:
         await Order.update({Order.disputed_at: now}).where(Order.id == order.id)
         return "recorded: dispute on a refunded order"
@@ -743,7 +740,7 @@ async def apply_refund(order: Order, *, reason: str, refund_id: str | None, acto
     """The order is refunded: take back what it bought (call inside a transaction, order row locked). Idempotent."""
     if order.status == REFUNDED:
         return "ignored: order already refunded"
-    now = utcnow()
+    now = clock.now()
     changes = {Order.status: REFUNDED, Order.refunded_at: now, Order.updated_at: now}
     if refund_id:
         changes[Order.refund_id] = refund_id
@@ -791,7 +788,7 @@ async def refund_order(order_id: int, reason: str, gateway: StripeGateway, *, ac
     reason = (reason or "").strip()
     if not reason:
         raise BillingError("Give a reason for the refund.", "reason")
-    now = utcnow()
+    now = clock.now()
     async with db.transaction():
         order = await _lock_order(order_id)
         if order.status == REFUNDED:
@@ -867,7 +864,7 @@ async def return_credits(listing_id: int, reason: str) -> int:
 
 async def release_abandoned(gateway_factory, now: dt.datetime | None = None) -> list[int]:
     """Orders not paid within 24 hours are released: order abandoned, listing back to draft (system)."""
-    now = now or utcnow()
+    now = now or clock.now()
     cutoff = now - ABANDON_AFTER
     candidates = await Order.objects().where(Order.status.is_in(list(PAYABLE)) & (Order.created_at < cutoff))
     released = []
@@ -904,7 +901,7 @@ async def release_abandoned(gateway_factory, now: dt.datetime | None = None) -> 
 async def reconcile(gateway: StripeGateway, settings: Settings, *, since_hours: float = 72,
                     now: dt.datetime | None = None) -> list[str]:
     """Repair orders paid in Stripe but not here (a webhook that never arrived); returns one line per change."""
-    now = now or utcnow()
+    now = now or clock.now()
     created_after = int((now - dt.timedelta(hours=since_hours)).timestamp())
     changes: list[str] = []
     async for pi in gateway.payment_intents_since(created_after):

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 
 from careers.accounts import audit
 from careers.accounts.auth import requires_admin
-from careers.core import db, outbox
+from careers.core import clock, db, outbox
 from careers.core.tables import OutboxRow
 from careers.core.web import redirect, render
 
@@ -76,9 +76,6 @@ class DashboardFigures:
     applications_per_day: list[tuple[dt.date, int]] | None = None
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
 
 def _as_datetime(value) -> dt.datetime | None:
     if value is None or isinstance(value, dt.datetime):
@@ -91,7 +88,7 @@ def _as_datetime(value) -> dt.datetime | None:
 
 
 async def dashboard_figures(now: dt.datetime | None = None) -> DashboardFigures:
-    now = now or utcnow()
+    now = now or clock.now()
     figures = DashboardFigures()
     try:
         from employers.tables import Employer

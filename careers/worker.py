@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from careers.core import db, mail, outbox
+from careers.core import clock, db, mail, outbox
 from careers.core.config import Settings
 from careers.core.tables import WorkerLock
 
@@ -113,7 +113,7 @@ class Worker:
         """SQLite allows one worker: take the lock row or refuse to start."""
         if not db.is_sqlite():
             return
-        now = outbox.utcnow()
+        now = clock.now()
         until = now + dt.timedelta(seconds=30)
         await WorkerLock.insert(WorkerLock(name="worker", holder=self.worker_id, held_until=until)).on_conflict(
             action="DO NOTHING"

@@ -24,7 +24,7 @@ from piccolo.query.functions.aggregate import Count
 
 from careers.coders import service as coders
 from careers.coders.tables import Application, ApplicationEvent
-from careers.core import db
+from careers.core import clock, db
 from careers.core.config import Settings
 from employers.tables import EmployerMember
 from employers.tracking.tables import ApplicationNote, MemberVisit
@@ -71,9 +71,6 @@ class ApplicantError(Exception):
         self.field = field
         super().__init__(message)
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 # ---- access -------------------------------------------------------------------------------------
@@ -469,7 +466,7 @@ async def record_visit(member: EmployerMember, now: dt.datetime | None = None) -
     Views closer together than VISIT_GAP are one visit (a reload keeps the count); a first
     visit counts from when the person joined the organisation.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     async with db.transaction():
         visit = await MemberVisit.objects().where(MemberVisit.member == member.id).first()
         if visit is None:

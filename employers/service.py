@@ -19,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from careers.accounts import service as accounts
 from careers.accounts.tables import User
-from careers.core import db, mail
+from careers.core import clock, db, mail
 from careers.core.config import Settings
 from careers.core.uploads import Storage, new_key
 from employers.tables import Employer, EmployerInvite, EmployerMember
@@ -147,9 +147,6 @@ class NotAllowed(Exception):
     """The person may not touch this object; pages answer 404."""
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
 
 def render_about(markdown_source: str) -> str:
     """Markdown -> HTML safe to embed: no scripts, styles, iframes, images, event attributes or javascript: URLs."""
@@ -275,7 +272,7 @@ async def update_organisation(
         Employer.hq_zip: zip5,
         Employer.hq_city: city,
         Employer.hq_state: state,
-        Employer.updated_at: utcnow(),
+        Employer.updated_at: clock.now(),
     }
     new_logo_key = None
     if logo_image is not None:
@@ -485,7 +482,7 @@ async def team_members(employer_id: int) -> list[dict]:
 
 
 async def pending_invites(employer_id: int) -> list[dict]:
-    now = utcnow()
+    now = clock.now()
     return await EmployerInvite.select(
         EmployerInvite.id, EmployerInvite.email, EmployerInvite.created_at, EmployerInvite.expires_at
     ).where(
@@ -507,7 +504,7 @@ async def invite_colleague(employer_id: int, inviter_id: int, email: str, settin
     employer = await Employer.objects().get(Employer.id == employer_id)
     inviter = await User.objects().get(User.id == inviter_id)
     token = secrets.token_urlsafe(32)
-    now = utcnow()
+    now = clock.now()
     async with db.transaction():
         await EmployerInvite.update({EmployerInvite.revoked_at: now}).where(
             (EmployerInvite.employer == employer_id)
@@ -538,7 +535,7 @@ async def invite_colleague(employer_id: int, inviter_id: int, email: str, settin
 
 async def revoke_invite(employer_id: int, invite_id: int) -> None:
     """Withdraw a pending invitation of this organisation; NotAllowed if it is not one."""
-    rows = await EmployerInvite.update({EmployerInvite.revoked_at: utcnow()}).where(
+    rows = await EmployerInvite.update({EmployerInvite.revoked_at: clock.now()}).where(
         (EmployerInvite.id == invite_id)
         & (EmployerInvite.employer == employer_id)
         & EmployerInvite.used_at.is_null()
@@ -573,7 +570,7 @@ async def _valid_invite(token: str) -> EmployerInvite | None:
         (EmployerInvite.token_hash == accounts.token_hash(token))
         & EmployerInvite.used_at.is_null()
         & EmployerInvite.revoked_at.is_null()
-        & (EmployerInvite.expires_at > utcnow())
+        & (EmployerInvite.expires_at > clock.now())
     ).first()
     if invite is None:
         return None
@@ -620,12 +617,12 @@ async def invite_situation(token: str, current_user) -> InviteSituation:
 
 async def _consume_and_join(token: str, user_id: int) -> Employer:
     rows = await EmployerInvite.update(
-        {EmployerInvite.used_at: utcnow(), EmployerInvite.accepted_by: user_id}
+        {EmployerInvite.used_at: clock.now(), EmployerInvite.accepted_by: user_id}
     ).where(
         (EmployerInvite.token_hash == accounts.token_hash(token or ""))
         & EmployerInvite.used_at.is_null()
         & EmployerInvite.revoked_at.is_null()
-        & (EmployerInvite.expires_at > utcnow())
+        & (EmployerInvite.expires_at > clock.now())
     ).returning(EmployerInvite.employer)
     if not rows:
         raise EmployerError(INVALID_INVITE)

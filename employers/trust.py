@@ -15,7 +15,7 @@ from typing import Any
 
 from careers.accounts import audit
 from careers.accounts import service as accounts
-from careers.core import db
+from careers.core import clock, db
 from employers import service
 from employers.tables import Employer, EmployerMember
 
@@ -28,9 +28,6 @@ class TrustError(Exception):
         self.field = field
         super().__init__(message)
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _required(reason: str) -> str:
@@ -115,7 +112,7 @@ async def reinstate(employer_id: int, admin, reason: str, *, now: dt.datetime | 
     from listings.tables import Listing, ListingEvent
 
     reason = _required(reason)
-    now = now or utcnow()
+    now = now or clock.now()
     employer = await _employer(employer_id)
     if not employer.suspended:
         raise TrustError("This employer is not suspended.")

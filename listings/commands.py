@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from careers.core import db
+from careers.core import clock, db
 from listings import service
 from listings.schemas import LISTING_FIELDS
 
@@ -122,7 +122,7 @@ async def import_listings(path: Path, employer_name: str, *, dry_run: bool = Fal
     """Import (or with `dry_run` only check) every line of `path`; returns the exit status (0, 1 or 2)."""
     out = out or sys.stdout
     err = err or sys.stderr
-    now = now or service.utcnow()
+    now = now or clock.now()
     employer_name = (employer_name or "").strip()
     if not employer_name:
         print("careers import-listings: --employer needs the employer's name", file=err)
@@ -355,7 +355,7 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
     from listings.tables import Listing
 
     out = out or sys.stdout
-    now = now or service.utcnow()
+    now = now or clock.now()
     created = {"employers": 0, "listings": 0, "coders": 0}
     password_hash = ""
 

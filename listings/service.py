@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
 
-from careers.core import db, mail, outbox
+from careers.core import clock, db, mail, outbox
 from listings import vocabulary as vocab
 from listings.markdown import render_markdown
 from listings.schemas import LISTING_FIELDS, ListingInput
@@ -83,9 +83,6 @@ class ListingNotFound(ListingError):
     pass
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
 
 def check_transition(from_status: str, to_status: str, actor_kind: str) -> None:
     """Raise IllegalTransition unless ARCHITECTURE.md's table allows `actor_kind` to move from -> to."""
@@ -139,7 +136,7 @@ async def transition(listing_id: int, to_status: str, *, actor_kind: str, actor_
     (expired -> published) extends from max(expires_at, now); a reinstatement (removed -> published)
     requires `expires_at` still ahead; a re-approval after an edit keeps the expiry.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     async with db.transaction():
         listing = await _locked(listing_id)
         from_status = listing.status
@@ -168,7 +165,7 @@ async def transition(listing_id: int, to_status: str, *, actor_kind: str, actor_
 async def renew(listing_id: int, days: int, *, actor_kind: str, actor_id: int | None = None,
                 now: dt.datetime | None = None) -> Listing:
     """A paid renewal: extend from max(expires_at, now) by `days`; an expired listing is published again."""
-    now = now or utcnow()
+    now = now or clock.now()
     async with db.transaction():
         listing = await _locked(listing_id)
         if listing.status == EXPIRED:
@@ -192,7 +189,7 @@ async def set_hidden(listing_id: int, hidden: bool, *, actor_kind: str, actor_id
         listing = await _locked(listing_id)
         if listing.hidden == hidden:
             return listing
-        await Listing.update({Listing.hidden: hidden, Listing.updated_at: utcnow()}).where(Listing.id == listing_id)
+        await Listing.update({Listing.hidden: hidden, Listing.updated_at: clock.now()}).where(Listing.id == listing_id)
         await record_event(listing_id, listing.status, listing.status, actor_kind, actor_id,
                            ("hidden: " if hidden else "unhidden: ") + reason)
         await outbox.enqueue(outbox.SEARCH_SYNC, {"listing_id": listing_id})
@@ -203,7 +200,7 @@ async def set_featured(listing_id: int, featured: bool = True, *, actor_kind: st
     """The paid featured upgrade: lifted in search, a badge on cards."""
     async with db.transaction():
         await _locked(listing_id)
-        await Listing.update({Listing.featured: featured, Listing.updated_at: utcnow()}).where(Listing.id == listing_id)
+        await Listing.update({Listing.featured: featured, Listing.updated_at: clock.now()}).where(Listing.id == listing_id)
         await outbox.enqueue(outbox.SEARCH_SYNC, {"listing_id": listing_id})
 
 
@@ -212,7 +209,7 @@ PERIODIC_BATCH = 100  # listings expired or warned per worker pass; the rest fol
 
 async def expire_due(now: dt.datetime | None = None) -> list[int]:
     """Expire every published listing whose `expires_at` has passed; returns their ids."""
-    now = now or utcnow()
+    now = now or clock.now()
     # A bounded batch per pass: a backlog must not stall the worker's outbox (search sync, mail) for minutes.
     due = await Listing.select(Listing.id).where((Listing.status == PUBLISHED) & (Listing.expires_at <= now)).order_by(
         Listing.expires_at).limit(PERIODIC_BATCH)
@@ -427,7 +424,7 @@ class _Reader:
 
 def _us_today() -> dt.date:
     # The latest US time zone is about UTC-10; a date that is still today there is not in the past.
-    return (utcnow() - dt.timedelta(hours=10)).date()
+    return (clock.now() - dt.timedelta(hours=10)).date()
 
 
 async def validate_listing(raw: dict[str, Any], *, credentials: dict[str, str] | None = None,
@@ -661,7 +658,7 @@ async def create_listing(employer_id: int, data: ListingInput, *, created_by: in
     async with db.transaction():
         await _lock_employer(employer_id)
         await _ensure_not_duplicate(employer_id, data)
-        now = utcnow()
+        now = clock.now()
         values = {col._meta.name: value for col, value in _columns(data).items()}
         listing = Listing(employer=employer_id, created_by=created_by, status=DRAFT, duration_days=duration_days,
                           expires_at=expires_at, created_at=now, updated_at=now, **values)
@@ -702,7 +699,7 @@ async def update_listing(listing_id: int, data: ListingInput, *, actor_kind: str
                                "clone it into a new draft instead.")
         await _ensure_not_duplicate(listing.employer, data, exclude_id=listing_id)
         changed = _reviewed_changes(listing, data)
-        await Listing.update({**_columns(data), Listing.updated_at: utcnow()}).where(Listing.id == listing_id)
+        await Listing.update({**_columns(data), Listing.updated_at: clock.now()}).where(Listing.id == listing_id)
         await _write_details(listing_id, data)
         await record_event(listing_id, listing.status, listing.status, actor_kind, actor_id, "edited")
         if listing.status == PUBLISHED:
@@ -835,7 +832,7 @@ async def import_listing(employer_id: int, data: ListingInput, *, expires_at: dt
     has already expired, closed or been removed stays as it is and a new one is posted); returns the
     listing and what happened ("created", "updated").
     """
-    now = now or utcnow()
+    now = now or clock.now()
     async with db.transaction():
         existing = None
         if data.requisition_id:
@@ -867,7 +864,7 @@ async def warn_expiring(settings, now: dt.datetime | None = None) -> list[int]:
     from careers.accounts.tables import User
     from employers.tables import EmployerMember
 
-    now = now or utcnow()
+    now = now or clock.now()
     due = await Listing.select(Listing.id).where(
         (Listing.status == PUBLISHED) & (Listing.expires_at > now) & (Listing.expires_at <= now + EXPIRY_WARNING)
         & Listing.expiry_warned_at.is_null()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from meilisearch.errors import MeilisearchApiError
 
-from careers.core import outbox
+from careers.core import clock, outbox
 from careers.core.config import Settings
 from careers.core.tables import OutboxRow
 from search.client import SearchEngineError, delete_batch, run_admin, wait_task
@@ -163,9 +163,9 @@ async def rebuild_index(settings: Settings, *, batch_size: int = 5000,
     6. delete the old index, now under the temporary name.
     """
     started = time.monotonic()
-    since = outbox.utcnow() - REPLAY_MARGIN
+    since = clock.now() - REPLAY_MARGIN
     live = settings.meili_index
-    fresh = f"{live}_{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
+    fresh = f"{live}_{clock.now():%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
     terms = await load_terms()
     # The live index only has to exist for the swap: re-applying settings to it would re-index it for nothing.
     await run_admin(settings, lambda c: _create_index(c, live))

@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
 from careers.accounts.tables import AccountToken, RecoveryCode, Session, User
-from careers.core import db, mail
+from careers.core import clock, db, mail
 from careers.core.config import Settings
 
 ROLES = ("coder", "employer", "admin")
@@ -58,9 +58,6 @@ class CurrentUser:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def token_hash(token: str) -> str:
@@ -119,7 +116,7 @@ async def create_user(email: str, password: str, role: str, display_name: str = 
         password_hash=hash_password(password),
         role=role,
         display_name=display_name.strip()[:200],
-        email_confirmed_at=utcnow() if confirmed else None,
+        email_confirmed_at=clock.now() if confirmed else None,
     )
     try:
         await user.save()
@@ -158,11 +155,11 @@ async def start_session(user_id: int, settings: Settings, *, second_factor_ok: b
         Session(
             token_hash=token_hash(token),
             user=user_id,
-            expires_at=utcnow() + dt.timedelta(days=settings.session_days),
+            expires_at=clock.now() + dt.timedelta(days=settings.session_days),
             second_factor_ok=second_factor_ok,
         )
     )
-    await User.update({User.last_login_at: utcnow()}).where(User.id == user_id)
+    await User.update({User.last_login_at: clock.now()}).where(User.id == user_id)
     return token
 
 
@@ -183,7 +180,7 @@ async def load_session(token: str) -> CurrentUser | None:
     if not rows:
         return None
     row = rows[0]
-    if row["expires_at"] < utcnow() or row["disabled"]:
+    if row["expires_at"] < clock.now() or row["disabled"]:
         return None
     return CurrentUser(
         id=row["user_id"],
@@ -209,7 +206,7 @@ async def end_all_sessions(user_id: int, *, except_session_id: int | None = None
 
 async def purge_expired(now: dt.datetime | None = None) -> None:
     """Forget sessions and one-time links past their expiry (they no longer work; the worker sweeps them)."""
-    now = now or utcnow()
+    now = now or clock.now()
     await Session.delete().where(Session.expires_at < now)
     await AccountToken.delete().where(AccountToken.expires_at < now)
 
@@ -228,14 +225,14 @@ async def disable_login(user_id: int, disabled: bool = True) -> None:
 async def issue_token(user_id: int, purpose: str, ttl: dt.timedelta) -> str:
     token = secrets.token_urlsafe(32)
     await AccountToken.insert(
-        AccountToken(token_hash=token_hash(token), purpose=purpose, user=user_id, expires_at=utcnow() + ttl)
+        AccountToken(token_hash=token_hash(token), purpose=purpose, user=user_id, expires_at=clock.now() + ttl)
     )
     return token
 
 
 async def consume_token(token: str, purpose: str) -> int:
     """Mark a token used and return its user id; AccountError if unknown, used or expired."""
-    now = utcnow()
+    now = clock.now()
     rows = await AccountToken.update({AccountToken.used_at: now}).where(
         (AccountToken.token_hash == token_hash(token or ""))
         & (AccountToken.purpose == purpose)
@@ -261,7 +258,7 @@ async def send_confirmation(user: User, settings: Settings) -> None:
 async def confirm_email(token: str) -> int:
     async with db.transaction():
         user_id = await consume_token(token, "confirm_email")
-        await User.update({User.email_confirmed_at: utcnow()}).where(
+        await User.update({User.email_confirmed_at: clock.now()}).where(
             (User.id == user_id) & User.email_confirmed_at.is_null()
         )
     return user_id
@@ -341,7 +338,7 @@ def _totp_step(secret: str, code: str, now: dt.datetime | None = None) -> int | 
     if not re.fullmatch(r"\d{6}", code):
         return None
     totp = pyotp.TOTP(secret)
-    current = int((now or utcnow()).timestamp()) // TOTP_STEP_SECONDS
+    current = int((now or clock.now()).timestamp()) // TOTP_STEP_SECONDS
     for step in (current - 1, current, current + 1):
         if hmac.compare_digest(totp.at(step * TOTP_STEP_SECONDS), code):
             return step
@@ -400,7 +397,7 @@ async def verify_second_factor(user_id: int, code: str, *, now: dt.datetime | No
         raise AccountError("That code was already used. Wait for the next one.", "code")
     normalised = _normalise_recovery_code(code)
     if len(normalised) == 10:
-        spent = await RecoveryCode.update({RecoveryCode.used_at: utcnow()}).where(
+        spent = await RecoveryCode.update({RecoveryCode.used_at: clock.now()}).where(
             (RecoveryCode.user == user_id)
             & (RecoveryCode.code_hash == token_hash(normalised))
             & RecoveryCode.used_at.is_null()

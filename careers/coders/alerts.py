@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from careers.accounts import service as accounts
 from careers.coders.tables import AlertSentListing, JobAlert
-from careers.core import db, mail
+from careers.core import clock, db, mail
 from careers.core.config import Settings
 
 FREQUENCIES = {"daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}
@@ -40,9 +40,6 @@ class AlertError(Exception):
         self.field = field
         super().__init__(message)
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 # ---- tokens ------------------------------------------------------------------------------------------
@@ -140,7 +137,7 @@ async def create_alert(query_string: str, frequency: str, settings: Settings, *,
         if count >= MAX_ALERTS_PER_EMAIL:
             raise AlertError(f"You already have {MAX_ALERTS_PER_EMAIL} alerts; delete one before adding another.")
         alert = JobAlert(user=user.id if user is not None else None, email=email, query=query, frequency=frequency,
-                         token_nonce=secrets.token_hex(16), confirmed_at=utcnow() if confirmed else None)
+                         token_nonce=secrets.token_hex(16), confirmed_at=clock.now() if confirmed else None)
         await alert.save()
         if not confirmed:
             await _send_confirmation(alert, settings)
@@ -165,8 +162,8 @@ async def confirm(token: str, settings: Settings) -> JobAlert | None:
     if alert is None or not alert.active:
         return None
     if alert.confirmed_at is None:
-        await JobAlert.update({JobAlert.confirmed_at: utcnow()}).where(JobAlert.id == alert.id)
-        alert.confirmed_at = utcnow()
+        await JobAlert.update({JobAlert.confirmed_at: clock.now()}).where(JobAlert.id == alert.id)
+        alert.confirmed_at = clock.now()
     return alert
 
 
@@ -176,7 +173,7 @@ async def unsubscribe(token: str, settings: Settings) -> JobAlert | None:
     if alert is None:
         return None
     if alert.active:
-        await JobAlert.update({JobAlert.active: False, JobAlert.unsubscribed_at: utcnow()}).where(JobAlert.id == alert.id)
+        await JobAlert.update({JobAlert.active: False, JobAlert.unsubscribed_at: clock.now()}).where(JobAlert.id == alert.id)
         alert.active = False
     return alert
 
@@ -269,7 +266,7 @@ async def send_digest(alert: JobAlert, settings: Settings, now: dt.datetime | No
     The sent-listing rows, the alert's `last_sent_at` and the queued mail are one transaction; the
     alert's timestamps are compared-and-set so two workers never send the same period twice.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     since = alert.created_at if alert.last_sent_at is None else alert.last_sent_at - INDEX_LAG
     hits = await matching_listings(alert, since, settings)
     ids = [int(h["id"]) for h in hits]
@@ -358,7 +355,7 @@ async def send_due_digests(settings: Settings, now: dt.datetime | None = None) -
     """Send every due alert's digest; returns how many mails were queued. Errors stay per alert."""
     import logging
 
-    now = now or utcnow()
+    now = now or clock.now()
     sent = 0
     for alert in await due_alerts(now):
         try:

@@ -23,7 +23,7 @@ from careers.coders.tables import (
     CoderSpecialty,
     JobAlert,
 )
-from careers.core import db, uploads
+from careers.core import clock, db, uploads
 from careers.core.config import Settings, load_settings
 from listings.tables import Listing
 
@@ -75,7 +75,7 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
     rng = random.Random(seed)
     listings = await Listing.select(Listing.id, Listing.employer).where(
         (Listing.status == "published") & (Listing.hidden == False)).order_by(Listing.id)  # noqa: E712
-    now = service.utcnow()
+    now = clock.now()
     made = 0
     for n, user_id in enumerate(user_ids):
         profile = await service.get_or_create_profile(user_id)

@@ -31,7 +31,7 @@ from careers.coders.tables import (
     JobAlert,
     SavedJob,
 )
-from careers.core import db, uploads
+from careers.core import clock, db, uploads
 from careers.core.config import Settings
 
 RETENTION_DAYS = service.RETENTION_DAYS
@@ -69,7 +69,7 @@ async def export(user_id: int, settings: Settings) -> bytes:
                                    JobAlert.confirmed_at, JobAlert.last_sent_at, JobAlert.active).where(
         JobAlert.user == user_id)
     data = {
-        "exported_at": service.utcnow(),
+        "exported_at": clock.now(),
         "account": {"email": user.email, "name": user.display_name, "created_at": user.created_at,
                     "email_confirmed_at": user.email_confirmed_at, "last_login_at": user.last_login_at},
         "profile": details,
@@ -99,7 +99,7 @@ async def delete_account(user_id: int, password: str, settings: Settings) -> Non
     if not accounts.verify_password(user.password_hash, password or ""):
         raise accounts.AccountError("That password is wrong.", "password")
     profile = await CoderProfile.objects().where(CoderProfile.user == user_id).first()
-    now = service.utcnow()
+    now = clock.now()
     async with db.transaction():
         if profile is not None:
             for table in (CoderCredential, CoderSetting, CoderSpecialty, CoderCodeSet, CoderRemoteState):
@@ -127,7 +127,7 @@ async def delete_account(user_id: int, password: str, settings: Settings) -> Non
 
 async def anonymise_due(settings: Settings, now: dt.datetime | None = None) -> int:
     """Anonymise applications of deleted accounts once RETENTION_DAYS have passed since each was sent."""
-    now = now or service.utcnow()
+    now = now or clock.now()
     cutoff = now - dt.timedelta(days=RETENTION_DAYS)
     due = await Application.select(Application.id, Application.resume_key).where(
         Application.coder_deleted_at.is_not_null() & Application.anonymised_at.is_null()

@@ -35,7 +35,7 @@ from careers.coders.tables import (
     CoderSpecialty,
     SavedJob,
 )
-from careers.core import db, mail, uploads
+from careers.core import clock, db, mail, uploads
 from careers.core.config import Settings
 from employers.tables import Employer, EmployerMember
 from listings.tables import Credential, Listing, ListingCredential, ListingRemoteState
@@ -95,9 +95,6 @@ class NotAllowed(CoderError):
     def __init__(self) -> None:
         super().__init__("Not found.")
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def listing_path(listing_id: int, slug: str) -> str:
@@ -299,7 +296,7 @@ async def validate_profile(user_id: int, form: Mapping[str, Any]) -> tuple[Profi
 
     known_codes = {c["code"] for c in await active_credentials()}
     credentials: dict[str, int | None] = {}
-    this_year = utcnow().year
+    this_year = clock.now().year
     for code in _as_list(form, "credentials"):
         if code not in known_codes:
             errors["credentials"] = f"{code} is not a credential we know."
@@ -356,7 +353,7 @@ async def save_profile(user_id: int, data: ProfileInput) -> None:
             CoderProfile.summary_md: data.summary_md,
             CoderProfile.summary_html: render_markdown(data.summary_md),
             CoderProfile.member_number: data.member_number,
-            CoderProfile.updated_at: utcnow(),
+            CoderProfile.updated_at: clock.now(),
         }).where(CoderProfile.id == profile.id)
         await _replace_rows(CoderCredential, profile.id, [
             CoderCredential(profile=profile.id, credential=code, year_earned=year) for code, year in data.credentials.items()
@@ -506,8 +503,8 @@ async def store_resume(user_id: int, filename: str, data: bytes, settings: Setti
             CoderProfile.resume_filename: clean_filename(filename, suffix),
             CoderProfile.resume_content_type: content_type,
             CoderProfile.resume_size: len(data),
-            CoderProfile.resume_uploaded_at: utcnow(),
-            CoderProfile.updated_at: utcnow(),
+            CoderProfile.resume_uploaded_at: clock.now(),
+            CoderProfile.updated_at: clock.now(),
         }).where(CoderProfile.id == profile.id)
     except BaseException:
         await storage.delete(key)
@@ -522,7 +519,7 @@ async def remove_resume(user_id: int, settings: Settings) -> None:
         return
     await CoderProfile.update({CoderProfile.resume_key: None, CoderProfile.resume_filename: "",
                                CoderProfile.resume_content_type: "", CoderProfile.resume_size: 0,
-                               CoderProfile.resume_uploaded_at: None, CoderProfile.updated_at: utcnow()}).where(
+                               CoderProfile.resume_uploaded_at: None, CoderProfile.updated_at: clock.now()}).where(
         CoderProfile.id == profile.id)
     await uploads.storage_for(settings).delete(profile.resume_key)
 
@@ -761,7 +758,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
         raise CoderError("Add your name to your profile before applying.")
     account = await User.objects().get(User.id == user.id)
     details = await profile_details(profile)
-    snapshot = {**details, "email": account.email, "taken_at": utcnow().isoformat(),
+    snapshot = {**details, "email": account.email, "taken_at": clock.now().isoformat(),
                 "match": {k: match[k] for k in ("qualifies", "missing", "any_of_missing", "preferred_met",
                                                 "state_eligible")} if match else None}
     storage = uploads.storage_for(settings)
@@ -859,7 +856,7 @@ async def move_application(application_id: int, to_stage: str, actor_user_id: in
             raise CoderError("The coder withdrew this application; it can no longer be moved.")
         if app.stage == to_stage:
             return
-        await Application.update({Application.stage: to_stage, Application.updated_at: utcnow()}).where(
+        await Application.update({Application.stage: to_stage, Application.updated_at: clock.now()}).where(
             Application.id == application_id)
         await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=actor_user_id,
                                                        actor_kind=actor_kind, from_stage=app.stage, to_stage=to_stage,
@@ -889,7 +886,7 @@ async def _mail_coder_stage(app: Application, to_stage: str, note: str, settings
 
 async def mark_viewed(application_id: int) -> None:
     """Record the first time the employer opened the application (shown to the coder); later views change nothing."""
-    await Application.update({Application.viewed_at: utcnow()}).where(
+    await Application.update({Application.viewed_at: clock.now()}).where(
         (Application.id == application_id) & Application.viewed_at.is_null())
 
 
@@ -903,7 +900,7 @@ async def withdraw(application_id: int, user_id: int) -> None:
             return
         if app.stage in ("hired", "not_selected"):
             raise CoderError("This application is already decided; there is nothing to withdraw.")
-        await Application.update({Application.stage: "withdrawn", Application.updated_at: utcnow()}).where(
+        await Application.update({Application.stage: "withdrawn", Application.updated_at: clock.now()}).where(
             Application.id == application_id)
         await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=user_id, actor_kind="coder",
                                                        from_stage=app.stage, to_stage="withdrawn"))

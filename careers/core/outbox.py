@@ -12,20 +12,17 @@ import json
 import uuid
 from typing import Any
 
-from careers.core import db
+from careers.core import clock, db
 from careers.core.tables import OutboxRow
 
 LEASE_SECONDS = 60
 MAX_BACKOFF_SECONDS = 3600
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
 
 async def enqueue(kind: str, payload: dict[str, Any], *, delay_seconds: float = 0) -> int:
     """Queue one unit of work of `kind`; returns the outbox row id."""
-    row = OutboxRow(kind=kind, payload=json.dumps(payload), run_after=utcnow() + dt.timedelta(seconds=delay_seconds))
+    row = OutboxRow(kind=kind, payload=json.dumps(payload), run_after=clock.now() + dt.timedelta(seconds=delay_seconds))
     await row.save()
     return row.id
 
@@ -33,7 +30,7 @@ async def enqueue(kind: str, payload: dict[str, Any], *, delay_seconds: float = 
 async def claim(worker_id: str, *, limit: int = 50, kinds: list[str] | None = None,
                 lease_seconds: float = LEASE_SECONDS) -> list[dict]:
     """Lease up to `limit` due rows to `worker_id`. A crashed worker's lease runs out and the rows come back."""
-    now = utcnow()
+    now = clock.now()
     until = now + dt.timedelta(seconds=lease_seconds)
     kind_sql = ""
     args: list[Any] = [until, worker_id, now, now]
@@ -63,7 +60,7 @@ async def renew_lease(row_id: int, worker_id: str, lease_seconds: float = LEASE_
     False when a batch outlived its lease (a slow or paused worker) and another worker claimed the
     row meanwhile, or finished it: the caller must then leave it alone, or a sent mail goes out twice.
     """
-    rows = await OutboxRow.update({OutboxRow.locked_until: utcnow() + dt.timedelta(seconds=lease_seconds)}).where(
+    rows = await OutboxRow.update({OutboxRow.locked_until: clock.now() + dt.timedelta(seconds=lease_seconds)}).where(
         (OutboxRow.id == row_id) & (OutboxRow.locked_by == worker_id) & (OutboxRow.status == "pending")
     ).returning(OutboxRow.id)
     return bool(rows)
@@ -71,7 +68,7 @@ async def renew_lease(row_id: int, worker_id: str, lease_seconds: float = LEASE_
 
 async def complete(row_id: int, worker_id: str) -> None:
     await OutboxRow.update(
-        {OutboxRow.status: "done", OutboxRow.done_at: utcnow(), OutboxRow.locked_until: None, OutboxRow.last_error: None}
+        {OutboxRow.status: "done", OutboxRow.done_at: clock.now(), OutboxRow.locked_until: None, OutboxRow.last_error: None}
     ).where((OutboxRow.id == row_id) & (OutboxRow.locked_by == worker_id))
 
 
@@ -81,7 +78,7 @@ async def fail(row_id: int, worker_id: str, attempts: int, error: str) -> None:
     await OutboxRow.update(
         {
             OutboxRow.last_error: error[:4000],
-            OutboxRow.run_after: utcnow() + dt.timedelta(seconds=backoff),
+            OutboxRow.run_after: clock.now() + dt.timedelta(seconds=backoff),
             OutboxRow.locked_until: None,
             OutboxRow.status: "failed" if attempts >= 8 else "pending",
         }
@@ -91,7 +88,7 @@ async def fail(row_id: int, worker_id: str, attempts: int, error: str) -> None:
 async def retry(row_id: int) -> None:
     """An admin's retry: the row is due again now."""
     await OutboxRow.update(
-        {OutboxRow.status: "pending", OutboxRow.run_after: utcnow(), OutboxRow.locked_until: None, OutboxRow.attempts: 0}
+        {OutboxRow.status: "pending", OutboxRow.run_after: clock.now(), OutboxRow.locked_until: None, OutboxRow.attempts: 0}
     ).where(OutboxRow.id == row_id)
 
 

@@ -8,9 +8,7 @@ and an atomic increment that holds across processes, so the counter is one
 
 from __future__ import annotations
 
-import time
-
-from careers.core import db
+from careers.core import clock, db
 
 
 class RateLimited(Exception):
@@ -32,7 +30,7 @@ def wait_in_words(seconds: int) -> str:
 async def hit(bucket: str, key: str, limit: tuple[int, int]) -> None:
     """Count one attempt of `key` in `bucket`; raise RateLimited past `limit` = (count, seconds)."""
     allowed, window = limit
-    now = int(time.time())
+    now = clock.timestamp()
     window_start = now - now % window
     slot = f"{bucket}:{key}:{window_start}"
     rows = await db.fetch(
@@ -46,4 +44,4 @@ async def hit(bucket: str, key: str, limit: tuple[int, int]) -> None:
 
 
 async def purge_expired() -> None:
-    await db.fetch("DELETE FROM rate_limit_hits WHERE expires_at < {}", int(time.time()))
+    await db.fetch("DELETE FROM rate_limit_hits WHERE expires_at < {}", clock.timestamp())

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 
 from careers.accounts import audit
 from careers.accounts.auth import requires_admin
-from careers.core import db, ratelimit
+from careers.core import clock, db, ratelimit
 from careers.core.web import form_str, not_found, read_form, redirect, render, settings_of
 from employers import trust
 from employers.tables import Employer, EmployerMember
@@ -207,7 +207,7 @@ class EmployersAdminController(Controller):
         elif status == "suspended":
             conditions.append(Employer.suspended == True)  # noqa: E712
         elif status == "new":
-            conditions.append(Employer.created_at >= service.utcnow() - dt.timedelta(days=7))
+            conditions.append(Employer.created_at >= clock.now() - dt.timedelta(days=7))
         for condition in conditions:
             query = query.where(condition)
             count = count.where(condition)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from careers.accounts import audit
-from careers.core import db, mail
+from careers.core import clock, db, mail
 from careers.core.config import Settings
 from listings.moderation.tables import AdminNotice
 from listings.tables import Listing, ListingEvent
@@ -20,9 +20,6 @@ _CHECK_EVERY = dt.timedelta(seconds=20)  # cheap in-process throttle between dat
 _last_check: dict[str, dt.datetime] = {}
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
 
 async def mail_admins_about_reviews(settings: Settings, *, now: dt.datetime | None = None) -> int:
     """Mail every admin once about listings that entered review since the last mail; returns mails queued.
@@ -30,7 +27,7 @@ async def mail_admins_about_reviews(settings: Settings, *, now: dt.datetime | No
     Safe with several workers: the notice row is advanced with a conditional update, and only the
     worker whose update matched queues the mails (in the same transaction).
     """
-    now = now or utcnow()
+    now = now or clock.now()
     await AdminNotice.insert(AdminNotice(name=REVIEW_NOTICE, last_event_id=0)).on_conflict(action="DO NOTHING")
     notice = await AdminNotice.objects().get(AdminNotice.name == REVIEW_NOTICE)
     if notice.last_sent_at is not None and now - notice.last_sent_at < NOTICE_INTERVAL:
@@ -63,7 +60,7 @@ async def mail_admins_about_reviews(settings: Settings, *, now: dt.datetime | No
 
 
 async def review_notice(settings: Settings) -> None:
-    now = utcnow()
+    now = clock.now()
     last = _last_check.get(REVIEW_NOTICE)
     if last is not None and now - last < _CHECK_EVERY:
         return

@@ -18,6 +18,7 @@ from employers.service import FREE_MAIL_DOMAINS, domain_matches, registrable_dom
 from employers.tables import Employer, EmployerMember
 from listings.tables import Listing, ListingCodeSet, ListingCredential
 from listings.vocabulary import CREDENTIALS, ListingState, annualise
+from careers.core import clock
 
 NEW_EMPLOYER_DAYS = 7
 DUPLICATE_JACCARD = 0.5  # shared 5-word shingles over their union
@@ -74,9 +75,6 @@ class Corpus:
 
     entries: list[tuple[int, int, str, frozenset[int]]] = field(default_factory=list)  # id, employer, title, shingles
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 # ---- pure text checks -------------------------------------------------------------------------
@@ -201,7 +199,7 @@ async def pay_comparison(listing: Listing) -> tuple[float, float, int] | None:
 
 async def assess(listing: Listing, *, corpus: Corpus | None = None, now: dt.datetime | None = None) -> list[Signal]:
     """Every risk signal that applies to `listing`, most serious first."""
-    now = now or utcnow()
+    now = now or clock.now()
     employer = await Employer.objects().get(Employer.id == listing.employer)
     text = f"{listing.title}\n{listing.description_md}\n{listing.benefits}"
     signals: list[Signal] = []

@@ -19,7 +19,7 @@ from typing import Any
 from careers.accounts import audit
 from careers.accounts import service as accounts
 from careers.accounts.tables import User
-from careers.core import db, mail, outbox, ratelimit
+from careers.core import clock, db, mail, outbox, ratelimit
 from careers.core.config import Settings
 from employers.tables import Employer, EmployerMember
 from listings import service as listings
@@ -48,9 +48,6 @@ class ModerationError(Exception):
         self.field = field
         super().__init__(message)
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 # ---- who to tell ---------------------------------------------------------------------------------
@@ -139,7 +136,7 @@ async def order_for_listing(listing_id: int) -> dict | None:
 
 async def review_queue(*, now: dt.datetime | None = None) -> list[ReviewItem]:
     """Listings in review, longest-waiting first, each with what an admin needs to decide."""
-    now = now or utcnow()
+    now = now or clock.now()
     waiting = await Listing.objects().where(Listing.status == listings.IN_REVIEW)
     if not waiting:
         return []
@@ -344,7 +341,7 @@ async def submit_report(listing_id: int, reason: str, detail: str, settings: Set
         async with db.transaction():
             report = Report(listing=listing_id, reporter=user.id, reporter_email=user.email,
                             reporter_key=f"user:{user.id}", reason=reason, detail=detail,
-                            counts=user.id not in members, confirmed_at=utcnow())
+                            counts=user.id not in members, confirmed_at=clock.now())
             await report.save()
             hidden = await _apply_threshold(listing_id)
         return ReportOutcome(report.id, True, hidden)
@@ -378,7 +375,7 @@ async def submit_report(listing_id: int, reason: str, detail: str, settings: Set
 
 async def confirm_report(token: str) -> ReportOutcome:
     """A visitor's mailed link: the report counts from now on (and may hide the listing at once)."""
-    now = utcnow()
+    now = clock.now()
     async with db.transaction():
         rows = await Report.update({Report.confirmed_at: now}).where(
             (Report.confirm_token_hash == accounts.token_hash(token or ""))
@@ -450,7 +447,7 @@ async def open_report_count() -> int:
 
 async def _resolve(listing_ids: list[int], admin, resolution: str, status: str) -> int:
     rows = await Report.update({Report.status: status, Report.resolution: resolution, Report.resolved_by: admin.id,
-                                Report.resolved_at: utcnow()}).where(
+                                Report.resolved_at: clock.now()}).where(
         Report.listing.is_in(listing_ids) & (Report.status == "open")).returning(Report.id)
     return len(rows)
 
