@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from meilisearch.errors import MeilisearchApiError
@@ -152,7 +152,8 @@ async def _sync_rows_since(settings: Settings, since: dt.datetime, index_name: s
 
 
 async def rebuild_index(settings: Settings, *, batch_size: int = 5000,
-                        progress: Callable[[int, int], None] | None = None) -> RebuildReport:
+                        progress: Callable[[int, int], None] | None = None,
+                        after_batch: Callable[[int, int], Awaitable[None]] | None = None) -> RebuildReport:
     """Fill a fresh `<live>_<token>` index from the database and swap it in; readers never see a partial index.
 
     1. note the time, create the new index and apply the settings (before any document);
@@ -161,6 +162,9 @@ async def rebuild_index(settings: Settings, *, batch_size: int = 5000,
     4. swap the live and new indexes atomically (Meilisearch swap-indexes);
     5. replay the same rows again into the live name (a worker may have written to the old one meanwhile);
     6. delete the old index, now under the temporary name.
+
+    `after_batch(done, total)` is awaited after each batch is sent: a caller (a test) can hold the rebuild open
+    there, at a known point, while it writes to the database.
     """
     started = time.monotonic()
     since = clock.now() - REPLAY_MARGIN
@@ -180,6 +184,8 @@ async def rebuild_index(settings: Settings, *, batch_size: int = 5000,
             done += len(batch)
             if progress:
                 progress(done, total)
+            if after_batch:
+                await after_batch(done, total)
             if len(pending) >= 4:  # keep Meilisearch's queue short and surface a failed batch early
                 uid = pending.pop(0)
                 await run_admin(settings, lambda c, u=uid: wait_task(c, u, timeout_ms=600_000), timeout=600)

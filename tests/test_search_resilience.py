@@ -16,6 +16,7 @@ from careers import local
 from careers.core.config import PROJECT_ROOT
 from careers.core.tables import OutboxRow
 from careers.worker import Worker
+from listings import service as listings_service
 from search.service import parse_query, search_listings
 from tests.conftest import _TMP, Browser
 from tests.search_helpers import fresh_index, ids, make_listing
@@ -85,17 +86,30 @@ async def test_search_with_meilisearch_unset_degrades(settings, database, worker
 
 
 async def test_reindex_under_a_concurrent_search_loop_never_fails_or_comes_back_empty(settings, database, worker):
+    """The rebuild is held open after its first batch (a hook this test controls) while searches run and a
+    listing is published; no search fails or comes back empty, and the listing published mid-rebuild is in the
+    swapped-in index before any worker runs (the rebuild replays the outbox)."""
+    from careers.app import create_app
+    from search.indexing import rebuild_index
+
     own = settings.replace(meili_index="listings")  # what `careers reindex` rebuilds with the default settings
     await fresh_index(own)
-    # 24 listings in batches of 3: eight batches, so searches run while the new index fills and swaps.
+    # 24 listings in batches of 3: eight batches, so the new index fills while the old one answers.
     made = [await make_listing(f"Coder {i}", required=["CPC" if i % 2 else "CCS"]) for i in range(24)]
     await Worker(own).drain()
-
-    from careers.app import create_app
 
     failures: list[str] = []
     searches = 0
     stop = asyncio.Event()
+    held = asyncio.Event()  # the rebuild has sent its first batch and waits
+    release = asyncio.Event()  # the test has published and searched: the rebuild may go on
+    batches: list[int] = []
+
+    async def hold_after_first_batch(done: int, total: int) -> None:
+        batches.append(done)
+        if len(batches) == 1:
+            held.set()
+            await release.wait()
 
     async with Browser(transport=httpx.ASGITransport(app=create_app(own)), base_url="http://testserver") as browser:
 
@@ -108,42 +122,61 @@ async def test_reindex_under_a_concurrent_search_loop_never_fails_or_comes_back_
                     body = response.json() if response.status_code == 200 else {}
                     if response.status_code != 200 or body.get("degraded") or not body.get("hits"):
                         failures.append(f"{params}: {response.status_code} {response.text[:200]}")
-                await asyncio.sleep(0.005)
-
-        env = {**os.environ, "MEILI_URL": own.meili_url, "MEILI_MASTER_KEY": own.meili_master_key}
-
-        def reindex() -> subprocess.CompletedProcess:
-            return subprocess.run([sys.executable, "-m", "careers.cli", "reindex", "--batch-size", "3"],
-                                  cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+                await asyncio.sleep(0)  # yield to the rebuild between rounds
 
         loop_task = asyncio.create_task(search_loop())
+        rebuild = asyncio.create_task(rebuild_index(own, batch_size=3, after_batch=hold_after_first_batch))
         try:
-            published_during = None
-            async with anyio.create_task_group() as group:
-                results: dict = {}
-
-                async def run_reindex():
-                    results["done"] = await anyio.to_thread.run_sync(reindex)
-
-                group.start_soon(run_reindex)
-                deadline = time.monotonic() + 60
-                while not await rebuilding(own) and time.monotonic() < deadline and "done" not in results:
-                    await asyncio.sleep(0.05)
-                published_during = await make_listing("Coder published during the rebuild", required=["CRC"])
-            done = results["done"]
+            await asyncio.wait_for(held.wait(), timeout=60)
+            assert await rebuilding(own)  # the new index exists beside the live one
+            published_during = await make_listing("Coder published during the rebuild", required=["CRC"])
+            # made[0] went into the first batch: only the rebuild's outbox replay can take it out of the new index
+            await listings_service.transition(made[0], "closed", actor_kind="employer")
+            # searches keep answering from the live index while the rebuild is held
+            searched_before = searches
+            await wait_until(lambda: searches >= searched_before + 6, timeout=60)
+            release.set()
+            report = await asyncio.wait_for(rebuild, timeout=120)
         finally:
+            release.set()
             stop.set()
             await loop_task
 
-        assert done.returncode == 0, done.stderr
-        assert "Reindexed" in done.stdout
-        assert searches > 10 and failures == []
+        # the scan reads by id, so the listing published while held is read in a later batch
+        assert report.documents == len(made) + 1 and len(batches) == 9 and report.replayed >= 2
+        assert failures == []
         # nothing published during the rebuild is lost, even before the worker runs
         body = (await browser.get("/api/v1/listings", params={"credential": "CRC"})).json()
         assert ids(body) == [published_during]
-        assert (await browser.get("/api/v1/listings", params={"per_page": "100"})).json()["total"] == len(made) + 1
+        every = (await browser.get("/api/v1/listings", params={"per_page": "100"})).json()
+        assert every["total"] == len(made) and made[0] not in ids(every) and published_during in ids(every)
 
     assert not await rebuilding(own)  # the old index was deleted
+
+
+async def test_careers_reindex_command_rebuilds_the_live_index(settings, database, worker):
+    own = settings.replace(meili_index="listings")
+    await fresh_index(own)
+    made = [await make_listing(f"Coder {i}", required=["CPC"]) for i in range(4)]
+    env = {**os.environ, "MEILI_URL": own.meili_url, "MEILI_MASTER_KEY": own.meili_master_key}
+    done = await anyio.to_thread.run_sync(lambda: subprocess.run(
+        [sys.executable, "-m", "careers.cli", "reindex", "--batch-size", "3"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120))
+    assert done.returncode == 0, done.stderr
+    assert "Reindexed" in done.stdout
+    # the worker never ran: every listing is searchable because the rebuild read the database
+    result = await search_listings(parse_query({"credential": ["CPC"], "per_page": ["100"]}), own)
+    assert sorted(h["id"] for h in result.hits) == sorted(made) and not result.degraded
+    assert not await rebuilding(own)
+
+
+async def wait_until(condition, timeout: float) -> None:
+    """Poll `condition` until it holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)
 
 
 async def rebuilding(settings) -> bool:
