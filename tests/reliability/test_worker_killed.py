@@ -1,16 +1,16 @@
 """Drills: the background worker dies (SIGKILL) or freezes (SIGSTOP) in the middle of a batch.
 
 The worker is a real `careers worker` process on the session's database; mail goes to a real SMTP
-server (aiosmtpd on loopback) that takes a moment per message, so the batch is still running when
-the drill strikes; search rows go to a private Meilisearch. The lease is shortened to a few
+server (aiosmtpd on loopback) that holds one chosen mail unanswered, so the drill strikes at a known
+point in the middle of a batch; search rows go to a private Meilisearch. The lease is shortened to a few
 seconds through CAREERS_OUTBOX_LEASE_SECONDS so the drill does not wait a minute.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import contextlib
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -20,7 +20,7 @@ import time
 import pytest
 
 from careers import local
-from careers.core import mail
+from careers.core import clock, mail
 from careers.core.config import PROJECT_ROOT
 from careers.core.tables import OutboxRow
 from careers.worker import Worker
@@ -89,18 +89,6 @@ async def indexed_ids(settings) -> list[int]:
     return await run_admin(settings, fetch)
 
 
-async def quiet(sink, *, seconds: float, timeout: float) -> None:
-    """Wait until the SMTP server has received nothing new for `seconds` (at most `timeout`)."""
-    deadline = time.monotonic() + timeout
-    last, since = sink.count(), time.monotonic()
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-        if sink.count() != last:
-            last, since = sink.count(), time.monotonic()
-        elif time.monotonic() - since >= seconds:
-            return
-
-
 def message_id(row_id: int) -> str:
     return f"<outbox-{row_id}@testserver>"
 
@@ -119,19 +107,20 @@ async def test_a_worker_killed_mid_batch_leaves_its_rows_to_be_claimed_again_and
                            smtp_url=smtp_server.url, outbox_lease_seconds=LEASE_SECONDS)
     await ensure_index(own)
     listings, mails = await queue_work(own)
-    smtp_server.delay = 0.15
+    smtp_server.hold_at = 6  # the worker is mid-batch, waiting for the server to accept its 6th mail, when killed
     env = child_env(SMTP_URL=smtp_server.url, MEILI_URL=own.meili_url, MEILI_MASTER_KEY=KEY, SECRET_KEY=own.secret_key,
                     BASE_URL=own.base_url, CAREERS_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS))
 
     first, first_log = start_worker(env, "drill-worker", "worker-killed")
     try:
-        await wait_until(lambda: smtp_server.count() >= 6 or first.poll() is not None, timeout=60,
+        await wait_until(lambda: smtp_server.holding.is_set() or first.poll() is not None, timeout=60,
                          what="the worker to send some mail")
         assert first.poll() is None, log_tail(first)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
     finally:
         stop_worker(first, first_log)
+        smtp_server.gate.set()  # the held mail's connection is dead; later mails are answered at once
     sent_before = await done_ids()
     leased = await OutboxRow.select(OutboxRow.id).where(
         (OutboxRow.status == "pending") & OutboxRow.locked_by.is_not_null())
@@ -183,13 +172,17 @@ async def test_a_frozen_worker_that_wakes_after_its_lease_ran_out_never_resends_
         assert frozen.poll() is None, log_tail(frozen)
         os.killpg(frozen.pid, signal.SIGSTOP)
         smtp_server.gate.set()  # the server accepts that mail; the frozen worker will hear so only when it wakes
-        await asyncio.sleep(LEASE_SECONDS + 1)
-        # Another worker (in this process, so SQLite's one-worker lock, held by the frozen one, does not apply).
-        await Worker(own).drain()
+        # Another worker (in this process, so SQLite's one-worker lock, held by the frozen one, does not apply),
+        # its clock moved past the frozen worker's lease instead of waiting for the lease to run out.
+        with clock.frozen_at(clock.now() + dt.timedelta(seconds=LEASE_SECONDS + 1)):
+            await Worker(own).drain()
         assert await OutboxRow.count().where(OutboxRow.status != "done") == 0
         os.killpg(frozen.pid, signal.SIGCONT)
-        await quiet(smtp_server, seconds=1.5, timeout=15)  # the woken worker runs on through the rest of its batch
         assert frozen.poll() is None, log_tail(frozen)
+        # SIGTERM lets the woken worker run on through the rest of its batch, then exit cleanly: once it has
+        # exited, everything it was going to send has reached the server.
+        frozen.terminate()
+        assert frozen.wait(timeout=60) == 0, log_tail(frozen)
     finally:
         stop_worker(frozen, frozen_log)
 
