@@ -101,6 +101,26 @@ async def _table_names() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
+def wall_clock():
+    """Every test starts on the wall clock and gives it back, whatever it froze or moved."""
+    from careers.core import clock
+
+    clock.set_now(None)
+    yield
+    clock.set_now(None)
+
+
+@pytest.fixture
+def frozen_clock(wall_clock):
+    """Time stands still for this test until it moves it (`clock.advance(...)`): a test that counts attempts in a
+    rate-limit window, or waits out an expiry, never straddles a wall-clock boundary."""
+    from careers.core import clock
+
+    clock.set_now(clock.now())
+    return clock
+
+
+@pytest.fixture(autouse=True)
 async def clean_database(database):
     """Every test starts from an empty database (reference data kept)."""
     yield

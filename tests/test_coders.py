@@ -179,7 +179,7 @@ async def test_concurrent_applies_create_exactly_one_application(browser, make_b
     assert len([m for m in await outbox_mail("hr@acmehealth.org") if m["subject"].startswith("New application")]) == 1
 
 
-async def test_applying_is_rate_limited_per_account(app, settings, browser, make_browser):
+async def test_applying_is_rate_limited_per_account(frozen_clock, app, settings, browser, make_browser):
     app.state.settings = settings.replace(apply_rate=(2, 3600))
     await register_employer(make_browser())
     jobs = [await make_listing(await employer_id(), f"Coder job {n}") for n in range(3)]

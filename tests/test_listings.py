@@ -216,7 +216,7 @@ async def test_posting_needs_a_confirmed_email_and_says_why(browser):
     assert await Listing.count() == 0
 
 
-async def test_posting_is_rate_limited_per_account(settings, database):
+async def test_posting_is_rate_limited_per_account(frozen_clock, settings, database):
     import httpx
 
     from careers.app import create_app

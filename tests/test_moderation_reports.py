@@ -146,7 +146,7 @@ async def test_admin_can_remove_a_reported_listing_or_suspend_its_employer(brows
     assert (await login(make_browser(), "hr@suspicious.org")).status_code == 400
 
 
-async def test_reports_are_rate_limited_per_reporter(app, settings, make_browser, browser, worker):
+async def test_reports_are_rate_limited_per_reporter(frozen_clock, app, settings, make_browser, browser, worker):
     app.state.settings = settings.replace(report_rate=(2, 3600))
     _, listing = await published_listing(browser, settings, worker)
     coder = make_browser()

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import tarfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,19 +19,15 @@ import pytest
 
 from careers import local
 from careers.core.config import PROJECT_ROOT
+from tests.waiting import DEFAULT_TIMEOUT, poll
 
 INSTALLER = PROJECT_ROOT / "scripts" / "install_meilisearch.sh"
 SERVE_ENV_DROPPED = ("DATABASE_URL", "TEST_DATABASE_URL", "BASE_URL", "SECRET_KEY", "SMTP_URL", "CAREERS_ENV")
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    # Short deadlines written here were tuned on a quiet machine: never wait less than the suite's default.
+    return poll(condition, timeout=max(timeout, DEFAULT_TIMEOUT), interval=interval, what=what)
 
 
 def pid_alive(pid: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from careers import local
+from careers.core import clock
 from careers.core.config import PROJECT_ROOT
 from careers.core.tables import OutboxRow
 from careers.worker import Worker
@@ -20,6 +22,7 @@ from listings import service as listings_service
 from search.service import parse_query, search_listings
 from tests.conftest import _TMP, Browser
 from tests.search_helpers import fresh_index, ids, make_listing
+from tests.waiting import apoll
 
 
 @pytest.fixture
@@ -66,15 +69,10 @@ async def test_meilisearch_down_answers_from_the_database_and_catches_up_when_ba
 
         proc.start()
         proc.wait_until_listening(timeout=60, health_path="/health")
-        # The worker keeps running as it would in production; the row comes due after its back-off.
-        deadline = time.monotonic() + 20
-        body = {}
-        while time.monotonic() < deadline:
-            await worker.run_once()
-            body = (await browser.get("/api/v1/listings", params={"credential": "CCS"})).json()
-            if not body["degraded"] and meanwhile in ids(body):
-                break
-            await asyncio.sleep(0.25)
+        # The row comes due after its back-off: the worker runs with its clock moved past it.
+        with clock.frozen_at(clock.now() + dt.timedelta(minutes=5)):
+            await worker.drain()
+        body = (await browser.get("/api/v1/listings", params={"credential": "CCS"})).json()
         assert body["degraded"] is False and set(ids(body)) == {before, meanwhile}
 
 
@@ -134,7 +132,7 @@ async def test_reindex_under_a_concurrent_search_loop_never_fails_or_comes_back_
             await listings_service.transition(made[0], "closed", actor_kind="employer")
             # searches keep answering from the live index while the rebuild is held
             searched_before = searches
-            await wait_until(lambda: searches >= searched_before + 6, timeout=60)
+            await apoll(lambda: searches >= searched_before + 6, what="searches while the rebuild is held")
             release.set()
             report = await asyncio.wait_for(rebuild, timeout=120)
         finally:
@@ -168,15 +166,6 @@ async def test_careers_reindex_command_rebuilds_the_live_index(settings, databas
     result = await search_listings(parse_query({"credential": ["CPC"], "per_page": ["100"]}), own)
     assert sorted(h["id"] for h in result.hits) == sorted(made) and not result.degraded
     assert not await rebuilding(own)
-
-
-async def wait_until(condition, timeout: float) -> None:
-    """Poll `condition` until it holds; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 async def rebuilding(settings) -> bool:

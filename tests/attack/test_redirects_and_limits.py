@@ -116,7 +116,7 @@ async def test_the_admin_second_step_never_redirects_off_site(make_browser, sett
 
 
 @pytest.fixture
-def strict_app(settings, database):
+def strict_app(frozen_clock, settings, database):
     """The app with the production-like login limits of the settings' defaults, scaled down for speed."""
     return create_app(settings.replace(login_rate=(8, 300), login_account_rate=(5, 900)))
 

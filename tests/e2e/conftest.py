@@ -33,6 +33,7 @@ import pytest
 
 from careers.core.config import PROJECT_ROOT
 from tests.conftest import ON_POSTGRES, skip_or_fail
+from tests.waiting import poll
 
 CHROMIUM = Path(os.environ.get("CAREERS_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -113,21 +114,24 @@ def _clean_env(data_dir: Path) -> dict[str, str]:
 
 
 def _wait_ready(site: Site, deadline_s: float = 120) -> None:
-    deadline = time.monotonic() + deadline_s
-    last = "no answer"
-    while time.monotonic() < deadline:
+    last = ["no answer"]
+
+    def ready() -> bool:
         if site.process.poll() is not None:
             pytest.fail(f"careers serve exited with code {site.process.returncode} while starting:\n{site.log_tail()}")
         try:
             answer = httpx.get(site.url + "/readyz", timeout=2)
             body = answer.json()
-            if answer.status_code == 200 and body.get("database") == "ok" and body.get("search") == "ok":
-                return
-            last = f"{answer.status_code} {body}"
+            last[0] = f"{answer.status_code} {body}"
+            return answer.status_code == 200 and body.get("database") == "ok" and body.get("search") == "ok"
         except (httpx.HTTPError, ValueError) as exc:
-            last = repr(exc)
-        time.sleep(0.25)
-    pytest.fail(f"careers serve was not ready within {deadline_s:.0f} s (last /readyz: {last}):\n{site.log_tail()}")
+            last[0] = repr(exc)
+            return False
+
+    try:
+        poll(ready, timeout=deadline_s, interval=0.25, what="careers serve to be ready")
+    except AssertionError:
+        pytest.fail(f"careers serve was not ready within {deadline_s:.0f} s (last /readyz: {last[0]}):\n{site.log_tail()}")
 
 
 def _listening(port: int) -> bool:

@@ -36,6 +36,9 @@ from employers.tables import Employer, EmployerMember
 from listings import service as listings_service
 from listings.tables import Listing
 from tests.conftest import _TMP, Browser, skip_or_fail
+from tests.waiting import apoll
+
+wait_until = apoll  # the drills import it from here
 
 PASSWORD = "correct horse battery"
 _PASSWORD_HASH: list[str] = []
@@ -173,8 +176,7 @@ class _Handler:
             hold = self.sink.hold_at is not None and len(self.sink.messages) == self.sink.hold_at
         if hold:
             self.sink.holding.set()
-            while not self.sink.gate.is_set():
-                await asyncio.sleep(0.02)
+            await apoll(self.sink.gate.is_set, timeout=600, interval=0.02, what="the test to open the gate")
         return "250 Message accepted for delivery"
 
 
@@ -317,20 +319,6 @@ def child_env(**extra: str) -> dict[str, str]:
     env.update(PYTHONPATH=str(PROJECT_ROOT), PYTHONUNBUFFERED="1")
     env.update(extra)
     return env
-
-
-async def wait_until(predicate, *, timeout: float, interval: float = 0.05, what: str = "condition"):
-    """Poll an (async or plain) predicate until it is truthy; fail the drill after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 def drill_log(name: str) -> Path:

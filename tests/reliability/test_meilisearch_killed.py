@@ -68,10 +68,10 @@ async def test_meilisearch_killed_during_a_publish_burst_ends_with_every_publish
         while not stop.is_set():
             try:
                 if not await worker.run_once():
-                    await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.05)  # idle pause of the worker loop, as in production
             except Exception as exc:  # the drill fails below; the loop goes on as in production
                 worker_errors.append(repr(exc))
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # idle pause of the worker loop, as in production
 
     loop_task = asyncio.create_task(background_worker())
     closed: list[int] = []
@@ -88,7 +88,7 @@ async def test_meilisearch_killed_during_a_publish_burst_ends_with_every_publish
             if wave == RESTART_AFTER_WAVE:
                 own_meilisearch.start()
                 own_meilisearch.wait_until_listening(timeout=60, health_path="/health")
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # paces the burst; the invariants below hold whatever ran in between
 
         # Rows that failed while the engine was down wait out their back-off; an admin's retry makes them due now.
         async def caught_up() -> bool:

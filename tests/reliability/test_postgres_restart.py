@@ -24,10 +24,10 @@ import pytest
 from careers.core.config import PROJECT_ROOT
 from careers.local import free_port
 from tests.conftest import ON_POSTGRES
-from tests.reliability.conftest import drill_log
+from tests.reliability.conftest import drill_log, wait_until
 
 READY_TIMEOUT = 120
-RECOVERY_SECONDS = 15  # after PostgreSQL accepts connections again, the app must answer within this
+RECOVERY_SECONDS = 60  # a deadline for the recovery loop (generous for a busy machine), not a speed goal
 
 
 def _serve_env(cluster, data_dir: Path, settings) -> dict[str, str]:
@@ -99,16 +99,14 @@ async def test_postgres_restarted_under_load_the_app_reconnects_without_restarti
 
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + READY_TIMEOUT
-            while True:
+            async def ready() -> bool:
                 assert serve.poll() is None, serve_log()
                 try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
+                    return (await client.get("/readyz")).status_code == 200
                 except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "careers serve did not become ready:\n" + serve_log()
-                await asyncio.sleep(0.3)
+                    return False
+
+            await wait_until(ready, timeout=READY_TIMEOUT, interval=0.3, what="careers serve to become ready")
             await client.get("/login")
             csrf = client.cookies["cc_csrf"]
             before = _web_pid(data_dir)
@@ -121,14 +119,17 @@ async def test_postgres_restarted_under_load_the_app_reconnects_without_restarti
             async def load() -> None:
                 while not stop.is_set():
                     during.append(await _round(client, csrf))
-                    await asyncio.sleep(0.05)
+                    await asyncio.sleep(0.05)  # paces the load loop; nothing waits on it
 
             load_task = asyncio.create_task(load())
-            await asyncio.sleep(1.0)
+            await wait_until(lambda: len(during) >= 3, timeout=60, what="three rounds of load before the stop")
             done = await asyncio.to_thread(private_postgres.pg_ctl, "stop", "-m", "fast")
             assert done.returncode == 0, done.stderr
-            await asyncio.sleep(2.0)  # the app meets a database that is gone
-            down_rounds = len(during)
+            stopped_at = len(during)
+            # the app meets a database that is gone: two rounds that began after the stop have failed
+            await wait_until(lambda: sum(not _ok(r) for r in during[stopped_at + 1:]) >= 2, timeout=60,
+                             what="the app to notice PostgreSQL is down")
+            down_rounds = len(during) - stopped_at
             server_log = str(private_postgres.root / "server.log")
             done = await asyncio.to_thread(private_postgres.pg_ctl, "start", "-l", server_log)
             assert done.returncode == 0, done.stderr + private_postgres.log_tail()
@@ -143,7 +144,7 @@ async def test_postgres_restarted_under_load_the_app_reconnects_without_restarti
                     f"{last}\n{serve_log()}")
                 last = await _round(client, csrf)
                 clean = clean + 1 if _ok(last) else 0
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # paces the recovery probe; the deadline above bounds it
             recovered_after = time.monotonic() - back_at
             stop.set()
             await asyncio.wait_for(load_task, timeout=30)
