@@ -9,11 +9,12 @@ STAMP := $(VENV)/.careers-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install meilisearch axe-core run test constraints clean
+.PHONY: help install meilisearch axe-core run test test-repeat constraints clean
 
 help:
 	@echo "make run        install, migrate and serve CareerCenter on http://$(HOST):$(PORT)"
 	@echo "make test       install, then run the whole test suite (SQLite, then PostgreSQL if TEST_POSTGRES_URL is set)"
+	@echo "make test-repeat N=3  run the whole suite N times in a row; stops at the first failing run and names it"
 	@echo "make install    create .venv, install the package, localstripe and the Meilisearch binary (idempotent)"
 	@echo "make constraints  re-pin constraints.txt from the current .venv"
 
@@ -48,6 +49,14 @@ run: install
 
 test: install
 	@scripts/run_tests.sh
+
+# The whole suite N times in a row (both engines each time when TEST_POSTGRES_URL is set): a flaky test shows here.
+N ?= 3
+test-repeat: install
+	@for run in $$(seq 1 $(N)); do \
+	    echo "==================== test-repeat: run $$run of $(N) ===================="; \
+	    if ! scripts/run_tests.sh; then echo "test-repeat: run $$run of $(N) FAILED"; exit 1; fi; \
+	done; echo "test-repeat: all $(N) runs passed"
 
 # Re-pin from the current .venv (install new dependencies into it first); the project itself is left out.
 constraints: $(STAMP)

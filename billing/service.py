@@ -821,7 +821,7 @@ async def refund_listing(listing_id: int, reason: str, gateway: StripeGateway) -
     """Moderation's reject: refund the listing's paid posting order(s). Idempotent; returns the refunded order ids."""
     orders = await Order.objects().where(
         (Order.listing == listing_id) & (Order.kind == "posting") & Order.status.is_in([PAID, DISPUTED])
-    )
+    ).order_by(Order.id)
     refunded = []
     for order in orders:
         await refund_order(order.id, reason or "listing rejected", gateway, actor_kind="system")

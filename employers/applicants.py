@@ -247,7 +247,7 @@ async def applicants(listing_id: int, query: ApplicantQuery | None = None) -> li
     """The listing's applicants, filtered and sorted as `query` asks (the caller checked access)."""
     query = query or ApplicantQuery()
     facts = await coders.listing_facts(listing_id) or {}
-    rows = await Application.select(*_APP_COLUMNS).where(Application.listing == listing_id)
+    rows = await Application.select(*_APP_COLUMNS).where(Application.listing == listing_id).order_by(Application.id)
     out = [applicant_view(r, facts) for r in rows]
     if query.stage:
         out = [a for a in out if a["stage"] == query.stage]

@@ -343,7 +343,7 @@ async def _member_emails(employer_id: int) -> list[tuple[str, bool]]:
     rows = await EmployerMember.select(
         EmployerMember.user.email.as_alias("email"),
         EmployerMember.user.email_confirmed_at.as_alias("confirmed_at"),
-    ).where(EmployerMember.employer == employer_id)
+    ).where(EmployerMember.employer == employer_id).order_by(EmployerMember.id)
     return [(r["email"], r["confirmed_at"] is not None) for r in rows]
 
 

@@ -192,11 +192,12 @@ async def _joins_for(ids: list[int], *, id_range: tuple[int, int] | None = None)
         return (column >= id_range[0]) & (column <= id_range[1]) if id_range else column.is_in(ids)
 
     for row in await ListingCredential.select(ListingCredential.listing, ListingCredential.credential,
-                                              ListingCredential.kind).where(among(ListingCredential.listing)):
+                                              ListingCredential.kind).where(among(ListingCredential.listing)).order_by(
+                                              ListingCredential.id):
         joins[row["listing"]][row["kind"]].append(row["credential"])
     for table, key in ((ListingSetting, "settings"), (ListingSpecialty, "specialties"), (ListingCodeSet, "code_sets"),
                        (ListingRemoteState, "remote_states")):
-        for row in await table.select(table.listing, table.value).where(among(table.listing)):
+        for row in await table.select(table.listing, table.value).where(among(table.listing)).order_by(table.id):
             joins[row["listing"]][key].append(row["value"])
     return joins
 

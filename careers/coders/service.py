@@ -664,7 +664,7 @@ async def listing_facts(listing_id: int) -> dict[str, Any] | None:
             ListingCredential.listing == listing_id).order_by(ListingCredential.id):
         facts.setdefault(f"credentials_{row['kind']}", []).append(row["credential"])
     facts["remote_states"] = [r["value"] for r in await ListingRemoteState.select(ListingRemoteState.value).where(
-        ListingRemoteState.listing == listing_id)]
+        ListingRemoteState.listing == listing_id).order_by(ListingRemoteState.id)]
     return facts
 
 

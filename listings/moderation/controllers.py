@@ -234,7 +234,7 @@ class EmployersAdminController(Controller):
         members = await EmployerMember.select(
             EmployerMember.role, EmployerMember.user.email.as_alias("email"),
             EmployerMember.user.login_disabled.as_alias("login_disabled"),
-        ).where(EmployerMember.employer == employer_id)
+        ).where(EmployerMember.employer == employer_id).order_by(EmployerMember.id)
         listing_rows = await Listing.select(Listing.id, Listing.title, Listing.status, Listing.hidden,
                                             Listing.expires_at).where(Listing.employer == employer_id).order_by(
             Listing.id, ascending=False).limit(200)

@@ -40,7 +40,7 @@ async def mail_admins_about_reviews(settings: Settings, *, now: dt.datetime | No
     last_event_id = events[-1]["id"]
     ids = sorted({e["listing"] for e in events})
     waiting = await Listing.select(Listing.id, Listing.title, Listing.employer.name.as_alias("employer")).where(
-        Listing.id.is_in(ids) & (Listing.status == "in_review"))
+        Listing.id.is_in(ids) & (Listing.status == "in_review")).order_by(Listing.id)
     admins = await audit.admin_emails()
     async with db.transaction():
         claim = AdminNotice.update({AdminNotice.last_sent_at: now, AdminNotice.last_event_id: last_event_id}).where(

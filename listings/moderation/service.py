@@ -137,7 +137,7 @@ async def order_for_listing(listing_id: int) -> dict | None:
 async def review_queue(*, now: dt.datetime | None = None) -> list[ReviewItem]:
     """Listings in review, longest-waiting first, each with what an admin needs to decide."""
     now = now or clock.now()
-    waiting = await Listing.objects().where(Listing.status == listings.IN_REVIEW)
+    waiting = await Listing.objects().where(Listing.status == listings.IN_REVIEW).order_by(Listing.id)
     if not waiting:
         return []
     ids = [listing.id for listing in waiting]
