@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from careers.core import clock
 from careers.accounts.tables import User
 from employers import service
 from employers.tables import Employer
@@ -140,7 +141,7 @@ async def test_domain_verified_badge_needs_a_confirmed_member_email_at_the_websi
     await register_employer(browser, "hr@acmehealth.org", website="https://careers.acmehealth.org", confirm=False)
     visitor = make_browser()
     assert "Domain verified" not in (await visitor.get("/employers/acme-health")).text
-    await User.update({User.email_confirmed_at: service.utcnow()}).where(User.email == "hr@acmehealth.org")
+    await User.update({User.email_confirmed_at: clock.now()}).where(User.email == "hr@acmehealth.org")
     assert "Domain verified" in (await visitor.get("/employers/acme-health")).text
     # the stored flag (for moderation and search) follows on the worker's refresh
     assert await service.refresh_all_trust_flags() == 1
