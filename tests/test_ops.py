@@ -3,6 +3,7 @@ Meilisearch installer verifies what it installs."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -90,22 +91,24 @@ class Board:
         return body if body and body["database"] == "ok" and body["search"] == "ok" else None
 
 
-@pytest.fixture(scope="module")
-def board(tmp_path_factory):
-    """`careers serve --workers 2` on a free port with its own data dir, managed Meilisearch and Stripe emulator."""
-    root = tmp_path_factory.mktemp("board")
+@contextlib.contextmanager
+def serving(root: Path, workers: int):
+    """`careers serve --workers N` on a free port with its own data dir, managed Meilisearch and Stripe emulator."""
     data_dir = root / "data"
     env = {k: v for k, v in os.environ.items() if k not in SERVE_ENV_DROPPED and not k.startswith(("MEILI_", "STRIPE_"))}
     env.update(CAREERS_DATA_DIR=str(data_dir), PYTHONPATH=str(PROJECT_ROOT))
     port = local.free_port()
     log_path = root / "serve.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "careers.cli", "serve", "--port", str(port), "--workers", "2"],
-                                   cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "careers.cli", "serve", "--port", str(port), "--workers", str(workers)],
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     served = Board(process, port, data_dir, log_path)
     try:
         wait_for(lambda: process.poll() is not None or served.ready(), 90, "serve to report database and search ok")
         assert process.poll() is None, served.output()
+        # /readyz can answer before the supervisor has started the worker and printed its line
+        wait_for(lambda: f"CareerCenter is serving at {served.url}/" in served.output(), 60, "the supervisor's ready line")
         yield served
     finally:
         if process.poll() is None:
@@ -114,6 +117,20 @@ def board(tmp_path_factory):
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    """One board shared by the tests that leave it running (in any order)."""
+    with serving(tmp_path_factory.mktemp("board"), workers=2) as served:
+        yield served
+
+
+@pytest.fixture
+def own_board(tmp_path_factory):
+    """A board of the test's own, for a test that stops it."""
+    with serving(tmp_path_factory.mktemp("own-board"), workers=1) as served:
+        yield served
 
 
 def test_serve_runs_the_board_with_database_search_and_payments_ready(board):
@@ -153,19 +170,19 @@ def test_a_killed_managed_child_is_restarted(board):
     assert "meilisearch (pid %d) exited with code -9; restarting" % before["meilisearch"]["pid"] in board.output()
 
 
-def test_sigterm_stops_every_child_and_leaves_no_port_listening(board):
-    state = board.state()["children"]
+def test_sigterm_stops_every_child_and_leaves_no_port_listening(own_board):
+    state = own_board.state()["children"]
     pids = [child["pid"] for child in state.values()] + children_of(state["web"]["pid"])
     ports = [child["port"] for child in state.values() if child["port"]]
     assert len(ports) == 3 and all(local.port_open(port) for port in ports)
 
-    board.process.send_signal(signal.SIGTERM)
-    assert board.process.wait(timeout=30) == 0
+    own_board.process.send_signal(signal.SIGTERM)
+    assert own_board.process.wait(timeout=30) == 0
 
     assert [pid for pid in pids if pid_alive(pid)] == []
     assert [port for port in ports if local.port_open(port)] == []
-    assert processes_with_env(f"CAREERS_DATA_DIR={board.data_dir}") == []
-    assert not (board.data_dir / "serve.json").exists()
+    assert processes_with_env(f"CAREERS_DATA_DIR={own_board.data_dir}") == []
+    assert not (own_board.data_dir / "serve.json").exists()
 
 
 async def test_readyz_reports_search_unavailable_when_meilisearch_stops(settings, database, tmp_path):
