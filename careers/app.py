@@ -245,6 +245,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             search_client = _optional("search.client")
             if search_client is not None:
                 await search_client.close_http()
+            stripe_client = _optional("billing.stripe_client")
+            if stripe_client is not None:
+                await stripe_client.close_http()
             await db.stop()
 
     templates = TemplateConfig(directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine)

@@ -14,12 +14,13 @@ import httpx
 import pytest
 
 from billing import service
-from billing.stripe_client import LiveKeyRefused, StripeGateway, emulator_confirm_card_setup, make_client
+from billing.stripe_client import LiveKeyRefused, StripeGateway, make_client
 from billing.tables import Credit, Order, StripeEvent
 from careers.accounts.tables import AuditEntry
-from careers.core import outbox
+from careers.core import clock, outbox
 from careers.core.config import PROJECT_ROOT, ConfigurationError, load_settings
 from careers.core.tables import OutboxRow
+from careers.stripe_emulator import emulator_confirm_card_setup
 from employers.tables import Employer
 from listings.tables import Listing, ListingEvent
 from tests.billing_helpers import (
@@ -218,7 +219,7 @@ async def _payment_intents_of(settings, customer: str) -> list[dict]:
 
 async def test_ten_concurrent_spends_of_three_credits_succeed_exactly_three_times(browser):
     employer, _ = await employer_with_draft(browser)
-    now = service.utcnow()
+    now = clock.now()
     await Credit.insert(
         Credit(employer=employer.id, total=2, remaining=2, duration_days=30, expires_at=now + dt.timedelta(days=200)),
         Credit(employer=employer.id, total=1, remaining=1, duration_days=30, expires_at=now + dt.timedelta(days=20)),
@@ -233,7 +234,7 @@ async def test_ten_concurrent_spends_of_three_credits_succeed_exactly_three_time
 
 async def test_credits_are_spent_soonest_expiring_first(browser):
     employer, _ = await employer_with_draft(browser)
-    now = service.utcnow()
+    now = clock.now()
     await Credit.insert(
         Credit(employer=employer.id, total=3, remaining=3, duration_days=30, expires_at=now + dt.timedelta(days=300)),
         Credit(employer=employer.id, total=1, remaining=1, duration_days=30, expires_at=now + dt.timedelta(days=10)),
@@ -311,7 +312,7 @@ async def test_a_listing_paid_with_a_pack_credit_and_rejected_gets_its_credit_ba
 
     employer, listing = await employer_with_draft(browser)
     await Credit.insert(Credit(employer=employer.id, total=3, remaining=3, duration_days=30,
-                               expires_at=service.utcnow() + dt.timedelta(days=200)))
+                               expires_at=clock.now() + dt.timedelta(days=200)))
     assert (await browser.submit(f"/employer/listings/{listing.id}/publish", {"plan": "credit"})).status_code == 303
     assert [c.remaining for c in await Credit.objects()] == [2]
     await create_admin(make_browser())
