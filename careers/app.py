@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -46,14 +45,9 @@ async def healthz() -> str:
 
 
 async def search_status(settings: Settings) -> str:
-    if not settings.meili_url:
-        return "unavailable"
-    try:
-        async with httpx.AsyncClient(timeout=1.0, headers={"Accept-Encoding": "identity"}) as client:
-            response = await client.get(settings.meili_url.rstrip("/") + "/health")
-        return "ok" if response.status_code == 200 else "unavailable"
-    except httpx.HTTPError:
-        return "unavailable"
+    from search.client import healthy  # the search hot path's keep-alive session answers the probe too
+
+    return "ok" if await healthy(settings) else "unavailable"
 
 
 @get("/readyz", include_in_schema=False)
