@@ -23,10 +23,10 @@ $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "CareerCenter needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 
-# localstripe (the Stripe emulator) is a dependency of the package, so this installs it too.
+# The `dev` extra brings localstripe (the Stripe emulator); production installs `pip install .` without it.
 # (The grep drops pip's warnings about index folders this machine's pip.conf names but lacks.)
 $(STAMP): $(PY) pyproject.toml constraints.txt
-	set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]' 2>&1 \
+	set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,dev]' 2>&1 \
 	  | { grep -v -e "is ignored: it is neither a file nor a directory" || true; }
 	@touch $@
 
@@ -51,7 +51,7 @@ test: install
 
 # Re-pin from the current .venv (install new dependencies into it first); the project itself is left out.
 constraints: $(STAMP)
-	@{ echo "# Pinned versions of every dependency, for repeatable installs: pip install -c constraints.txt -e '.[test]'"; \
+	@{ echo "# Pinned versions of every dependency, for repeatable installs: pip install -c constraints.txt -e '.[test,dev]'"; \
 	   echo "# Regenerate after changing dependencies: make constraints"; \
 	   $(PY) -m pip freeze --exclude-editable | grep -v -i -E '^(#|careercenter)'; } > constraints.txt.new
 	@if cmp -s constraints.txt.new constraints.txt; then rm constraints.txt.new; else mv constraints.txt.new constraints.txt; fi

@@ -37,7 +37,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("The Stripe emulator binds loopback only.")
 
     from aiohttp import web
-    from localstripe import resources, server
+
+    try:
+        from localstripe import resources, server
+    except ModuleNotFoundError:
+        sys.exit("The Stripe emulator needs localstripe, a development extra: pip install -e '.[dev]' "
+                 "(or set STRIPE_SECRET_KEY to use Stripe).")
 
     store_cls = resources.Store
     if args.memory:
