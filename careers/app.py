@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
 from careers.accounts.auth import SessionAuthMiddleware
+from careers.api_docs import openapi_config
 from careers.core import db
 from careers.core.config import PROJECT_ROOT, Settings, load_settings
 from careers.core.web import CSRF_COOKIE, LoginRequired, render
@@ -267,6 +268,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         lifespan=[lifespan],
         state=State({"settings": settings}),
+        openapi_config=openapi_config(settings),
         debug=False,
     )
     return app
