@@ -9,7 +9,7 @@ STAMP := $(VENV)/.careers-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install meilisearch axe-core run test test-repeat constraints clean
+.PHONY: help install meilisearch axe-core vendor run test test-repeat constraints clean
 
 help:
 	@echo "make run        install, migrate and serve CareerCenter on http://$(HOST):$(PORT)"
@@ -18,16 +18,16 @@ help:
 	@echo "make install    create .venv, install the package, localstripe and the Meilisearch binary (idempotent)"
 	@echo "make constraints  re-pin constraints.txt from the current .venv"
 
-install: $(STAMP) meilisearch axe-core
+install: $(STAMP) meilisearch axe-core vendor
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "CareerCenter needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 
-# localstripe (the Stripe emulator) is a dependency of the package, so this installs it too.
+# The `dev` extra brings localstripe (the Stripe emulator); production installs `pip install .` without it.
 # (The grep drops pip's warnings about index folders this machine's pip.conf names but lacks.)
 $(STAMP): $(PY) pyproject.toml constraints.txt
-	set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]' 2>&1 \
+	set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,dev]' 2>&1 \
 	  | { grep -v -e "is ignored: it is neither a file nor a directory" || true; }
 	@touch $@
 
@@ -42,6 +42,16 @@ $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 	    npm ci --prefix tests/e2e --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
 	else echo "axe-core: npm not found (Debian: apt-get install npm); the accessibility tests will skip"; fi
+
+# Browser code we serve from our own /static (Swagger UI for /schema), pinned by static/vendor/package-lock.json
+# (npm ci; no npm: /schema stays blank, its browser test skips loudly, or fails under CI).
+VENDOR := static/vendor/node_modules/swagger-ui-dist/swagger-ui-bundle.js
+vendor: $(VENDOR)
+
+$(VENDOR): static/vendor/package.json static/vendor/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	    npm ci --prefix static/vendor --no-audit --no-fund --ignore-scripts --loglevel=error && touch $@; \
+	else echo "vendor: npm not found (Debian: apt-get install npm); the API docs at /schema will be blank"; fi
 
 # `careers serve` applies the migrations before anything starts, then serves until Ctrl-C.
 run: install
@@ -60,7 +70,7 @@ test-repeat: install
 
 # Re-pin from the current .venv (install new dependencies into it first); the project itself is left out.
 constraints: $(STAMP)
-	@{ echo "# Pinned versions of every dependency, for repeatable installs: pip install -c constraints.txt -e '.[test]'"; \
+	@{ echo "# Pinned versions of every dependency, for repeatable installs: pip install -c constraints.txt -e '.[test,dev]'"; \
 	   echo "# Regenerate after changing dependencies: make constraints"; \
 	   $(PY) -m pip freeze --exclude-editable | grep -v -i -E '^(#|careercenter)'; } > constraints.txt.new
 	@if cmp -s constraints.txt.new constraints.txt; then rm constraints.txt.new; else mv constraints.txt.new constraints.txt; fi
@@ -68,4 +78,4 @@ constraints: $(STAMP)
 	@echo "constraints.txt: $$(grep -c '==' constraints.txt) pins"
 
 clean:
-	rm -rf $(VENV) .tools build *.egg-info tests/e2e/node_modules
+	rm -rf $(VENV) .tools build *.egg-info tests/e2e/node_modules static/vendor/node_modules

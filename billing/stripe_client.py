@@ -1,21 +1,21 @@
-"""The Stripe calls billing makes, built from settings per use and run in a worker thread.
+"""The Stripe calls billing makes, through stripe-python's async methods on one httpx client per event loop.
 
-`StripeGateway(settings)` wraps one `stripe.StripeClient`: with `STRIPE_API_BASE`
+`StripeGateway(settings)` wraps a `stripe.StripeClient`: with `STRIPE_API_BASE`
 set it talks to the local emulator (localstripe), otherwise to Stripe. Every
 method returns plain dicts (stripe-python 16 objects are not dicts). There is no
-module-level client: services receive a gateway as an argument.
+module-level client: services receive a gateway as an argument. Calls never hop
+to a thread: `stripe.HTTPXClient` makes them on the caller's event loop.
 
-Anything that exists only for the emulator refuses to run with a live key.
+Billing knows the emulator only as configuration (its address); the helpers that
+drive it like a browser would live in `careers/stripe_emulator.py` (development and tests).
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
-import httpx
 import stripe
 
 from careers.core.config import Settings
@@ -48,6 +48,39 @@ def refuse_live_key(settings: Settings, what: str) -> None:
         raise LiveKeyRefused(f"{what} exists only for the Stripe emulator and refuses to run with a live key.")
 
 
+class HTTPXClient(stripe.HTTPXClient):
+    """stripe's httpx client, sending the form body as `content=`: httpx 0.28 deprecates the `data=<str>` it uses."""
+
+    def _get_request_args_kwargs(self, method, url, headers, post_data):
+        args, kwargs = super()._get_request_args_kwargs(method, url, headers, post_data)
+        kwargs["content"] = kwargs.pop("data", None) or None
+        return args, kwargs
+
+
+# One HTTPXClient (an httpx.AsyncClient inside) per event loop: its connections belong to that loop.
+_http_clients: dict[asyncio.AbstractEventLoop, HTTPXClient] = {}
+
+
+def _http_client() -> HTTPXClient:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # built outside a loop (a sync caller): a client of its own
+        return HTTPXClient(timeout=TIMEOUT_SECONDS)
+    client = _http_clients.get(loop)
+    if client is None:
+        for stale in [other for other in _http_clients if other.is_closed()]:
+            _http_clients.pop(stale, None)
+        client = _http_clients[loop] = HTTPXClient(timeout=TIMEOUT_SECONDS)
+    return client
+
+
+async def close_http() -> None:
+    """Close this event loop's Stripe connections (app and worker shutdown)."""
+    client = _http_clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.close_async()
+
+
 def make_client(settings: Settings) -> stripe.StripeClient:
     """A StripeClient for these settings; `base_addresses` points at the emulator when STRIPE_API_BASE is set."""
     if not settings.stripe_secret_key:
@@ -58,7 +91,7 @@ def make_client(settings: Settings) -> stripe.StripeClient:
         kwargs["base_addresses"] = {"api": settings.stripe_api_base.rstrip("/")}
     return stripe.StripeClient(
         settings.stripe_secret_key,
-        http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
+        http_client=_http_client(),
         max_network_retries=2,  # safe: every create carries an idempotency key derived from our ids
         **kwargs,
     )
@@ -106,8 +139,9 @@ class StripeGateway:
         self.client = make_client(settings)
 
     async def _run(self, fn, *args, **kwargs) -> dict:
+        """Await one `*_async` method; card refusals become CardDeclined, every other Stripe error StripeUnavailable."""
         try:
-            result = await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+            result = await fn(*args, **kwargs)
         except stripe.CardError as exc:
             raise _card_declined(exc) from None
         except stripe.StripeError as exc:
@@ -120,18 +154,18 @@ class StripeGateway:
         params = {"name": name, "metadata": {"employer_id": str(employer_id)}}
         if email:
             params["email"] = email
-        return await self._run(self.client.v1.customers.create, params,
+        return await self._run(self.client.v1.customers.create_async, params,
                                {"idempotency_key": f"employer-{employer_id}-customer"})
 
     async def create_setup_intent(self, *, customer: str, order_id: int) -> dict:
-        return await self._run(self.client.v1.setup_intents.create,
+        return await self._run(self.client.v1.setup_intents.create_async,
                                {"customer": customer, "usage": "off_session", "metadata": {"order_id": str(order_id)}})
 
     async def retrieve_setup_intent(self, setup_intent_id: str) -> dict:
-        return await self._run(self.client.v1.setup_intents.retrieve, setup_intent_id)
+        return await self._run(self.client.v1.setup_intents.retrieve_async, setup_intent_id)
 
     async def retrieve_payment_method(self, payment_method_id: str) -> dict:
-        return await self._run(self.client.v1.payment_methods.retrieve, payment_method_id)
+        return await self._run(self.client.v1.payment_methods.retrieve_async, payment_method_id)
 
     # ---- payments ------------------------------------------------------------------------
 
@@ -147,23 +181,23 @@ class StripeGateway:
             "off_session": True,
             "metadata": {"order_id": str(order_id), "attempt": str(attempt)},
         }
-        return await self._run(self.client.v1.payment_intents.create, params,
+        return await self._run(self.client.v1.payment_intents.create_async, params,
                                {"idempotency_key": f"order-{order_id}-attempt-{attempt}"})
 
     async def retrieve_payment_intent(self, payment_intent_id: str) -> dict:
-        return await self._run(self.client.v1.payment_intents.retrieve, payment_intent_id)
+        return await self._run(self.client.v1.payment_intents.retrieve_async, payment_intent_id)
 
     async def cancel_payment_intent(self, payment_intent_id: str) -> dict:
-        return await self._run(self.client.v1.payment_intents.cancel, payment_intent_id)
+        return await self._run(self.client.v1.payment_intents.cancel_async, payment_intent_id)
 
     async def retrieve_charge(self, charge_id: str) -> dict:
-        return await self._run(self.client.v1.charges.retrieve, charge_id)
+        return await self._run(self.client.v1.charges.retrieve_async, charge_id)
 
     async def refund(self, *, payment_intent_id: str, order_id: int, reason: str) -> dict:
         """A full refund. Our reason goes in metadata: the emulator rejects Stripe's own `reason` parameter."""
         params = {"payment_intent": payment_intent_id,
                   "metadata": {"order_id": str(order_id), "reason": reason[:450]}}
-        return await self._run(self.client.v1.refunds.create, params, {"idempotency_key": f"order-{order_id}-refund"})
+        return await self._run(self.client.v1.refunds.create_async, params, {"idempotency_key": f"order-{order_id}-refund"})
 
     async def payment_intents_since(self, created_after: int, *, page_size: int = 100) -> AsyncIterator[dict]:
         """Every PaymentIntent created at or after `created_after` (unix time), page by page.
@@ -178,7 +212,7 @@ class StripeGateway:
                 params["starting_after"] = starting_after
             if self.settings.stripe_mode != "emulator":
                 params["created"] = {"gte": created_after}
-            page = await self._run(self.client.v1.payment_intents.list, params)
+            page = await self._run(self.client.v1.payment_intents.list_async, params)
             items = page.get("data") or []
             for item in items:
                 if int(item.get("created") or 0) >= created_after:
@@ -186,47 +220,3 @@ class StripeGateway:
             if not page.get("has_more") or not items:
                 return
             starting_after = items[-1]["id"]
-
-
-# ---- emulator-only helpers (development and tests) -----------------------------------------
-
-
-def emulator_confirm_card_setup(settings: Settings, setup_intent: dict, number: str, *, exp_month: str = "12",
-                                exp_year: str = "2034", cvc: str = "123", postal_code: str = "30301",
-                                complete_authentication: bool = True) -> httpx.Response:
-    """Confirm a SetupIntent with raw card data the way the emulator's Stripe.js stand-in does.
-
-    Real Stripe never accepts raw card numbers from a server; this exists so HTTP tests (which have no
-    browser to run Stripe.js) can save a card. A card needing 3-D Secure is then authenticated (or not).
-    """
-    refuse_live_key(settings, "emulator_confirm_card_setup")
-    if not settings.stripe_api_base:
-        raise LiveKeyRefused("emulator_confirm_card_setup needs STRIPE_API_BASE pointing at the emulator.")
-    url = f"{settings.stripe_api_base.rstrip('/')}/v1/setup_intents/{setup_intent['id']}"
-    key = settings.stripe_publishable_key or "pk_test_emulator"
-    body = {
-        "key": key,
-        "use_stripe_sdk": True,
-        "client_secret": setup_intent["client_secret"],
-        "payment_method_data": {
-            "type": "card",
-            "card": {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc},
-            "billing_details": {"address": {"postal_code": postal_code}},
-        },
-    }
-    response = httpx.post(url + "/confirm", json=body, timeout=10)
-    if response.status_code == 200 and response.json().get("status") == "requires_action":
-        action = "confirm" if complete_authentication else "cancel"
-        response = httpx.post(f"{url}/{action}", json={"key": key, "use_stripe_sdk": True,
-                                                       "client_secret": setup_intent["client_secret"]}, timeout=10)
-    return response
-
-
-def emulator_authenticate_payment(settings: Settings, payment_intent_id: str, client_secret: str,
-                                  *, success: bool = True) -> httpx.Response:
-    """Complete (or fail) 3-D Secure on a PaymentIntent the way the stand-in's confirmCardPayment does."""
-    refuse_live_key(settings, "emulator_authenticate_payment")
-    url = (f"{settings.stripe_api_base.rstrip('/')}/v1/payment_intents/{payment_intent_id}/_authenticate"
-           f"?success={'true' if success else 'false'}")
-    key = settings.stripe_publishable_key or "pk_test_emulator"
-    return httpx.post(url, json={"key": key, "client_secret": client_secret}, timeout=10)

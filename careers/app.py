@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -21,6 +20,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
 from careers.accounts.auth import SessionAuthMiddleware
+from careers.api_docs import openapi_config
 from careers.core import db
 from careers.core.config import PROJECT_ROOT, Settings, load_settings
 from careers.core.web import CSRF_COOKIE, LoginRequired, render
@@ -46,14 +46,9 @@ async def healthz() -> str:
 
 
 async def search_status(settings: Settings) -> str:
-    if not settings.meili_url:
-        return "unavailable"
-    try:
-        async with httpx.AsyncClient(timeout=1.0, headers={"Accept-Encoding": "identity"}) as client:
-            response = await client.get(settings.meili_url.rstrip("/") + "/health")
-        return "ok" if response.status_code == 200 else "unavailable"
-    except httpx.HTTPError:
-        return "unavailable"
+    from search.client import healthy  # the search hot path's keep-alive session answers the probe too
+
+    return "ok" if await healthy(settings) else "unavailable"
 
 
 @get("/readyz", include_in_schema=False)
@@ -245,6 +240,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             search_client = _optional("search.client")
             if search_client is not None:
                 await search_client.close_http()
+            stripe_client = _optional("billing.stripe_client")
+            if stripe_client is not None:
+                await stripe_client.close_http()
             await db.stop()
 
     templates = TemplateConfig(directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine)
@@ -270,6 +268,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         lifespan=[lifespan],
         state=State({"settings": settings}),
+        openapi_config=openapi_config(settings),
         debug=False,
     )
     return app

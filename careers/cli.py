@@ -419,7 +419,9 @@ def _database_status(settings: Settings, problems: list[str]) -> str:
 
 
 def _search_status(settings: Settings, problems: list[str]) -> str:
-    import httpx
+    from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationError, MeilisearchTimeoutError
+
+    from search.client import admin_client
 
     if not settings.meili_url:
         from careers import local
@@ -431,21 +433,22 @@ def _search_status(settings: Settings, problems: list[str]) -> str:
             return "no Meilisearch available"
         return f"managed (started by `careers serve` from {binary})"
     url = settings.meili_url.rstrip("/")
+    client = admin_client(settings, timeout=3)
     try:
-        health = httpx.get(url + "/health", timeout=3, headers={"Accept-Encoding": "identity"})
-    except httpx.HTTPError as exc:
+        client.health()
+    except (MeilisearchCommunicationError, MeilisearchTimeoutError) as exc:
         # Pages fall back to the database while search is down: worth saying, not fatal.
         return f"{url}: unavailable ({type(exc).__name__}); pages fall back to the database"
-    if health.status_code != 200:
-        return f"{url}: unavailable (HTTP {health.status_code})"
-    headers = {"Accept-Encoding": "identity"}
-    if settings.meili_master_key:
-        headers["Authorization"] = f"Bearer {settings.meili_master_key}"
-    version = httpx.get(url + "/version", timeout=3, headers=headers)
-    if version.status_code in (401, 403):
-        problems.append("Meilisearch refuses MEILI_MASTER_KEY")
-        return f"{url}: up, but the key is refused (HTTP {version.status_code})"
-    return f"{url}: ok (Meilisearch {version.json().get('pkgVersion', '?')})"
+    except MeilisearchApiError as exc:
+        return f"{url}: unavailable (HTTP {exc.status_code})"
+    try:
+        version = client.get_version()
+    except MeilisearchApiError as exc:
+        if exc.status_code in (401, 403):
+            problems.append("Meilisearch refuses MEILI_MASTER_KEY")
+            return f"{url}: up, but the key is refused (HTTP {exc.status_code})"
+        return f"{url}: unavailable (HTTP {exc.status_code})"
+    return f"{url}: ok (Meilisearch {version.get('pkgVersion', '?')})"
 
 
 def _payments_status(settings: Settings, problems: list[str]) -> str:

@@ -1,5 +1,7 @@
 """Talking to Meilisearch: the official client for index management, a keep-alive HTTP session for searches.
 
+These are the only two ways the code reaches Meilisearch; the keep-alive session also answers /readyz's health probe.
+
 The official `meilisearch` client is synchronous and opens a connection per
 call, so it runs in a worker thread (anyio.to_thread) with a timeout and is
 used only for management (settings, documents, tasks, swaps). The search hot
@@ -130,6 +132,15 @@ class MeiliHttp:
     async def search(self, index: str, body: dict) -> dict:
         return await self.post(f"/indexes/{index}/search", body)
 
+    async def healthy(self) -> bool:
+        """GET /health on the same keep-alive session (readiness probes); any failure is simply "not healthy"."""
+        try:
+            async with self.session.get(self.url + "/health") as response:
+                await response.read()
+                return response.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            return False
+
     async def close(self) -> None:
         await self.session.close()
 
@@ -149,6 +160,13 @@ def http_for(settings: Settings) -> MeiliHttp:
             _sessions.pop(stale, None)
         client = _sessions[key] = MeiliHttp(settings.meili_url, settings.meili_master_key)
     return client
+
+
+async def healthy(settings: Settings) -> bool:
+    """Whether Meilisearch answers /health, asked through this loop's keep-alive search session."""
+    if not settings.meili_url:
+        return False
+    return await http_for(settings).healthy()
 
 
 async def close_http() -> None:

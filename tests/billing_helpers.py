@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import httpx
 
-from billing.stripe_client import emulator_confirm_card_setup
+from careers.stripe_emulator import emulator_confirm_card_setup
 from billing.tables import Order
 from careers.core.config import Settings
 from employers.tables import Employer

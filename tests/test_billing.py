@@ -8,6 +8,7 @@ import re
 from careers.core import clock
 from billing import service
 from billing.tables import Order, SavedCard
+from careers.core import clock
 from careers.core.tables import OutboxRow
 from employers.tables import Employer
 from listings.tables import Listing, ListingEvent
@@ -174,7 +175,7 @@ async def test_card_declined_at_charge_keeps_the_listing_payable_with_a_clear_me
 
 
 async def test_card_that_needs_authentication_is_confirmed_by_the_page_then_paid(browser, settings):
-    from billing.stripe_client import emulator_authenticate_payment
+    from careers.stripe_emulator import emulator_authenticate_payment
 
     _, listing = await employer_with_draft(browser)
     order_id = await start_order(browser, listing.id)

@@ -14,12 +14,13 @@ import httpx
 import pytest
 
 from billing import service
-from billing.stripe_client import LiveKeyRefused, StripeGateway, emulator_confirm_card_setup, make_client
+from billing.stripe_client import LiveKeyRefused, StripeGateway, make_client
 from billing.tables import Credit, Order, StripeEvent
 from careers.accounts.tables import AuditEntry
 from careers.core import clock, outbox
 from careers.core.config import PROJECT_ROOT, ConfigurationError, load_settings
 from careers.core.tables import OutboxRow
+from careers.stripe_emulator import emulator_confirm_card_setup
 from employers.tables import Employer
 from listings.tables import Listing, ListingEvent
 from tests.billing_helpers import (

@@ -107,7 +107,8 @@ async def make_paid_order(settings, employer: Employer, listing: Listing) -> int
     """A posting order really paid on the Stripe emulator (saved test card, confirmed PaymentIntent)."""
     import anyio
 
-    from billing.stripe_client import StripeGateway, emulator_confirm_card_setup
+    from billing.stripe_client import StripeGateway
+    from careers.stripe_emulator import emulator_confirm_card_setup
     from billing.tables import Order, Plan
 
     plan = await Plan.objects().where(Plan.kind == "posting").first()
