@@ -15,7 +15,7 @@ import unicodedata
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import nh3
@@ -35,17 +35,18 @@ from careers.coders.tables import (
     CoderSpecialty,
     SavedJob,
 )
-from careers.core import clock, db, mail, uploads
+from careers.coders.schemas import SUMMARY_MAX, ProfileForm  # noqa: F401 - SUMMARY_MAX is part of this interface
+from careers.core import clock, db, forms, mail, uploads
+from careers.core.forms import FormErrors
 from careers.core.config import Settings
 from employers.tables import Employer, EmployerMember
 from listings.tables import Credential, Listing, ListingCredential, ListingRemoteState
-from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
+from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, WORK_MODES
 
 RESUME_MAX_BYTES = 5 * 1024 * 1024
 PDF_TYPE = "application/pdf"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 COVER_NOTE_MAX = 3000
-SUMMARY_MAX = 10000
 RETENTION_DAYS = 90  # employers keep an application's snapshot this long after a coder deletes their account
 
 STAGES = ("submitted", "reviewed", "interviewing", "offer", "hired", "not_selected", "withdrawn")
@@ -191,21 +192,6 @@ def resolve_zip(zip_code: str) -> tuple[str, str, str]:
     return match.group(1), found[0]["city"], found[0]["state"]
 
 
-def _as_list(form: Mapping[str, Any], key: str) -> list[str]:
-    value = form.get(key)
-    if value in (None, ""):
-        return []
-    values = value if isinstance(value, list) else [value]
-    return [v.strip() for v in values if isinstance(v, str) and v.strip()]
-
-
-def _as_str(form: Mapping[str, Any], key: str, max_length: int) -> str:
-    value = form.get(key, "")
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return value.strip() if isinstance(value, str) else ""
-
-
 @dataclass
 class ProfileInput:
     """A validated profile form."""
@@ -231,105 +217,66 @@ class ProfileInput:
     remote_states: list[str]
 
 
-async def validate_profile(user_id: int, form: Mapping[str, Any]) -> tuple[ProfileInput | None, dict[str, str]]:
-    """Check every field of the profile form; returns (input, {}) or (None, {field: message})."""
-    errors: dict[str, str] = {}
-
-    def text(key: str, limit: int, label: str, required: bool = False) -> str:
-        value = _as_str(form, key, limit)
-        if required and not value:
-            errors[key] = f"Enter {label}."
-        elif len(value) > limit:
-            errors[key] = f"Use at most {limit} characters for {label}."
-        return value
-
-    handle = text("handle", 40, "your profile address").lower()
+async def _check_handle(user_id: int, handle: str, errors: FormErrors) -> None:
     if handle and not _HANDLE.match(handle):
         errors["handle"] = "Use 3 to 40 lower-case letters, digits and dashes, starting with a letter or digit."
     elif handle and await CoderProfile.exists().where((CoderProfile.handle == handle) & (CoderProfile.user != user_id)):
         errors["handle"] = "Another coder already uses this profile address; pick another."
     elif not handle:
         errors["handle"] = "Enter your profile address."
-    name = text("name", 200, "your name", required=True)
-    headline = text("headline", 200, "a headline")
-    tools = text("tools", 500, "your EHR and encoder tools")
-    summary_md = text("summary_md", SUMMARY_MAX, "your summary")
-    member_number = text("member_number", 64, "your member number")
 
-    years_raw = _as_str(form, "years_experience", 10)
-    years = 0
-    if years_raw:
-        if not years_raw.isdigit() or int(years_raw) > 60:
-            errors["years_experience"] = "Enter whole years between 0 and 60."
-        else:
-            years = int(years_raw)
 
-    zip5, city, state = "", "", ""
-    zip_raw = _as_str(form, "zip", 10)
-    if zip_raw:
-        try:
-            zip5, city, state = resolve_zip(zip_raw)
-        except CoderError as exc:
-            errors["zip"] = exc.message
-
-    work_mode = _as_str(form, "desired_work_mode", 10)
-    if work_mode and work_mode not in WORK_MODES:
-        errors["desired_work_mode"] = "Pick remote, hybrid, on-site or any."
-
-    pay_min: Decimal | None = None
-    pay_raw = _as_str(form, "desired_pay_min", 20).replace(",", "").replace("$", "")
-    pay_unit = _as_str(form, "desired_pay_unit", 8)
-    if pay_raw:
-        try:
-            pay_min = Decimal(pay_raw)
-            if pay_min < 0 or pay_min > 10_000_000 or not pay_min.is_finite():
-                raise InvalidOperation
-            pay_min = pay_min.quantize(Decimal("0.01"))
-        except InvalidOperation:
-            errors["desired_pay_min"] = "Enter an amount in dollars, such as 25 or 52000."
-        if pay_unit not in PAY_UNITS:
-            errors["desired_pay_unit"] = "Pick per hour, per year or per chart."
-    elif pay_unit and pay_unit not in PAY_UNITS:
+def _check_pay_unit(profile: ProfileForm, errors: FormErrors) -> str:
+    """The unit is needed with an amount; without one, a bad unit is still reported and then forgotten."""
+    unit = profile.desired_pay_unit
+    pay_given = profile.desired_pay_min is not None or "desired_pay_min" in errors
+    if unit not in PAY_UNITS and (pay_given or unit):
         errors["desired_pay_unit"] = "Pick per hour, per year or per chart."
-    if not pay_raw:
-        pay_unit = pay_unit if pay_unit in PAY_UNITS else ""
+    return unit if pay_given or unit in PAY_UNITS else ""
 
+
+async def _check_credentials(profile: ProfileForm, form: Mapping[str, Any], errors: FormErrors) -> dict[str, int | None]:
+    """Known credential codes with the year each was earned (the `year_<code>` field, optional)."""
     known_codes = {c["code"] for c in await active_credentials()}
     credentials: dict[str, int | None] = {}
     this_year = clock.now().year
-    for code in _as_list(form, "credentials"):
+    for code in profile.credentials:
         if code not in known_codes:
             errors["credentials"] = f"{code} is not a credential we know."
             continue
-        year_raw = _as_str(form, f"year_{code}", 10)
+        year_raw = forms.text_value(form, f"year_{code}")
         year: int | None = None
         if year_raw:
             if not year_raw.isdigit() or not 1950 <= int(year_raw) <= this_year:
-                errors["credentials"] = f"Enter the year you earned {code} as four digits (1950–{this_year}), or leave it empty."
+                errors["credentials"] = (f"Enter the year you earned {code} as four digits (1950–{this_year}), "
+                                         "or leave it empty.")
             else:
                 year = int(year_raw)
         credentials[code] = year
+    return credentials
 
-    def choices(key: str, vocabulary: Mapping[str, str], label: str) -> list[str]:
-        values = list(dict.fromkeys(_as_list(form, key)))
-        unknown = [v for v in values if v not in vocabulary]
-        if unknown:
-            errors[key] = f"Pick {label} from the list."
-        return [v for v in values if v in vocabulary]
 
-    settings_ = choices("settings", SETTINGS, "coding settings")
-    specialties = choices("specialties", SPECIALTIES, "specialties")
-    code_sets = choices("code_sets", CODE_SETS, "code sets")
-    remote_states = choices("remote_states", US_STATES, "states")
-
+async def validate_profile(user_id: int, form: Mapping[str, Any]) -> tuple[ProfileInput | None, dict[str, str]]:
+    """Check every field of the profile form; returns (input, {}) or (None, {field: message})."""
+    profile, errors = forms.read(ProfileForm, form)
+    await _check_handle(user_id, profile.handle, errors)
+    zip5, city, state = "", "", ""
+    if profile.zip:
+        try:
+            zip5, city, state = resolve_zip(profile.zip)
+        except CoderError as exc:
+            errors["zip"] = exc.message
+    pay_unit = _check_pay_unit(profile, errors)
+    credentials = await _check_credentials(profile, form, errors)
     if errors:
-        return None, errors
+        return None, dict(errors)
     return ProfileInput(
-        handle=handle, visible=bool(_as_str(form, "visible", 5)), name=name, headline=headline,
-        years_experience=years, tools=tools, zip=zip5, city=city, state=state, desired_work_mode=work_mode,
-        desired_pay_min=pay_min, desired_pay_unit=pay_unit, summary_md=summary_md, member_number=member_number,
-        credentials=credentials, settings=settings_, specialties=specialties, code_sets=code_sets,
-        remote_states=remote_states,
+        handle=profile.handle, visible=profile.visible, name=profile.name, headline=profile.headline,
+        years_experience=profile.years_experience, tools=profile.tools, zip=zip5, city=city, state=state,
+        desired_work_mode=profile.desired_work_mode, desired_pay_min=profile.desired_pay_min,
+        desired_pay_unit=pay_unit, summary_md=profile.summary_md, member_number=profile.member_number,
+        credentials=credentials, settings=profile.settings, specialties=profile.specialties,
+        code_sets=profile.code_sets, remote_states=profile.remote_states,
     ), {}
 
 
