@@ -332,6 +332,11 @@ def rules(form: type[msgspec.Struct]) -> tuple[tuple[str, Rule], ...]:
     return tuple(found)
 
 
+def field_names(form: type[msgspec.Struct]) -> tuple[str, ...]:
+    """The fields of `form` in declaration order (for `FormErrors.ordered`)."""
+    return tuple(name for name, _ in rules(form))
+
+
 def read(form: type[T], source: Mapping[str, Any]) -> Parsed[T]:
     """Read every field of `form` from `source` by its rule; never raises for bad input."""
     errors = FormErrors()
