@@ -43,8 +43,7 @@ from listings.tables import (
 from listings.vocabulary import CredentialKind
 from listings.vocabulary import ListingState as S
 
-DRAFT, AWAITING, IN_REVIEW, PUBLISHED = S.DRAFT.value, S.AWAITING_PAYMENT.value, S.IN_REVIEW.value, S.PUBLISHED.value
-REJECTED, EXPIRED, CLOSED, REMOVED = S.REJECTED.value, S.EXPIRED.value, S.CLOSED.value, S.REMOVED.value
+DRAFT, AWAITING, IN_REVIEW, PUBLISHED, REJECTED, EXPIRED, CLOSED, REMOVED = S
 
 # (from, to) -> actor kinds allowed to make it. Every other pair is illegal.
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {

@@ -43,6 +43,7 @@ from markupsafe import Markup, escape
 from careers.core import db, forms
 from careers.core.config import Settings
 from careers.core.forms import FormErrors
+from listings.vocabulary import ListingState
 from search.client import SearchUnavailable, http_for
 from search.documents import credential_rank_token, documents_for
 from search.schemas import (  # noqa: F401 - the limits are part of this module's interface
@@ -412,7 +413,7 @@ def _hit(doc: dict, query: SearchQuery, settings: Settings, formatted: dict | No
         "pay_annual_max": doc.get("pay_annual_max"),
         "published_at": doc.get("published_at_iso"),
         "expires_at": doc.get("expires_at_iso"),
-        "status": "published",
+        "status": ListingState.PUBLISHED,
         "featured": doc.get("featured", False),
         "description_excerpt": doc.get("description_excerpt", ""),
     }
@@ -465,8 +466,8 @@ def _placeholders(values) -> str:
 
 def database_conditions(query: SearchQuery, all_codes: frozenset[str] | None = None) -> tuple[list[str], list[Any]]:
     """SQL conditions (ANDed, `{}` placeholders) over `listings l JOIN employers e` for every filter of `query`."""
-    conds = ["l.status = 'published'", "l.hidden = {}"]
-    args: list[Any] = [False]
+    conds = ["l.status = {}", "l.hidden = {}"]
+    args: list[Any] = [ListingState.PUBLISHED.value, False]
     for word in query.text.split():
         conds.append("(LOWER(l.title) LIKE {} ESCAPE '\\' OR LOWER(e.name) LIKE {} ESCAPE '\\')")
         args += [_like(word), _like(word)]

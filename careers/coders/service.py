@@ -24,9 +24,11 @@ from markdown_it import MarkdownIt
 
 from careers.accounts import service as accounts
 from careers.accounts.tables import User
+from careers.coders.schemas import SUMMARY_MAX, ProfileForm  # noqa: F401 - SUMMARY_MAX is part of this interface
 from careers.coders.tables import (
     Application,
     ApplicationEvent,
+    ApplicationStage,
     CoderCodeSet,
     CoderCredential,
     CoderProfile,
@@ -35,13 +37,12 @@ from careers.coders.tables import (
     CoderSpecialty,
     SavedJob,
 )
-from careers.coders.schemas import SUMMARY_MAX, ProfileForm  # noqa: F401 - SUMMARY_MAX is part of this interface
 from careers.core import clock, db, forms, mail, uploads
 from careers.core.forms import FormErrors
 from careers.core.config import Settings
 from employers.tables import Employer, EmployerMember
 from listings.tables import Credential, Listing, ListingCredential, ListingRemoteState
-from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, WORK_MODES
+from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, WORK_MODES, ListingState
 
 RESUME_MAX_BYTES = 5 * 1024 * 1024
 PDF_TYPE = "application/pdf"
@@ -49,35 +50,37 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 COVER_NOTE_MAX = 3000
 RETENTION_DAYS = 90  # employers keep an application's snapshot this long after a coder deletes their account
 
-STAGES = ("submitted", "reviewed", "interviewing", "offer", "hired", "not_selected", "withdrawn")
+STAGES = tuple(ApplicationStage)
 STAGE_LABELS = {
-    "submitted": "Submitted",
-    "reviewed": "Reviewed by the employer",
-    "interviewing": "Interviewing",
-    "offer": "Offer made",
-    "hired": "Hired",
-    "not_selected": "Not selected",
-    "withdrawn": "Withdrawn by you",
+    ApplicationStage.SUBMITTED: "Submitted",
+    ApplicationStage.REVIEWED: "Reviewed by the employer",
+    ApplicationStage.INTERVIEWING: "Interviewing",
+    ApplicationStage.OFFER: "Offer made",
+    ApplicationStage.HIRED: "Hired",
+    ApplicationStage.NOT_SELECTED: "Not selected",
+    ApplicationStage.WITHDRAWN: "Withdrawn by you",
 }
-FINAL_STAGES = frozenset({"hired", "not_selected", "withdrawn"})
+FINAL_STAGES = frozenset({ApplicationStage.HIRED, ApplicationStage.NOT_SELECTED, ApplicationStage.WITHDRAWN})
 # The short, kind mail a coder gets when the employer moves their application to one of these stages.
 STAGE_MAILS = {
-    "interviewing": ("invites you to interview for", "They would like to interview you. Expect them to contact you "
+    ApplicationStage.INTERVIEWING: ("invites you to interview for",
+                                    "They would like to interview you. Expect them to contact you "
                      "with the details."),
-    "offer": ("has made you an offer for", "Congratulations! Watch your mail for the details of the offer."),
-    "hired": ("has marked you as hired for", "Congratulations on the new job, and good luck!"),
-    "not_selected": ("has decided not to move forward with your application for",
+    ApplicationStage.OFFER: ("has made you an offer for",
+                             "Congratulations! Watch your mail for the details of the offer."),
+    ApplicationStage.HIRED: ("has marked you as hired for", "Congratulations on the new job, and good luck!"),
+    ApplicationStage.NOT_SELECTED: ("has decided not to move forward with your application for",
                      "This is not the outcome you hoped for, and it is not a judgement of your worth as a coder. "
                      "Thank you for applying; keep going, the right job is out there."),
 }
 LISTING_NOTICES = {
-    "expired": "This job has expired.",
-    "closed": "This job was closed by the employer.",
-    "removed": "This job was removed from CareerCenter.",
-    "in_review": "This job is being reviewed after an edit and is not shown at the moment.",
-    "draft": "This job is not shown at the moment.",
-    "awaiting_payment": "This job is not shown at the moment.",
-    "rejected": "This job was not published.",
+    ListingState.EXPIRED: "This job has expired.",
+    ListingState.CLOSED: "This job was closed by the employer.",
+    ListingState.REMOVED: "This job was removed from CareerCenter.",
+    ListingState.IN_REVIEW: "This job is being reviewed after an edit and is not shown at the moment.",
+    ListingState.DRAFT: "This job is not shown at the moment.",
+    ListingState.AWAITING_PAYMENT: "This job is not shown at the moment.",
+    ListingState.REJECTED: "This job was not published.",
 }
 
 
@@ -104,9 +107,9 @@ def listing_path(listing_id: int, slug: str) -> str:
 
 def listing_notice(status: str, hidden: bool) -> str:
     """What a coder is told about a job that is no longer (or not yet) live; "" when it is live."""
-    if status == "published" and not hidden:
+    if status == ListingState.PUBLISHED and not hidden:
         return ""
-    if status == "published":
+    if status == ListingState.PUBLISHED:
         return "This job is not shown at the moment."
     return LISTING_NOTICES.get(status, "This job is not shown at the moment.")
 
@@ -638,7 +641,7 @@ async def listing_panel(user: Any, listing_id: int) -> dict[str, Any]:
     existing = await Application.select(Application.id, Application.stage, Application.created_at).where(
         Application.listing_coder == f"{listing_id}:{user.id}").first()
     saved = await SavedJob.exists().where(SavedJob.user_listing == f"{user.id}:{listing_id}")
-    live = listing["status"] == "published" and not listing["hidden"]
+    live = listing["status"] == ListingState.PUBLISHED and not listing["hidden"]
     blockers: list[str] = []
     if not live:
         blockers.append(listing_notice(listing["status"], listing["hidden"]) + " It no longer accepts applications.")
@@ -686,13 +689,13 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
     if getattr(user, "role", None) != "coder":
         raise NotAllowed()
     listing = await Listing.objects().where(Listing.id == listing_id).first()
-    if listing is None or (listing.hidden and listing.status == "published") or listing.status in (
-            "draft", "awaiting_payment", "rejected"):
+    if listing is None or (listing.hidden and listing.status == ListingState.PUBLISHED) or listing.status in (
+            ListingState.DRAFT, ListingState.AWAITING_PAYMENT, ListingState.REJECTED):
         raise NotAllowed()
     existing = await _existing_application(listing_id, user.id)
     if existing is not None:
         return existing
-    if listing.status != "published":
+    if listing.status != ListingState.PUBLISHED:
         raise CoderError(listing_notice(listing.status, listing.hidden) + " It no longer accepts applications.")
     if not user.email_confirmed:
         raise CoderError("Confirm your email address before applying: open the link we mailed you, "
@@ -713,7 +716,8 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
     try:
         async with db.transaction():
             rows = await Application.insert(Application(
-                listing=listing_id, coder=user.id, listing_coder=f"{listing_id}:{user.id}", stage="submitted",
+                listing=listing_id, coder=user.id, listing_coder=f"{listing_id}:{user.id}",
+                stage=ApplicationStage.SUBMITTED,
                 cover_note=cover_note, profile_snapshot=json.dumps(snapshot, default=str),
             )).on_conflict(target=Application.listing_coder, action="DO NOTHING").returning(Application.id)
             if not rows:
@@ -734,7 +738,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
                         Application.resume_content_type: profile.resume_content_type,
                     }).where(Application.id == application_id)
             await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=user.id, actor_kind="coder",
-                                                           from_stage="", to_stage="submitted"))
+                                                           from_stage="", to_stage=ApplicationStage.SUBMITTED))
             await Listing.update({Listing.apply_clicks: Listing.apply_clicks + 1}).where(Listing.id == listing_id)
             await _mail_employer_members(listing, profile.name, application_id, match, settings)
     except BaseException:
@@ -788,7 +792,7 @@ async def move_application(application_id: int, to_stage: str, actor_user_id: in
     through `withdraw`). For interviewing, offer, hired and not_selected the coder gets a short,
     kind mail; `note` is the employer's optional line to the coder, shown in the mail and history.
     """
-    if to_stage not in STAGES or to_stage == "withdrawn":
+    if to_stage not in STAGES or to_stage == ApplicationStage.WITHDRAWN:
         raise CoderError(f"{to_stage!r} is not a stage an employer can move an application to.")
     note = (note or "").strip()[:2000]
     actor_kind = "system"
@@ -799,7 +803,7 @@ async def move_application(application_id: int, to_stage: str, actor_user_id: in
         app = await _locked_application(application_id)
         if app is None:
             raise NotAllowed()
-        if app.stage == "withdrawn":
+        if app.stage == ApplicationStage.WITHDRAWN:
             raise CoderError("The coder withdrew this application; it can no longer be moved.")
         if app.stage == to_stage:
             return
@@ -826,8 +830,9 @@ async def _mail_coder_stage(app: Application, to_stage: str, note: str, settings
     if settings is not None:
         lines += ["", f"See all your applications: {settings.base_url}/account/applications"]
     lines += ["", "— CareerCenter"]
-    subject = {"interviewing": "An interview invitation", "offer": "You have an offer",
-               "hired": "Congratulations on the new job", "not_selected": "An update on your application"}[to_stage]
+    subject = {ApplicationStage.INTERVIEWING: "An interview invitation", ApplicationStage.OFFER: "You have an offer",
+               ApplicationStage.HIRED: "Congratulations on the new job",
+               ApplicationStage.NOT_SELECTED: "An update on your application"}[to_stage]
     await mail.queue_mail(coder["email"], f"{subject}: {listing['title']}", "\n".join(lines))
 
 
@@ -843,14 +848,15 @@ async def withdraw(application_id: int, user_id: int) -> None:
         app = await _locked_application(application_id)
         if app is None or app.coder != user_id:
             raise NotAllowed()
-        if app.stage == "withdrawn":
+        if app.stage == ApplicationStage.WITHDRAWN:
             return
-        if app.stage in ("hired", "not_selected"):
+        if app.stage in (ApplicationStage.HIRED, ApplicationStage.NOT_SELECTED):
             raise CoderError("This application is already decided; there is nothing to withdraw.")
-        await Application.update({Application.stage: "withdrawn", Application.updated_at: clock.now()}).where(
+        await Application.update({Application.stage: ApplicationStage.WITHDRAWN,
+                                  Application.updated_at: clock.now()}).where(
             Application.id == application_id)
         await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=user_id, actor_kind="coder",
-                                                       from_stage=app.stage, to_stage="withdrawn"))
+                                                       from_stage=app.stage, to_stage=ApplicationStage.WITHDRAWN))
 
 
 async def my_applications(user_id: int) -> list[dict[str, Any]]:
@@ -895,8 +901,8 @@ async def _listing_status_changes(listing_ids: list[int]) -> dict[int, dt.dateti
     from listings.tables import ListingEvent
 
     rows = await ListingEvent.select(ListingEvent.listing, ListingEvent.created_at).where(
-        ListingEvent.listing.is_in(listing_ids) & (ListingEvent.from_status == "published")
-        & (ListingEvent.to_status != "published")).order_by(ListingEvent.created_at)
+        ListingEvent.listing.is_in(listing_ids) & (ListingEvent.from_status == ListingState.PUBLISHED)
+        & (ListingEvent.to_status != ListingState.PUBLISHED)).order_by(ListingEvent.created_at)
     return {r["listing"]: r["created_at"] for r in rows}
 
 
@@ -906,7 +912,7 @@ async def _listing_status_changes(listing_ids: list[int]) -> dict[int, dt.dateti
 async def save_job(user_id: int, listing_id: int) -> None:
     """Bookmark a live listing (saving twice changes nothing)."""
     listing = await Listing.select(Listing.status, Listing.hidden).where(Listing.id == listing_id).first()
-    if listing is None or listing["hidden"] or listing["status"] != "published":
+    if listing is None or listing["hidden"] or listing["status"] != ListingState.PUBLISHED:
         raise NotAllowed()
     await SavedJob.insert(SavedJob(user=user_id, listing=listing_id, user_listing=f"{user_id}:{listing_id}")).on_conflict(
         target=SavedJob.user_listing, action="DO NOTHING")
