@@ -28,11 +28,11 @@ from listings import service as listings
 from listings.tables import Listing
 
 from billing.stripe_client import CardDeclined, StripeGateway, StripeUnavailable, friendly_card_message, object_id
-from billing.tables import Credit, CreditUse, Order, Plan, SavedCard, StripeEvent
+from billing.tables import Credit, CreditUse, Order, OrderStatus, Plan, SavedCard, StripeEvent
 
 log = logging.getLogger("careers.billing")
 
-PENDING, PAID, FAILED, REFUNDED, DISPUTED, ABANDONED = "pending", "paid", "failed", "refunded", "disputed", "abandoned"
+PENDING, PAID, FAILED, REFUNDED, DISPUTED, ABANDONED = OrderStatus
 PAYABLE = frozenset({PENDING, FAILED})
 STATUS_LABELS = {PENDING: "Pending", PAID: "Paid", FAILED: "Payment failed", REFUNDED: "Refunded",
                  DISPUTED: "Disputed", ABANDONED: "Released (not paid within 24 hours)"}

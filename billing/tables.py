@@ -4,6 +4,8 @@ Money is integer cents in USD. An order's amount is computed on the server from
 its plan when the order is created; nothing from the browser sets it.
 """
 
+import enum
+
 from piccolo.columns import Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
@@ -30,8 +32,20 @@ class Plan(Table, tablename="plans"):
     sort_order = Integer(default=0)
 
 
+class OrderStatus(enum.StrEnum):
+    """An order's status; it only moves forward (pending -> paid -> refunded/disputed), except that a failed
+    attempt may be retried (failed -> pending) and an unpaid order is released after 24 hours (abandoned)."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    DISPUTED = "disputed"
+    ABANDONED = "abandoned"
+
+
 class Order(Table, tablename="orders"):
-    """One purchase. Status: pending, paid, failed, refunded, disputed, abandoned."""
+    """One purchase (OrderStatus)."""
 
     id = Serial(primary_key=True)
     employer = ForeignKey(references=Employer, index=True, on_delete=OnDelete.restrict)
@@ -43,7 +57,7 @@ class Order(Table, tablename="orders"):
     description = Varchar(length=300, default="")
     amount_cents = Integer()
     currency = Varchar(length=3, default="usd")
-    status = Varchar(length=16, default="pending", index=True)
+    status = Varchar(length=16, default=OrderStatus.PENDING, index=True, choices=OrderStatus)
     payment_intent_id = Varchar(length=100, null=True, default=None, index=True)
     setup_intent_id = Varchar(length=100, null=True, default=None)
     attempts = Integer(default=0)  # payment attempts so far; attempt n uses idempotency key order-<id>-attempt-<n>

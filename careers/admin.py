@@ -93,19 +93,21 @@ async def dashboard_figures(now: dt.datetime | None = None) -> DashboardFigures:
     try:
         from employers.tables import Employer
         from listings.tables import Listing, ListingEvent
+        from listings.vocabulary import ListingState
     except ImportError:
         return figures
-    waiting = [r["id"] for r in await Listing.select(Listing.id).where(Listing.status == "in_review")]
+    waiting = [r["id"] for r in await Listing.select(Listing.id).where(Listing.status == ListingState.IN_REVIEW)]
     figures.waiting_reviews = len(waiting)
     if waiting:
         since: dict[int, dt.datetime] = {}
         for row in await ListingEvent.select(ListingEvent.listing, ListingEvent.created_at).where(
-            ListingEvent.listing.is_in(waiting) & (ListingEvent.to_status == "in_review")
+            ListingEvent.listing.is_in(waiting) & (ListingEvent.to_status == ListingState.IN_REVIEW)
         ):
             since[row["listing"]] = max(since.get(row["listing"], row["created_at"]), row["created_at"])
         if since:
             figures.oldest_wait = now - min(since.values())
-    figures.published_listings = await Listing.count().where((Listing.status == "published") & (Listing.hidden == False))  # noqa: E712
+    figures.published_listings = await Listing.count().where(
+        (Listing.status == ListingState.PUBLISHED) & (Listing.hidden == False))  # noqa: E712
     figures.new_employers_week = await Employer.count().where(Employer.created_at >= now - dt.timedelta(days=7))
     try:
         from listings.moderation.service import open_report_count
@@ -121,13 +123,13 @@ async def dashboard_figures(now: dt.datetime | None = None) -> DashboardFigures:
 async def _revenue_this_month(now: dt.datetime) -> int | None:
     """Paid orders since the first of this month (UTC); refunded or disputed ones do not count."""
     try:
-        from billing.tables import Order
+        from billing.tables import Order, OrderStatus
     except ImportError:
         return None
     if not all(hasattr(Order, name) for name in ("amount_cents", "status", "paid_at")):
         return None
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    rows = await Order.select(Order.amount_cents).where((Order.status == "paid") & (Order.paid_at >= start))
+    rows = await Order.select(Order.amount_cents).where((Order.status == OrderStatus.PAID) & (Order.paid_at >= start))
     return sum(r["amount_cents"] or 0 for r in rows)
 
 

@@ -23,25 +23,26 @@ import nh3
 from piccolo.query.functions.aggregate import Count
 
 from careers.coders import service as coders
-from careers.coders.tables import Application, ApplicationEvent
+from careers.coders.tables import Application, ApplicationEvent, ApplicationStage
 from careers.core import clock, db
 from careers.core.config import Settings
 from employers.tables import EmployerMember
 from employers.tracking.tables import ApplicationNote, MemberVisit
 from listings.tables import Listing
-from listings.vocabulary import WORK_MODES
+from listings.vocabulary import WORK_MODES, ListingState
 
 # The pipeline as employers see it; `submitted` is shown as "New".
 STAGE_LABELS = {
-    "submitted": "New",
-    "reviewed": "Reviewed",
-    "interviewing": "Interviewing",
-    "offer": "Offer",
-    "hired": "Hired",
-    "not_selected": "Not selected",
-    "withdrawn": "Withdrawn by the candidate",
+    ApplicationStage.SUBMITTED: "New",
+    ApplicationStage.REVIEWED: "Reviewed",
+    ApplicationStage.INTERVIEWING: "Interviewing",
+    ApplicationStage.OFFER: "Offer",
+    ApplicationStage.HIRED: "Hired",
+    ApplicationStage.NOT_SELECTED: "Not selected",
+    ApplicationStage.WITHDRAWN: "Withdrawn by the candidate",
 }
-MOVABLE_STAGES = ("submitted", "reviewed", "interviewing", "offer", "hired", "not_selected")
+# Only the coder withdraws.
+MOVABLE_STAGES = tuple(stage for stage in ApplicationStage if stage != ApplicationStage.WITHDRAWN)
 MAILED_STAGES = frozenset(coders.STAGE_MAILS)  # the coder is mailed when moved to one of these
 STAGE_ORDER = {stage: n for n, stage in enumerate(coders.STAGES)}
 SORTS = {"newest": "Newest first", "oldest": "Oldest first", "stage": "Stage", "match": "Best match first"}
@@ -171,7 +172,7 @@ def applicant_view(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]
         "headline": snapshot.get("headline") or "",
         "stage": row["stage"],
         "stage_label": STAGE_LABELS.get(row["stage"], row["stage"]),
-        "withdrawn": row["stage"] == "withdrawn",
+        "withdrawn": row["stage"] == ApplicationStage.WITHDRAWN,
         "created_at": row["created_at"],
         "viewed_at": row.get("viewed_at"),
         "cover_note": row.get("cover_note") or "",
@@ -349,7 +350,7 @@ async def move(application_id: int, user_id: int, to_stage: str, line: str, sett
     to_stage = _clean_stage(to_stage)
     line = _clean_line(line)
     app, _ = await application_for_member(application_id, user_id)
-    if app.stage == "withdrawn":
+    if app.stage == ApplicationStage.WITHDRAWN:
         raise ApplicantError("The candidate withdrew this application; it can no longer be moved.")
     try:
         await coders.move_application(application_id, to_stage, user_id, line, settings=settings)
@@ -390,7 +391,7 @@ async def bulk_move(listing_id: int, user_id: int, application_ids: list[int], t
         for app_id in ids:
             row = by_id[app_id]
             name = display_name(row)
-            if row["stage"] == "withdrawn":
+            if row["stage"] == ApplicationStage.WITHDRAWN:
                 result.withdrawn.append(name)
             elif row["stage"] == to_stage:
                 result.unchanged.append(name)
@@ -513,7 +514,7 @@ async def dashboard_applicants(user_id: int, now: dt.datetime | None = None) -> 
     rows = []
     for r in listings:
         n = totals.get(r["id"], 0)
-        if r["status"] in ("draft", "awaiting_payment") and not n:
+        if r["status"] in (ListingState.DRAFT, ListingState.AWAITING_PAYMENT) and not n:
             continue  # never shown to coders: nothing to count yet
         rows.append({**r, "applications": n, "new": fresh.get(r["id"], 0), "conversion": conversion(n, r["views"]),
                      "applicants_url": f"/employer/listings/{r['id']}/applicants"})

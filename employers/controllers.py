@@ -10,6 +10,7 @@ from careers.accounts.controllers import client_key, log_in
 from careers.core import ratelimit
 from careers.core.web import form_str, read_form, render, settings_of
 from employers import service
+from listings.vocabulary import ListingState
 
 
 class EmployerRegistrationController(Controller):
@@ -78,7 +79,8 @@ class EmployerDashboardController(Controller):
 
 
 # Listing groups on the dashboard, most urgent first.
-DASHBOARD_ORDER = ("published", "in_review", "awaiting_payment", "draft", "expired", "closed", "rejected", "removed")
+DASHBOARD_ORDER = (ListingState.PUBLISHED, ListingState.IN_REVIEW, ListingState.AWAITING_PAYMENT, ListingState.DRAFT,
+                   ListingState.EXPIRED, ListingState.CLOSED, ListingState.REJECTED, ListingState.REMOVED)
 
 
 async def _application_counts(listing_ids: list[int]) -> dict[int, int]:

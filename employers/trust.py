@@ -66,12 +66,12 @@ async def _paid_orders(listing_ids: list[int]) -> list[int]:
     if not listing_ids:
         return []
     try:
-        from billing.tables import Order
+        from billing.tables import Order, OrderStatus
     except ImportError:
         return []
     if not hasattr(Order, "listing"):
         return []
-    rows = await Order.select(Order.id).where(Order.listing.is_in(listing_ids) & (Order.status == "paid"))
+    rows = await Order.select(Order.id).where(Order.listing.is_in(listing_ids) & (Order.status == OrderStatus.PAID))
     return [r["id"] for r in rows]
 
 

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
 import msgspec
+
+from careers.core.forms import Boolean, Choice, Choices, Date, Integer, Money, Text
+from listings import vocabulary as vocab
 
 # The fields a form, an import line and the JSON API share, in the issue's order.
 LISTING_FIELDS = (
@@ -19,6 +23,49 @@ LISTING_FIELDS = (
 )
 LIST_FIELDS = ("credentials_required", "credentials_any_of", "credentials_preferred", "settings", "specialties",
                "code_sets", "remote_states")
+TITLE_MAX, DESCRIPTION_MAX, BENEFITS_MAX, URL_MAX, REQUISITION_MAX = 200, 20000, 500, 500, 100
+
+
+def _unknown(noun: str) -> str:
+    return f"Unknown {noun}: {{unknown}}. Choose from: {{allowed}}."
+
+
+class ListingForm(msgspec.Struct, kw_only=True):
+    """A listing's fields as the form, an import line or seed-demo give them, each read on its own.
+
+    `listings.service.validate_listing` adds the rules between fields (credentials against the taxonomy,
+    ZIP and work mode, the pay range, the deadline) and derives a ListingInput.
+    """
+
+    title: Annotated[str, Text(TITLE_MAX, required="Enter the job title.", min_length=3,
+                               too_short="Use a job title of at least 3 characters.")]
+    description: Annotated[str, Text(DESCRIPTION_MAX, required="Describe the job: duties, schedule, systems used.")]
+    credentials_required: Annotated[list[str], Choices()]  # codes or aliases, matched by the service
+    credentials_any_of: Annotated[list[str], Choices()]
+    credentials_preferred: Annotated[list[str], Choices()]
+    settings: Annotated[list[str], Choices(vocab.SETTINGS, _unknown("setting"), case="lower", order="vocabulary")]
+    specialties: Annotated[list[str], Choices(vocab.SPECIALTIES, _unknown("specialty"), case="lower",
+                                              order="vocabulary")]
+    code_sets: Annotated[list[str], Choices(vocab.CODE_SETS, _unknown("code set"), case="lower", order="vocabulary")]
+    work_mode: Annotated[str, Choice(40, "Choose remote, hybrid or on-site.", case="lower", allowed=vocab.WORK_MODES)]
+    zip: Annotated[str, Text(10)]
+    remote_states: Annotated[list[str], Choices(
+        vocab.US_STATES, "Unknown state code: {unknown}. Use two-letter codes such as CA.", case="upper",
+        order="sorted")]
+    employment_type: Annotated[str, Choice(
+        40, "Choose full time, part time, contract, temporary or per diem.", case="lower",
+        allowed=vocab.EMPLOYMENT_TYPES)]
+    min_years: Annotated[int, Integer(low=0, high=40, default=0)]
+    entry_level_ok: Annotated[bool, Boolean()]
+    pay_min: Annotated[Decimal | None, Money(required="Enter the lowest pay (pay-transparency laws require a range).")]
+    pay_max: Annotated[Decimal | None, Money(
+        required="Enter the highest pay (the same as the lowest for a fixed rate).")]
+    pay_unit: Annotated[str, Choice(40, "Choose per hour, per year or per chart.", case="lower",
+                                    allowed=vocab.PAY_UNITS)]
+    benefits: Annotated[str, Text(BENEFITS_MAX)]
+    application_deadline: Annotated[dt.date | None, Date()]
+    apply_url: Annotated[str, Text(URL_MAX)]
+    requisition_id: Annotated[str, Text(REQUISITION_MAX)]
 
 
 class ListingInput(msgspec.Struct, kw_only=True):

@@ -11,14 +11,25 @@ import datetime as dt
 import json
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
-from careers.core import clock, db, mail, outbox
+from careers.core import clock, db, forms, mail, outbox
+from careers.core.forms import FormErrors
 from listings import vocabulary as vocab
 from listings.markdown import render_markdown
-from listings.schemas import LISTING_FIELDS, ListingInput
+from listings.schemas import (  # noqa: F401 - the limits are part of this module's interface
+    BENEFITS_MAX,
+    DESCRIPTION_MAX,
+    LISTING_FIELDS,
+    REQUISITION_MAX,
+    TITLE_MAX,
+    URL_MAX,
+    ListingForm,
+    ListingInput,
+)
 from listings.tables import (
     Credential,
     Listing,
@@ -32,8 +43,7 @@ from listings.tables import (
 from listings.vocabulary import CredentialKind
 from listings.vocabulary import ListingState as S
 
-DRAFT, AWAITING, IN_REVIEW, PUBLISHED = S.DRAFT.value, S.AWAITING_PAYMENT.value, S.IN_REVIEW.value, S.PUBLISHED.value
-REJECTED, EXPIRED, CLOSED, REMOVED = S.REJECTED.value, S.EXPIRED.value, S.CLOSED.value, S.REMOVED.value
+DRAFT, AWAITING, IN_REVIEW, PUBLISHED, REJECTED, EXPIRED, CLOSED, REMOVED = S
 
 # (from, to) -> actor kinds allowed to make it. Every other pair is illegal.
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
@@ -236,11 +246,8 @@ LIVE_FOR_DUPLICATES = frozenset({DRAFT, AWAITING, IN_REVIEW, PUBLISHED})
 EDITABLE_STATES = frozenset({DRAFT, AWAITING, IN_REVIEW, PUBLISHED})
 GONE_STATES = frozenset({EXPIRED, CLOSED, REMOVED})  # the public page answers 410
 REVIEWED_FIELDS = ("title", "description", "pay")  # an unverified employer's edit of these goes back to review
-TITLE_MAX, DESCRIPTION_MAX, BENEFITS_MAX, URL_MAX, REQUISITION_MAX = 200, 20000, 500, 500, 100
 PAY_LIMITS = {"hour": Decimal("1000"), "year": Decimal("10000000"), "chart": Decimal("1000")}
 _ZIP_RE = re.compile(r"^(\d{5})(?:-\d{4})?$")
-_TRUE = frozenset({"1", "true", "on", "yes", "y"})
-_FALSE = frozenset({"", "0", "false", "off", "no", "n"})
 
 
 class ListingInvalid(ListingError):
@@ -312,122 +319,76 @@ async def credential_choices() -> list[dict]:
     ).order_by(Credential.id)
 
 
-class _Reader:
-    """Reads one raw field at a time from a form (strings, lists of strings) or a JSON line (typed values)."""
-
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.raw = raw
-        self.errors: dict[str, str] = {}
-
-    def error(self, field: str, message: str) -> None:
-        self.errors.setdefault(field, message)
-
-    def text(self, field: str, max_length: int, *, required: str | None = None) -> str:
-        value = self.raw.get(field)
-        if isinstance(value, list):
-            value = value[0] if value else ""
-        if value is None:
-            value = ""
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.error(field, "Enter text here.")
-            return ""
-        value = str(value).strip()
-        if not value and required:
-            self.error(field, required)
-        elif len(value) > max_length:
-            self.error(field, f"Use at most {max_length:,} characters (this has {len(value):,}).")
-            return value
-        return value
-
-    def items(self, field: str) -> list[str]:
-        value = self.raw.get(field)
-        if value is None or value == "":
-            return []
-        if isinstance(value, str):
-            value = value.split(",")
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.error(field, "Give a list of values.")
-            return []
-        seen: list[str] = []
-        for v in (v.strip() for v in value):
-            if v and v not in seen:
-                seen.append(v)
-        return seen
-
-    def choice(self, field: str, allowed: dict[str, str], *, required: str) -> str:
-        value = self.text(field, 40).lower()
-        if not value:
-            self.error(field, required)
-        elif value not in allowed:
-            self.error(field, f"“{value}” is not one of: {', '.join(allowed)}.")
-        return value
-
-    def choices(self, field: str, allowed: dict[str, str], noun: str) -> list[str]:
-        values = [v.lower() for v in self.items(field)]
-        unknown = [v for v in values if v not in allowed]
-        if unknown:
-            self.error(field, f"Unknown {noun}: {', '.join(unknown)}. Choose from: {', '.join(allowed)}.")
-        return [v for v in allowed if v in values]  # vocabulary order
-
-    def boolean(self, field: str) -> bool:
-        value = self.raw.get(field)
-        if isinstance(value, list):
-            value = value[-1] if value else ""
-        if value is None or isinstance(value, bool):
-            return bool(value)
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        self.error(field, "Answer yes or no (true or false).")
-        return False
-
-    def integer(self, field: str, *, default: int, low: int, high: int) -> int:
-        value = self.raw.get(field)
-        if isinstance(value, list):
-            value = value[0] if value else ""
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return default
-        try:
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError
-            number = int(str(value).strip()) if isinstance(value, str) else int(value)
-        except (TypeError, ValueError):
-            self.error(field, "Enter a whole number, for example 2.")
-            return default
-        if not low <= number <= high:
-            self.error(field, f"Enter a number from {low} to {high}.")
-        return number
-
-    def money(self, field: str, *, required: str) -> Decimal | None:
-        value = self.raw.get(field)
-        if isinstance(value, list):
-            value = value[0] if value else ""
-        if value is None or (isinstance(value, str) and not value.strip()):
-            self.error(field, required)
-            return None
-        if isinstance(value, bool):
-            self.error(field, "Enter an amount in dollars, for example 23.50.")
-            return None
-        text = str(value).strip().replace("$", "").replace(",", "").strip()
-        try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            self.error(field, "Enter an amount in dollars, for example 23.50.")
-            return None
-        if not amount.is_finite() or amount <= 0:
-            self.error(field, "Enter an amount above zero.")
-            return None
-        if amount != amount.quantize(Decimal("0.01")):
-            self.error(field, "Use dollars and cents, at most two decimal places (for example 23.50).")
-            return None
-        return amount.quantize(Decimal("0.01"))
-
-
 def _us_today() -> dt.date:
     # The latest US time zone is about UTC-10; a date that is still today there is not in the past.
     return (clock.now() - dt.timedelta(hours=10)).date()
 
 
-async def validate_listing(raw: dict[str, Any], *, credentials: dict[str, str] | None = None,
+def _check_credentials(form: ListingForm, lookup: dict[str, str], errors: FormErrors) -> dict[str, list[str]]:
+    """Codes and aliases -> taxonomy codes per kind; unknown ones and a code in two kinds are reported."""
+    creds: dict[str, list[str]] = {}
+    for kind in CredentialKind:
+        field = f"credentials_{kind.value}"
+        codes, unknown = [], []
+        for value in getattr(form, field):
+            code = lookup.get(value.upper())
+            if code is None:
+                unknown.append(value)
+            elif code not in codes:
+                codes.append(code)
+        if unknown:
+            errors.add(field, f"Unknown credential: {', '.join(unknown)}. Use codes such as CPC, CCS or CCS-P.")
+        creds[kind.value] = codes
+    both = [c for c in creds["required"] if c in creds["any_of"] or c in creds["preferred"]]
+    if both:
+        errors.add("credentials_required",
+                   f"{', '.join(both)} cannot be required and also listed as any-of or preferred; choose one.")
+    both = [c for c in creds["any_of"] if c in creds["preferred"]]
+    if both:
+        errors.add("credentials_any_of", f"{', '.join(both)} cannot be both any-of and preferred; choose one.")
+    return creds
+
+
+def _check_place(form: ListingForm, errors: FormErrors) -> dict | None:
+    """The workplace from its ZIP (required unless remote); remote states only for a remote job."""
+    place = None
+    if form.zip:
+        place = resolve_zip(form.zip)
+        if place is None:
+            errors.add("zip", f"We do not know the US ZIP code “{form.zip}”. Enter a 5-digit ZIP such as 02110.")
+    elif form.work_mode and form.work_mode != "remote":
+        errors.add("zip", "Enter the ZIP code of the workplace (only a remote job may leave it out).")
+    if form.remote_states and form.work_mode and form.work_mode != "remote":
+        errors.add("remote_states", "Only a remote job limits the states its coders may live in; clear these states.")
+    return place
+
+
+def _check_pay(form: ListingForm, errors: FormErrors) -> None:
+    """Each amount plausible for its unit (a typo'd unit is the usual mistake), and lowest <= highest."""
+    limit = PAY_LIMITS.get(form.pay_unit)
+    for field, amount in (("pay_min", form.pay_min), ("pay_max", form.pay_max)):
+        if amount is None or limit is None:
+            continue
+        if amount > limit:
+            hint = " Did you mean per year?" if form.pay_unit == "hour" else ""
+            errors.add(field, f"That is more than ${limit:,.0f} {vocab.PAY_UNITS[form.pay_unit]}.{hint}")
+        elif form.pay_unit == "year" and amount < 1000:
+            errors.add(field, "That is under $1,000 a year. Did you mean per hour?")
+    if form.pay_min is not None and form.pay_max is not None and form.pay_min > form.pay_max:
+        errors.add("pay_max", "The highest pay must be at least the lowest pay.")
+
+
+def _check_dates_and_links(form: ListingForm, today: dt.date, errors: FormErrors) -> None:
+    if form.application_deadline is not None and form.application_deadline < today:
+        errors.add("application_deadline", "The application deadline is in the past.")
+    if form.apply_url:
+        parsed = urlparse(form.apply_url)
+        if (parsed.scheme.lower() not in ("http", "https") or not parsed.hostname
+                or any(c.isspace() for c in form.apply_url)):
+            errors.add("apply_url", "Enter a web address starting with https:// (or http://).")
+
+
+async def validate_listing(raw: Mapping[str, Any], *, credentials: dict[str, str] | None = None,
                            today: dt.date | None = None) -> ListingInput:
     """Check every field of a listing (from the form, an import line or seed-demo) and derive its facts.
 
@@ -435,131 +396,45 @@ async def validate_listing(raw: dict[str, Any], *, credentials: dict[str, str] |
     (aliases too) against the taxonomy table and stored as their codes; the ZIP is resolved offline.
     """
     credentials = credentials if credentials is not None else await credential_lookup()
-    today = today or _us_today()
-    r = _Reader(raw)
-
-    title = r.text("title", TITLE_MAX, required="Enter the job title.")
-    if title and len(title) < 3:
-        r.error("title", "Use a job title of at least 3 characters.")
-    description = r.text("description", DESCRIPTION_MAX, required="Describe the job: duties, schedule, systems used.")
-
-    creds: dict[str, list[str]] = {}
-    for kind in CredentialKind:
-        field = f"credentials_{kind.value}"
-        codes, unknown = [], []
-        for value in r.items(field):
-            code = credentials.get(value.upper())
-            if code is None:
-                unknown.append(value)
-            elif code not in codes:
-                codes.append(code)
-        if unknown:
-            r.error(field, f"Unknown credential: {', '.join(unknown)}. Use codes such as CPC, CCS or CCS-P.")
-        creds[kind.value] = codes
-    both = [c for c in creds["required"] if c in creds["any_of"] or c in creds["preferred"]]
-    if both:
-        r.error("credentials_required",
-                f"{', '.join(both)} cannot be required and also listed as any-of or preferred; choose one.")
-    both = [c for c in creds["any_of"] if c in creds["preferred"]]
-    if both:
-        r.error("credentials_any_of", f"{', '.join(both)} cannot be both any-of and preferred; choose one.")
-
-    settings = r.choices("settings", vocab.SETTINGS, "setting")
-    specialties = r.choices("specialties", vocab.SPECIALTIES, "specialty")
-    code_sets = r.choices("code_sets", vocab.CODE_SETS, "code set")
-    work_mode = r.choice("work_mode", vocab.WORK_MODES, required="Choose remote, hybrid or on-site.")
-
-    zip_code = r.text("zip", 10)
-    place = None
-    if zip_code:
-        place = resolve_zip(zip_code)
-        if place is None:
-            r.error("zip", f"We do not know the US ZIP code “{zip_code}”. Enter a 5-digit ZIP such as 02110.")
-    elif work_mode and work_mode != "remote":
-        r.error("zip", "Enter the ZIP code of the workplace (only a remote job may leave it out).")
-
-    remote_states = sorted({s.upper() for s in r.items("remote_states")})
-    unknown_states = [s for s in remote_states if s not in vocab.US_STATES]
-    if unknown_states:
-        r.error("remote_states", f"Unknown state code: {', '.join(unknown_states)}. Use two-letter codes such as CA.")
-    elif remote_states and work_mode and work_mode != "remote":
-        r.error("remote_states", "Only a remote job limits the states its coders may live in; clear these states.")
-
-    employment_type = r.choice("employment_type", vocab.EMPLOYMENT_TYPES,
-                               required="Choose full time, part time, contract, temporary or per diem.")
-    min_years = r.integer("min_years", default=0, low=0, high=40)
-    entry_level_ok = r.boolean("entry_level_ok")
-
-    pay_unit = r.choice("pay_unit", vocab.PAY_UNITS, required="Choose per hour, per year or per chart.")
-    pay_min = r.money("pay_min", required="Enter the lowest pay (pay-transparency laws require a range).")
-    pay_max = r.money("pay_max", required="Enter the highest pay (the same as the lowest for a fixed rate).")
-    limit = PAY_LIMITS.get(pay_unit)
-    for field, amount in (("pay_min", pay_min), ("pay_max", pay_max)):
-        if amount is None or limit is None:
-            continue
-        if amount > limit:
-            hint = " Did you mean per year?" if pay_unit == "hour" else ""
-            r.error(field, f"That is more than ${limit:,.0f} {vocab.PAY_UNITS[pay_unit]}.{hint}")
-        elif pay_unit == "year" and amount < 1000:
-            r.error(field, "That is under $1,000 a year. Did you mean per hour?")
-    if pay_min is not None and pay_max is not None and pay_min > pay_max:
-        r.error("pay_max", "The highest pay must be at least the lowest pay.")
-
-    benefits = r.text("benefits", BENEFITS_MAX)
-    deadline = None
-    deadline_text = r.text("application_deadline", 40)
-    if deadline_text:
-        try:
-            deadline = dt.date.fromisoformat(deadline_text[:10]) if len(deadline_text) >= 10 else None
-            if deadline is None:
-                raise ValueError
-        except ValueError:
-            r.error("application_deadline", "Enter a date as YYYY-MM-DD, for example 2027-03-31.")
-        else:
-            if deadline < today:
-                r.error("application_deadline", "The application deadline is in the past.")
-    apply_url = r.text("apply_url", URL_MAX)
-    if apply_url:
-        parsed = urlparse(apply_url)
-        if parsed.scheme.lower() not in ("http", "https") or not parsed.hostname or any(c.isspace() for c in apply_url):
-            r.error("apply_url", "Enter a web address starting with https:// (or http://).")
-    requisition_id = r.text("requisition_id", REQUISITION_MAX)
-
-    if r.errors:
-        ordered = {f: r.errors[f] for f in LISTING_FIELDS if f in r.errors}
-        ordered.update(r.errors)
-        raise ListingInvalid(ordered)
-    assert pay_min is not None and pay_max is not None
+    form, errors = forms.read(ListingForm, raw)
+    creds = _check_credentials(form, credentials, errors)
+    place = _check_place(form, errors)
+    _check_pay(form, errors)
+    _check_dates_and_links(form, today or _us_today(), errors)
+    if errors:
+        raise ListingInvalid(errors.ordered(LISTING_FIELDS))
+    assert form.pay_min is not None and form.pay_max is not None
+    place = place or {"zip": "", "city": "", "state": "", "lat": None, "lng": None}
     return ListingInput(
-        title=title,
-        description=description,
+        title=form.title,
+        description=form.description,
         credentials_required=creds["required"],
         credentials_any_of=creds["any_of"],
         credentials_preferred=creds["preferred"],
-        settings=settings,
-        specialties=specialties,
-        code_sets=code_sets,
-        work_mode=work_mode,
-        zip=place["zip"] if place else "",
-        remote_states=remote_states if work_mode == "remote" else [],
-        employment_type=employment_type,
-        min_years=min_years,
-        entry_level_ok=entry_level_ok,
-        pay_min=pay_min,
-        pay_max=pay_max,
-        pay_unit=pay_unit,
-        benefits=benefits,
-        application_deadline=deadline,
-        apply_url=apply_url,
-        requisition_id=requisition_id,
-        normalised_title=normalise_title(title),
-        description_html=render_markdown(description),
-        city=place["city"] if place else "",
-        state=place["state"] if place else "",
-        lat=place["lat"] if place else None,
-        lng=place["lng"] if place else None,
-        pay_annual_min=vocab.annualise(pay_min, pay_unit),
-        pay_annual_max=vocab.annualise(pay_max, pay_unit),
+        settings=form.settings,
+        specialties=form.specialties,
+        code_sets=form.code_sets,
+        work_mode=form.work_mode,
+        zip=place["zip"],
+        remote_states=form.remote_states if form.work_mode == "remote" else [],
+        employment_type=form.employment_type,
+        min_years=form.min_years,
+        entry_level_ok=form.entry_level_ok,
+        pay_min=form.pay_min,
+        pay_max=form.pay_max,
+        pay_unit=form.pay_unit,
+        benefits=form.benefits,
+        application_deadline=form.application_deadline,
+        apply_url=form.apply_url,
+        requisition_id=form.requisition_id,
+        normalised_title=normalise_title(form.title),
+        description_html=render_markdown(form.description),
+        city=place["city"],
+        state=place["state"],
+        lat=place["lat"],
+        lng=place["lng"],
+        pay_annual_min=vocab.annualise(form.pay_min, form.pay_unit),
+        pay_annual_max=vocab.annualise(form.pay_max, form.pay_unit),
     )
 
 

@@ -23,6 +23,7 @@ from piccolo.table import Table
 
 from careers.accounts.tables import User
 from employers.tables import Employer
+from listings.vocabulary import ListingState
 
 
 class Credential(Table, tablename="credentials"):
@@ -40,7 +41,7 @@ class Listing(Table, tablename="listings"):
     id = Serial(primary_key=True)
     employer = ForeignKey(references=Employer, index=True)
     created_by = ForeignKey(references=User, null=True)
-    status = Varchar(length=20, default="draft", index=True)  # ListingState
+    status = Varchar(length=20, default=ListingState.DRAFT, index=True, choices=ListingState)
     hidden = Boolean(default=False)
     featured = Boolean(default=False)
     title = Varchar(length=200)

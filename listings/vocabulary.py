@@ -77,7 +77,9 @@ US_STATES = {
 HOURS_PER_YEAR = 2080
 
 
-class ListingState(str, enum.Enum):
+class ListingState(enum.StrEnum):
+    """The lifecycle states (ARCHITECTURE.md's table); `listings.service` owns the transitions."""
+
     DRAFT = "draft"
     AWAITING_PAYMENT = "awaiting_payment"
     IN_REVIEW = "in_review"

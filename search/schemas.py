@@ -7,11 +7,56 @@ A hit carries the fields of GET /api/v1/listings/{id} (listings.schemas.ListingO
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
+from careers.core.forms import Boolean, Choice, Choices, Integer, Text
 from listings.schemas import ApiError, EmployerRef
+from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
 
-__all__ = ["ApiError", "EmployerRef", "ListingHit", "ListingSearchResponse", "SearchFacets"]
+__all__ = ["ApiError", "EmployerRef", "ListingHit", "ListingSearchResponse", "SearchFacets", "SearchParams"]
+
+SORTS = ("relevance", "newest", "pay", "distance")
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+MAX_Q_LENGTH = 200
+TRUE_WORDS = frozenset({"true", "1", "on", "yes"})
+FALSE_WORDS = frozenset({"false", "0", "off", "no", ""})
+
+
+def _yes_no(label: str) -> Boolean:
+    return Boolean(invalid=f"{label} must be true or false.", true_words=TRUE_WORDS, false_words=FALSE_WORDS)
+
+
+def _whole(low: int, high: int, message: str, default: int | None = None) -> Integer:
+    return Integer(low=low, high=high, invalid=message, out_of_range=message, thousands=True, default=default)
+
+
+class SearchParams(msgspec.Struct, kw_only=True):
+    """The URL parameters of /jobs and GET /api/v1/listings, each read on its own (values are
+    case-insensitive; repeated or comma-separated for lists). `search.service.parse_query` adds the rules
+    between them (credential words, ZIP and radius, distance sort) and builds a SearchQuery."""
+
+    q: Annotated[str, Text(MAX_Q_LENGTH, squash=True, too_long=f"Use at most {MAX_Q_LENGTH} characters.")]
+    credential: Annotated[list[str], Choices()]  # codes, aliases or names, matched by the lexicon
+    setting: Annotated[list[str], Choices(SETTINGS, "Unknown setting: {raw}.", case="lower")]
+    specialty: Annotated[list[str], Choices(SPECIALTIES, "Unknown specialty: {raw}.", case="lower")]
+    employment_type: Annotated[list[str], Choices(EMPLOYMENT_TYPES, "Unknown employment type: {raw}.", case="lower")]
+    work_mode: Annotated[list[str], Choices(WORK_MODES, "Unknown work mode: {raw}.", case="lower")]
+    state: Annotated[list[str], Choices(US_STATES, "Unknown state: {raw}.", case="upper")]
+    remote_state: Annotated[str | None, Choice(case="upper", default=None, allowed=US_STATES,
+                                               unknown="Unknown state: {value}.")]
+    zip: Annotated[str, Text()]
+    radius: Annotated[int | None, _whole(1, 500, "Radius must be a whole number of miles from 1 to 500.")]
+    entry_level: Annotated[bool, _yes_no("Entry level")]
+    qualified: Annotated[bool, _yes_no("Qualified")]
+    min_pay: Annotated[int | None, _whole(0, 10_000_000, "Minimum pay must be a whole number of dollars a year.")]
+    sort: Annotated[str, Choice(case="lower", default="relevance", allowed=SORTS,
+                                unknown="Sort by relevance, newest, pay or distance.")]
+    page: Annotated[int, _whole(1, 100_000, "Page must be a whole number from 1.", default=1)]
+    per_page: Annotated[int, _whole(1, MAX_PER_PAGE, f"Results per page must be from 1 to {MAX_PER_PAGE}.",
+                                    default=DEFAULT_PER_PAGE)]
 
 
 class ListingHit(msgspec.Struct, kw_only=True, omit_defaults=True):

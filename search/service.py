@@ -2,7 +2,7 @@
 
 Public entry points (other domains call these; keep them stable):
 
-- `parse_query(params: dict[str, list[str]]) -> SearchQuery` validates the
+- `parse_query(params: Mapping[str, list[str]]) -> SearchQuery` validates the
   parameters of `/jobs` and `/api/v1/listings` (raises SearchParamError naming
   every bad field).
 - `await search_listings(query, settings) -> SearchResult` runs it. Two inputs
@@ -34,26 +34,31 @@ import logging
 import math
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup, escape
 
-from careers.core import db
+from careers.core import db, forms
 from careers.core.config import Settings
-from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
+from careers.core.forms import FormErrors
+from listings.vocabulary import ListingState
 from search.client import SearchUnavailable, http_for
 from search.documents import credential_rank_token, documents_for
+from search.schemas import (  # noqa: F401 - the limits are part of this module's interface
+    DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
+    MAX_Q_LENGTH,
+    SORTS,
+    SearchParams,
+)
 from search.settings import MAX_TOTAL_HITS, Lexicon, build_lexicon, find_credentials, load_terms
 
 log = logging.getLogger("careers.search")
 
-SORTS = ("relevance", "newest", "pay", "distance")
-DEFAULT_PER_PAGE = 20
-MAX_PER_PAGE = 100
 DEFAULT_RADIUS = 50
 RADIUS_CHOICES = (10, 25, 50, 100)
-MAX_Q_LENGTH = 200
 METERS_PER_MILE = 1609.344
 PRE, POST = "\x01", "\x02"  # highlight sentinels: never present in indexed text (documents strip control chars)
 
@@ -67,8 +72,6 @@ RETRIEVE = [
     "requisition_id", "entry_level_ok", "pay_min", "pay_max", "pay_unit", "pay_annual_min",
     "pay_annual_max", "published_at_iso", "expires_at_iso", "featured", "description_excerpt",
 ]
-TRUE_WORDS = {"true", "1", "on", "yes"}
-FALSE_WORDS = {"false", "0", "off", "no", ""}
 
 
 class SearchParamError(Exception):
@@ -228,145 +231,59 @@ def miles_between(a: tuple[float, float], b: tuple[float, float]) -> float:
 # ---- parsing -------------------------------------------------------------------------------------
 
 
-def _first(params: dict[str, list[str]], name: str) -> str:
-    values = params.get(name) or []
-    if isinstance(values, str):
-        return values.strip()
-    for value in values:
-        if value is not None and str(value).strip() != "":
-            return str(value).strip()
-    return ""
+def _credentials(lex: Lexicon, params: SearchParams, errors: FormErrors) -> list[str]:
+    credentials: list[str] = []
+    for raw in params.credential:
+        code = lex.canonical(raw)
+        if code is None:
+            errors.add("credential", f"Unknown credential: {raw}.")
+        elif code not in credentials:
+            credentials.append(code)
+    return credentials
 
 
-def _all(params: dict[str, list[str]], name: str) -> list[str]:
-    values = params.get(name) or []
-    if isinstance(values, str):
-        values = [values]
-    out: list[str] = []
-    for value in values:
-        for part in str(value).split(","):  # "state=TX,FL" is read like "state=TX&state=FL"
-            part = part.strip()
-            if part and part not in out:
-                out.append(part)
-    return out
+def _place(params: SearchParams, errors: FormErrors) -> tuple[str | None, tuple[float, float] | None, int | None]:
+    """ZIP, its coordinates and the radius (50 miles unless given); a radius or distance sort needs a ZIP."""
+    zip_code, origin = None, None
+    if params.zip:
+        match = re.fullmatch(r"(\d{5})(?:-\d{4})?", params.zip)
+        origin = zip_location(match.group(1)) if match else None
+        if origin is None:
+            errors.add("zip", "Enter a valid US ZIP code (5 digits).")
+        else:
+            zip_code = match.group(1)
+    radius = params.radius
+    if radius is not None and not zip_code and "zip" not in errors:
+        errors.add("radius", "A radius needs a ZIP code.")
+    if zip_code and radius is None and "radius" not in errors:
+        radius = DEFAULT_RADIUS
+    if params.sort == "distance" and not zip_code and "zip" not in errors:
+        errors.add("sort", "Sorting by distance needs a ZIP code.")
+    return zip_code, origin, radius if zip_code else None
 
 
-def _vocabulary(params, name: str, allowed: dict[str, str], errors: dict[str, str], *, upper: bool = False) -> tuple:
-    values = []
-    for raw in _all(params, name):
-        value = raw.upper() if upper else raw.lower()
-        if value not in allowed:
-            errors.setdefault(name, f"Unknown {name.replace('_', ' ')}: {raw}.")
-        elif value not in values:
-            values.append(value)
-    return tuple(values)
-
-
-def _integer(raw: str, name: str, errors: dict[str, str], low: int, high: int, message: str) -> int | None:
-    cleaned = raw.replace(",", "").replace("$", "").strip()
-    if not re.fullmatch(r"\d{1,9}", cleaned):
-        errors[name] = message
-        return None
-    value = int(cleaned)
-    if not low <= value <= high:
-        errors[name] = message
-        return None
-    return value
-
-
-def _boolean(raw: str, name: str, errors: dict[str, str]) -> bool:
-    word = raw.lower()
-    if word in TRUE_WORDS:
-        return True
-    if word not in FALSE_WORDS:
-        errors[name] = f"{name.replace('_', ' ').capitalize()} must be true or false."
-    return False
-
-
-def parse_query(params: dict[str, list[str]], *, lexicon_: Lexicon | None = None) -> SearchQuery:
+def parse_query(params: Mapping[str, Any], *, lexicon_: Lexicon | None = None) -> SearchQuery:
     """Validate URL parameters (each name -> its values) into a SearchQuery.
 
     Codes and values are case-insensitive on input. Raises SearchParamError whose `fields`
     names every invalid parameter.
     """
     lex = lexicon_ or lexicon()
-    errors: dict[str, str] = {}
-
-    q = " ".join(_first(params, "q").split())
-    if len(q) > MAX_Q_LENGTH:
-        errors["q"] = f"Use at most {MAX_Q_LENGTH} characters."
-        q = q[:MAX_Q_LENGTH]
+    form, errors = forms.read(SearchParams, params)
+    q = form.q[:MAX_Q_LENGTH]
     q_credentials, text = find_credentials(lex, q)
-
-    credentials: list[str] = []
-    for raw in _all(params, "credential"):
-        code = lex.canonical(raw)
-        if code is None:
-            errors.setdefault("credential", f"Unknown credential: {raw}.")
-        elif code not in credentials:
-            credentials.append(code)
-
-    settings_ = _vocabulary(params, "setting", SETTINGS, errors)
-    specialties = _vocabulary(params, "specialty", SPECIALTIES, errors)
-    employment_types = _vocabulary(params, "employment_type", EMPLOYMENT_TYPES, errors)
-    work_modes = _vocabulary(params, "work_mode", WORK_MODES, errors)
-    states = _vocabulary(params, "state", US_STATES, errors, upper=True)
-
-    remote_state = _first(params, "remote_state").upper() or None
-    if remote_state and remote_state not in US_STATES:
-        errors["remote_state"] = f"Unknown state: {remote_state}."
-        remote_state = None
-
-    zip_code = _first(params, "zip") or None
-    origin = None
-    if zip_code:
-        match = re.fullmatch(r"(\d{5})(?:-\d{4})?", zip_code)
-        origin = zip_location(match.group(1)) if match else None
-        if origin is None:
-            errors["zip"] = "Enter a valid US ZIP code (5 digits)."
-            zip_code = None
-        else:
-            zip_code = match.group(1)
-    radius_raw = _first(params, "radius")
-    radius = None
-    if radius_raw:
-        radius = _integer(radius_raw, "radius", errors, 1, 500, "Radius must be a whole number of miles from 1 to 500.")
-        if "zip" not in errors and not zip_code and "radius" not in errors:
-            errors["radius"] = "A radius needs a ZIP code."
-    if zip_code and radius is None and "radius" not in errors:
-        radius = DEFAULT_RADIUS
-
-    entry_level = _boolean(_first(params, "entry_level"), "entry_level", errors)
-    qualified = _boolean(_first(params, "qualified"), "qualified", errors)
-
-    min_pay = None
-    if _first(params, "min_pay"):
-        min_pay = _integer(_first(params, "min_pay"), "min_pay", errors, 0, 10_000_000,
-                           "Minimum pay must be a whole number of dollars a year.")
-
-    sort = (_first(params, "sort") or "relevance").lower()
-    if sort not in SORTS:
-        errors["sort"] = "Sort by relevance, newest, pay or distance."
-        sort = "relevance"
-    elif sort == "distance" and not zip_code and "zip" not in errors:
-        errors["sort"] = "Sorting by distance needs a ZIP code."
-
-    page = 1
-    if _first(params, "page"):
-        page = _integer(_first(params, "page"), "page", errors, 1, 100_000, "Page must be a whole number from 1.") or 1
-    per_page = DEFAULT_PER_PAGE
-    if _first(params, "per_page"):
-        per_page = _integer(_first(params, "per_page"), "per_page", errors, 1, MAX_PER_PAGE,
-                            f"Results per page must be from 1 to {MAX_PER_PAGE}.") or DEFAULT_PER_PAGE
-
+    credentials = _credentials(lex, form, errors)
+    zip_code, origin, radius = _place(form, errors)
     if errors:
-        first = next(iter(errors))
-        raise SearchParamError(first, errors[first], errors)
+        errors = errors.ordered(forms.field_names(SearchParams))
+        first, message = errors.first()
+        raise SearchParamError(first, message, errors)
     return SearchQuery(
-        q=q, text=text, q_credentials=tuple(q_credentials), credentials=tuple(credentials), settings=settings_,
-        specialties=specialties, employment_types=employment_types, work_modes=work_modes, states=states,
-        remote_state=remote_state, zip=zip_code, radius=radius if zip_code else None, origin=origin,
-        entry_level=entry_level, min_pay=min_pay, sort=sort, page=page, per_page=per_page, qualified=qualified,
+        q=q, text=text, q_credentials=tuple(q_credentials), credentials=tuple(credentials),
+        settings=tuple(form.setting), specialties=tuple(form.specialty),
+        employment_types=tuple(form.employment_type), work_modes=tuple(form.work_mode), states=tuple(form.state),
+        remote_state=form.remote_state, zip=zip_code, radius=radius, origin=origin, entry_level=form.entry_level,
+        min_pay=form.min_pay, sort=form.sort, page=form.page, per_page=form.per_page, qualified=form.qualified,
     )
 
 
@@ -496,7 +413,7 @@ def _hit(doc: dict, query: SearchQuery, settings: Settings, formatted: dict | No
         "pay_annual_max": doc.get("pay_annual_max"),
         "published_at": doc.get("published_at_iso"),
         "expires_at": doc.get("expires_at_iso"),
-        "status": "published",
+        "status": ListingState.PUBLISHED,
         "featured": doc.get("featured", False),
         "description_excerpt": doc.get("description_excerpt", ""),
     }
@@ -549,8 +466,8 @@ def _placeholders(values) -> str:
 
 def database_conditions(query: SearchQuery, all_codes: frozenset[str] | None = None) -> tuple[list[str], list[Any]]:
     """SQL conditions (ANDed, `{}` placeholders) over `listings l JOIN employers e` for every filter of `query`."""
-    conds = ["l.status = 'published'", "l.hidden = {}"]
-    args: list[Any] = [False]
+    conds = ["l.status = {}", "l.hidden = {}"]
+    args: list[Any] = [ListingState.PUBLISHED.value, False]
     for word in query.text.split():
         conds.append("(LOWER(l.title) LIKE {} ESCAPE '\\' OR LOWER(e.name) LIKE {} ESCAPE '\\')")
         args += [_like(word), _like(word)]

@@ -16,6 +16,7 @@ from careers.coders import service
 from careers.coders.tables import (
     Application,
     ApplicationEvent,
+    ApplicationStage,
     CoderCodeSet,
     CoderCredential,
     CoderProfile,
@@ -26,6 +27,7 @@ from careers.coders.tables import (
 from careers.core import clock, db, uploads
 from careers.core.config import Settings, load_settings
 from listings.tables import Listing
+from listings.vocabulary import ListingState
 
 DEMO_ZIPS = ["43215", "80202", "60614", "98101", "68102", "40202", "85004", "55401", "30303", "78701", "33602",
              "02116", "48226", "15222", "37203", "27601", "53703", "23219", "10001", "94103"]
@@ -42,9 +44,11 @@ SPECIALTY_CHOICES = ["cardiology", "evaluation_management", "family_practice", "
                      "internal_medicine", "radiology", "general_surgery"]
 ALERT_QUERIES = ["credential=CPC&work_mode=remote", "q=risk+adjustment", "credential=CCS", "entry_level=true",
                  "qualified=true"]
-STAGE_PATHS = [["submitted"], ["submitted", "reviewed"], ["submitted", "reviewed", "interviewing"],
-               ["submitted", "reviewed", "not_selected"], ["submitted", "reviewed", "interviewing", "offer"],
-               ["submitted", "withdrawn"]]
+_S = ApplicationStage
+STAGE_PATHS = [[_S.SUBMITTED], [_S.SUBMITTED, _S.REVIEWED], [_S.SUBMITTED, _S.REVIEWED, _S.INTERVIEWING],
+               [_S.SUBMITTED, _S.REVIEWED, _S.NOT_SELECTED], [_S.SUBMITTED, _S.REVIEWED, _S.INTERVIEWING, _S.OFFER],
+               [_S.SUBMITTED, _S.WITHDRAWN]]
+BY_CODER = (_S.SUBMITTED, _S.WITHDRAWN)  # the coder's own steps; the rest are the employer's
 
 
 def demo_pdf(name: str) -> bytes:
@@ -74,7 +78,7 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
     storage = uploads.storage_for(settings)
     rng = random.Random(seed)
     listings = await Listing.select(Listing.id, Listing.employer).where(
-        (Listing.status == "published") & (Listing.hidden == False)).order_by(Listing.id)  # noqa: E712
+        (Listing.status == ListingState.PUBLISHED) & (Listing.hidden == False)).order_by(Listing.id)  # noqa: E712
     now = clock.now()
     made = 0
     for n, user_id in enumerate(user_ids):
@@ -151,7 +155,7 @@ async def _demo_application(listing_id: int, user_id: int, details: dict, resume
         previous = ""
         for stage in stages:
             await ApplicationEvent.insert(ApplicationEvent(
-                application=rows[0]["id"], actor=user_id if stage in ("submitted", "withdrawn") else None,
-                actor_kind="coder" if stage in ("submitted", "withdrawn") else "employer",
+                application=rows[0]["id"], actor=user_id if stage in BY_CODER else None,
+                actor_kind="coder" if stage in BY_CODER else "employer",
                 from_stage=previous, to_stage=stage))
             previous = stage

@@ -22,7 +22,7 @@ from careers.coders import alerts, privacy, service
 from careers.core import ratelimit
 from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next, settings_of
 from listings.tables import Listing
-from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
+from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES, ListingState
 
 coder_only = [requires_role("coder")]
 
@@ -88,7 +88,7 @@ async def _profile_page(request: Request, form: dict[str, Any] | None = None, er
     }, status_code=status_code)
 
 
-_PUBLIC_STATES = ("published", "expired", "closed", "removed")
+_PUBLIC_STATES = (ListingState.PUBLISHED, ListingState.EXPIRED, ListingState.CLOSED, ListingState.REMOVED)
 
 
 async def _listing_or_404(listing_id: int, *, saved_by: Any = None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import unicodedata
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import nh3
@@ -24,9 +24,11 @@ from markdown_it import MarkdownIt
 
 from careers.accounts import service as accounts
 from careers.accounts.tables import User
+from careers.coders.schemas import SUMMARY_MAX, ProfileForm  # noqa: F401 - SUMMARY_MAX is part of this interface
 from careers.coders.tables import (
     Application,
     ApplicationEvent,
+    ApplicationStage,
     CoderCodeSet,
     CoderCredential,
     CoderProfile,
@@ -35,48 +37,50 @@ from careers.coders.tables import (
     CoderSpecialty,
     SavedJob,
 )
-from careers.core import clock, db, mail, uploads
+from careers.core import clock, db, forms, mail, uploads
+from careers.core.forms import FormErrors
 from careers.core.config import Settings
 from employers.tables import Employer, EmployerMember
 from listings.tables import Credential, Listing, ListingCredential, ListingRemoteState
-from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
+from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, WORK_MODES, ListingState
 
 RESUME_MAX_BYTES = 5 * 1024 * 1024
 PDF_TYPE = "application/pdf"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 COVER_NOTE_MAX = 3000
-SUMMARY_MAX = 10000
 RETENTION_DAYS = 90  # employers keep an application's snapshot this long after a coder deletes their account
 
-STAGES = ("submitted", "reviewed", "interviewing", "offer", "hired", "not_selected", "withdrawn")
+STAGES = tuple(ApplicationStage)
 STAGE_LABELS = {
-    "submitted": "Submitted",
-    "reviewed": "Reviewed by the employer",
-    "interviewing": "Interviewing",
-    "offer": "Offer made",
-    "hired": "Hired",
-    "not_selected": "Not selected",
-    "withdrawn": "Withdrawn by you",
+    ApplicationStage.SUBMITTED: "Submitted",
+    ApplicationStage.REVIEWED: "Reviewed by the employer",
+    ApplicationStage.INTERVIEWING: "Interviewing",
+    ApplicationStage.OFFER: "Offer made",
+    ApplicationStage.HIRED: "Hired",
+    ApplicationStage.NOT_SELECTED: "Not selected",
+    ApplicationStage.WITHDRAWN: "Withdrawn by you",
 }
-FINAL_STAGES = frozenset({"hired", "not_selected", "withdrawn"})
+FINAL_STAGES = frozenset({ApplicationStage.HIRED, ApplicationStage.NOT_SELECTED, ApplicationStage.WITHDRAWN})
 # The short, kind mail a coder gets when the employer moves their application to one of these stages.
 STAGE_MAILS = {
-    "interviewing": ("invites you to interview for", "They would like to interview you. Expect them to contact you "
+    ApplicationStage.INTERVIEWING: ("invites you to interview for",
+                                    "They would like to interview you. Expect them to contact you "
                      "with the details."),
-    "offer": ("has made you an offer for", "Congratulations! Watch your mail for the details of the offer."),
-    "hired": ("has marked you as hired for", "Congratulations on the new job, and good luck!"),
-    "not_selected": ("has decided not to move forward with your application for",
+    ApplicationStage.OFFER: ("has made you an offer for",
+                             "Congratulations! Watch your mail for the details of the offer."),
+    ApplicationStage.HIRED: ("has marked you as hired for", "Congratulations on the new job, and good luck!"),
+    ApplicationStage.NOT_SELECTED: ("has decided not to move forward with your application for",
                      "This is not the outcome you hoped for, and it is not a judgement of your worth as a coder. "
                      "Thank you for applying; keep going, the right job is out there."),
 }
 LISTING_NOTICES = {
-    "expired": "This job has expired.",
-    "closed": "This job was closed by the employer.",
-    "removed": "This job was removed from CareerCenter.",
-    "in_review": "This job is being reviewed after an edit and is not shown at the moment.",
-    "draft": "This job is not shown at the moment.",
-    "awaiting_payment": "This job is not shown at the moment.",
-    "rejected": "This job was not published.",
+    ListingState.EXPIRED: "This job has expired.",
+    ListingState.CLOSED: "This job was closed by the employer.",
+    ListingState.REMOVED: "This job was removed from CareerCenter.",
+    ListingState.IN_REVIEW: "This job is being reviewed after an edit and is not shown at the moment.",
+    ListingState.DRAFT: "This job is not shown at the moment.",
+    ListingState.AWAITING_PAYMENT: "This job is not shown at the moment.",
+    ListingState.REJECTED: "This job was not published.",
 }
 
 
@@ -103,9 +107,9 @@ def listing_path(listing_id: int, slug: str) -> str:
 
 def listing_notice(status: str, hidden: bool) -> str:
     """What a coder is told about a job that is no longer (or not yet) live; "" when it is live."""
-    if status == "published" and not hidden:
+    if status == ListingState.PUBLISHED and not hidden:
         return ""
-    if status == "published":
+    if status == ListingState.PUBLISHED:
         return "This job is not shown at the moment."
     return LISTING_NOTICES.get(status, "This job is not shown at the moment.")
 
@@ -191,21 +195,6 @@ def resolve_zip(zip_code: str) -> tuple[str, str, str]:
     return match.group(1), found[0]["city"], found[0]["state"]
 
 
-def _as_list(form: Mapping[str, Any], key: str) -> list[str]:
-    value = form.get(key)
-    if value in (None, ""):
-        return []
-    values = value if isinstance(value, list) else [value]
-    return [v.strip() for v in values if isinstance(v, str) and v.strip()]
-
-
-def _as_str(form: Mapping[str, Any], key: str, max_length: int) -> str:
-    value = form.get(key, "")
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return value.strip() if isinstance(value, str) else ""
-
-
 @dataclass
 class ProfileInput:
     """A validated profile form."""
@@ -231,105 +220,66 @@ class ProfileInput:
     remote_states: list[str]
 
 
-async def validate_profile(user_id: int, form: Mapping[str, Any]) -> tuple[ProfileInput | None, dict[str, str]]:
-    """Check every field of the profile form; returns (input, {}) or (None, {field: message})."""
-    errors: dict[str, str] = {}
-
-    def text(key: str, limit: int, label: str, required: bool = False) -> str:
-        value = _as_str(form, key, limit)
-        if required and not value:
-            errors[key] = f"Enter {label}."
-        elif len(value) > limit:
-            errors[key] = f"Use at most {limit} characters for {label}."
-        return value
-
-    handle = text("handle", 40, "your profile address").lower()
+async def _check_handle(user_id: int, handle: str, errors: FormErrors) -> None:
     if handle and not _HANDLE.match(handle):
         errors["handle"] = "Use 3 to 40 lower-case letters, digits and dashes, starting with a letter or digit."
     elif handle and await CoderProfile.exists().where((CoderProfile.handle == handle) & (CoderProfile.user != user_id)):
         errors["handle"] = "Another coder already uses this profile address; pick another."
     elif not handle:
         errors["handle"] = "Enter your profile address."
-    name = text("name", 200, "your name", required=True)
-    headline = text("headline", 200, "a headline")
-    tools = text("tools", 500, "your EHR and encoder tools")
-    summary_md = text("summary_md", SUMMARY_MAX, "your summary")
-    member_number = text("member_number", 64, "your member number")
 
-    years_raw = _as_str(form, "years_experience", 10)
-    years = 0
-    if years_raw:
-        if not years_raw.isdigit() or int(years_raw) > 60:
-            errors["years_experience"] = "Enter whole years between 0 and 60."
-        else:
-            years = int(years_raw)
 
-    zip5, city, state = "", "", ""
-    zip_raw = _as_str(form, "zip", 10)
-    if zip_raw:
-        try:
-            zip5, city, state = resolve_zip(zip_raw)
-        except CoderError as exc:
-            errors["zip"] = exc.message
-
-    work_mode = _as_str(form, "desired_work_mode", 10)
-    if work_mode and work_mode not in WORK_MODES:
-        errors["desired_work_mode"] = "Pick remote, hybrid, on-site or any."
-
-    pay_min: Decimal | None = None
-    pay_raw = _as_str(form, "desired_pay_min", 20).replace(",", "").replace("$", "")
-    pay_unit = _as_str(form, "desired_pay_unit", 8)
-    if pay_raw:
-        try:
-            pay_min = Decimal(pay_raw)
-            if pay_min < 0 or pay_min > 10_000_000 or not pay_min.is_finite():
-                raise InvalidOperation
-            pay_min = pay_min.quantize(Decimal("0.01"))
-        except InvalidOperation:
-            errors["desired_pay_min"] = "Enter an amount in dollars, such as 25 or 52000."
-        if pay_unit not in PAY_UNITS:
-            errors["desired_pay_unit"] = "Pick per hour, per year or per chart."
-    elif pay_unit and pay_unit not in PAY_UNITS:
+def _check_pay_unit(profile: ProfileForm, errors: FormErrors) -> str:
+    """The unit is needed with an amount; without one, a bad unit is still reported and then forgotten."""
+    unit = profile.desired_pay_unit
+    pay_given = profile.desired_pay_min is not None or "desired_pay_min" in errors
+    if unit not in PAY_UNITS and (pay_given or unit):
         errors["desired_pay_unit"] = "Pick per hour, per year or per chart."
-    if not pay_raw:
-        pay_unit = pay_unit if pay_unit in PAY_UNITS else ""
+    return unit if pay_given or unit in PAY_UNITS else ""
 
+
+async def _check_credentials(profile: ProfileForm, form: Mapping[str, Any], errors: FormErrors) -> dict[str, int | None]:
+    """Known credential codes with the year each was earned (the `year_<code>` field, optional)."""
     known_codes = {c["code"] for c in await active_credentials()}
     credentials: dict[str, int | None] = {}
     this_year = clock.now().year
-    for code in _as_list(form, "credentials"):
+    for code in profile.credentials:
         if code not in known_codes:
             errors["credentials"] = f"{code} is not a credential we know."
             continue
-        year_raw = _as_str(form, f"year_{code}", 10)
+        year_raw = forms.text_value(form, f"year_{code}")
         year: int | None = None
         if year_raw:
             if not year_raw.isdigit() or not 1950 <= int(year_raw) <= this_year:
-                errors["credentials"] = f"Enter the year you earned {code} as four digits (1950–{this_year}), or leave it empty."
+                errors["credentials"] = (f"Enter the year you earned {code} as four digits (1950–{this_year}), "
+                                         "or leave it empty.")
             else:
                 year = int(year_raw)
         credentials[code] = year
+    return credentials
 
-    def choices(key: str, vocabulary: Mapping[str, str], label: str) -> list[str]:
-        values = list(dict.fromkeys(_as_list(form, key)))
-        unknown = [v for v in values if v not in vocabulary]
-        if unknown:
-            errors[key] = f"Pick {label} from the list."
-        return [v for v in values if v in vocabulary]
 
-    settings_ = choices("settings", SETTINGS, "coding settings")
-    specialties = choices("specialties", SPECIALTIES, "specialties")
-    code_sets = choices("code_sets", CODE_SETS, "code sets")
-    remote_states = choices("remote_states", US_STATES, "states")
-
+async def validate_profile(user_id: int, form: Mapping[str, Any]) -> tuple[ProfileInput | None, dict[str, str]]:
+    """Check every field of the profile form; returns (input, {}) or (None, {field: message})."""
+    profile, errors = forms.read(ProfileForm, form)
+    await _check_handle(user_id, profile.handle, errors)
+    zip5, city, state = "", "", ""
+    if profile.zip:
+        try:
+            zip5, city, state = resolve_zip(profile.zip)
+        except CoderError as exc:
+            errors["zip"] = exc.message
+    pay_unit = _check_pay_unit(profile, errors)
+    credentials = await _check_credentials(profile, form, errors)
     if errors:
-        return None, errors
+        return None, dict(errors)
     return ProfileInput(
-        handle=handle, visible=bool(_as_str(form, "visible", 5)), name=name, headline=headline,
-        years_experience=years, tools=tools, zip=zip5, city=city, state=state, desired_work_mode=work_mode,
-        desired_pay_min=pay_min, desired_pay_unit=pay_unit, summary_md=summary_md, member_number=member_number,
-        credentials=credentials, settings=settings_, specialties=specialties, code_sets=code_sets,
-        remote_states=remote_states,
+        handle=profile.handle, visible=profile.visible, name=profile.name, headline=profile.headline,
+        years_experience=profile.years_experience, tools=profile.tools, zip=zip5, city=city, state=state,
+        desired_work_mode=profile.desired_work_mode, desired_pay_min=profile.desired_pay_min,
+        desired_pay_unit=pay_unit, summary_md=profile.summary_md, member_number=profile.member_number,
+        credentials=credentials, settings=profile.settings, specialties=profile.specialties,
+        code_sets=profile.code_sets, remote_states=profile.remote_states,
     ), {}
 
 
@@ -691,7 +641,7 @@ async def listing_panel(user: Any, listing_id: int) -> dict[str, Any]:
     existing = await Application.select(Application.id, Application.stage, Application.created_at).where(
         Application.listing_coder == f"{listing_id}:{user.id}").first()
     saved = await SavedJob.exists().where(SavedJob.user_listing == f"{user.id}:{listing_id}")
-    live = listing["status"] == "published" and not listing["hidden"]
+    live = listing["status"] == ListingState.PUBLISHED and not listing["hidden"]
     blockers: list[str] = []
     if not live:
         blockers.append(listing_notice(listing["status"], listing["hidden"]) + " It no longer accepts applications.")
@@ -739,13 +689,13 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
     if getattr(user, "role", None) != "coder":
         raise NotAllowed()
     listing = await Listing.objects().where(Listing.id == listing_id).first()
-    if listing is None or (listing.hidden and listing.status == "published") or listing.status in (
-            "draft", "awaiting_payment", "rejected"):
+    if listing is None or (listing.hidden and listing.status == ListingState.PUBLISHED) or listing.status in (
+            ListingState.DRAFT, ListingState.AWAITING_PAYMENT, ListingState.REJECTED):
         raise NotAllowed()
     existing = await _existing_application(listing_id, user.id)
     if existing is not None:
         return existing
-    if listing.status != "published":
+    if listing.status != ListingState.PUBLISHED:
         raise CoderError(listing_notice(listing.status, listing.hidden) + " It no longer accepts applications.")
     if not user.email_confirmed:
         raise CoderError("Confirm your email address before applying: open the link we mailed you, "
@@ -766,7 +716,8 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
     try:
         async with db.transaction():
             rows = await Application.insert(Application(
-                listing=listing_id, coder=user.id, listing_coder=f"{listing_id}:{user.id}", stage="submitted",
+                listing=listing_id, coder=user.id, listing_coder=f"{listing_id}:{user.id}",
+                stage=ApplicationStage.SUBMITTED,
                 cover_note=cover_note, profile_snapshot=json.dumps(snapshot, default=str),
             )).on_conflict(target=Application.listing_coder, action="DO NOTHING").returning(Application.id)
             if not rows:
@@ -787,7 +738,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
                         Application.resume_content_type: profile.resume_content_type,
                     }).where(Application.id == application_id)
             await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=user.id, actor_kind="coder",
-                                                           from_stage="", to_stage="submitted"))
+                                                           from_stage="", to_stage=ApplicationStage.SUBMITTED))
             await Listing.update({Listing.apply_clicks: Listing.apply_clicks + 1}).where(Listing.id == listing_id)
             await _mail_employer_members(listing, profile.name, application_id, match, settings)
     except BaseException:
@@ -841,7 +792,7 @@ async def move_application(application_id: int, to_stage: str, actor_user_id: in
     through `withdraw`). For interviewing, offer, hired and not_selected the coder gets a short,
     kind mail; `note` is the employer's optional line to the coder, shown in the mail and history.
     """
-    if to_stage not in STAGES or to_stage == "withdrawn":
+    if to_stage not in STAGES or to_stage == ApplicationStage.WITHDRAWN:
         raise CoderError(f"{to_stage!r} is not a stage an employer can move an application to.")
     note = (note or "").strip()[:2000]
     actor_kind = "system"
@@ -852,7 +803,7 @@ async def move_application(application_id: int, to_stage: str, actor_user_id: in
         app = await _locked_application(application_id)
         if app is None:
             raise NotAllowed()
-        if app.stage == "withdrawn":
+        if app.stage == ApplicationStage.WITHDRAWN:
             raise CoderError("The coder withdrew this application; it can no longer be moved.")
         if app.stage == to_stage:
             return
@@ -879,8 +830,9 @@ async def _mail_coder_stage(app: Application, to_stage: str, note: str, settings
     if settings is not None:
         lines += ["", f"See all your applications: {settings.base_url}/account/applications"]
     lines += ["", "— CareerCenter"]
-    subject = {"interviewing": "An interview invitation", "offer": "You have an offer",
-               "hired": "Congratulations on the new job", "not_selected": "An update on your application"}[to_stage]
+    subject = {ApplicationStage.INTERVIEWING: "An interview invitation", ApplicationStage.OFFER: "You have an offer",
+               ApplicationStage.HIRED: "Congratulations on the new job",
+               ApplicationStage.NOT_SELECTED: "An update on your application"}[to_stage]
     await mail.queue_mail(coder["email"], f"{subject}: {listing['title']}", "\n".join(lines))
 
 
@@ -896,14 +848,15 @@ async def withdraw(application_id: int, user_id: int) -> None:
         app = await _locked_application(application_id)
         if app is None or app.coder != user_id:
             raise NotAllowed()
-        if app.stage == "withdrawn":
+        if app.stage == ApplicationStage.WITHDRAWN:
             return
-        if app.stage in ("hired", "not_selected"):
+        if app.stage in (ApplicationStage.HIRED, ApplicationStage.NOT_SELECTED):
             raise CoderError("This application is already decided; there is nothing to withdraw.")
-        await Application.update({Application.stage: "withdrawn", Application.updated_at: clock.now()}).where(
+        await Application.update({Application.stage: ApplicationStage.WITHDRAWN,
+                                  Application.updated_at: clock.now()}).where(
             Application.id == application_id)
         await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=user_id, actor_kind="coder",
-                                                       from_stage=app.stage, to_stage="withdrawn"))
+                                                       from_stage=app.stage, to_stage=ApplicationStage.WITHDRAWN))
 
 
 async def my_applications(user_id: int) -> list[dict[str, Any]]:
@@ -948,8 +901,8 @@ async def _listing_status_changes(listing_ids: list[int]) -> dict[int, dt.dateti
     from listings.tables import ListingEvent
 
     rows = await ListingEvent.select(ListingEvent.listing, ListingEvent.created_at).where(
-        ListingEvent.listing.is_in(listing_ids) & (ListingEvent.from_status == "published")
-        & (ListingEvent.to_status != "published")).order_by(ListingEvent.created_at)
+        ListingEvent.listing.is_in(listing_ids) & (ListingEvent.from_status == ListingState.PUBLISHED)
+        & (ListingEvent.to_status != ListingState.PUBLISHED)).order_by(ListingEvent.created_at)
     return {r["listing"]: r["created_at"] for r in rows}
 
 
@@ -959,7 +912,7 @@ async def _listing_status_changes(listing_ids: list[int]) -> dict[int, dt.dateti
 async def save_job(user_id: int, listing_id: int) -> None:
     """Bookmark a live listing (saving twice changes nothing)."""
     listing = await Listing.select(Listing.status, Listing.hidden).where(Listing.id == listing_id).first()
-    if listing is None or listing["hidden"] or listing["status"] != "published":
+    if listing is None or listing["hidden"] or listing["status"] != ListingState.PUBLISHED:
         raise NotAllowed()
     await SavedJob.insert(SavedJob(user=user_id, listing=listing_id, user_listing=f"{user_id}:{listing_id}")).on_conflict(
         target=SavedJob.user_listing, action="DO NOTHING")

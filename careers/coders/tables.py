@@ -6,12 +6,26 @@ composite unique constraint, so pairs that must be unique carry one unique
 text column built from both ids (e.g. `listing_coder` = "12:34").
 """
 
+import enum
+
 from piccolo.columns import JSONB, Boolean, ForeignKey, Integer, Numeric, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from careers.accounts.tables import User
 from listings.tables import Listing
+
+
+class ApplicationStage(enum.StrEnum):
+    """Where an application stands; only the coder withdraws, and a withdrawn application never moves."""
+
+    SUBMITTED = "submitted"
+    REVIEWED = "reviewed"
+    INTERVIEWING = "interviewing"
+    OFFER = "offer"
+    HIRED = "hired"
+    NOT_SELECTED = "not_selected"
+    WITHDRAWN = "withdrawn"
 
 
 class CoderProfile(Table, tablename="coder_profiles"):
@@ -79,7 +93,7 @@ class Application(Table, tablename="applications"):
     listing = ForeignKey(references=Listing, index=True)
     coder = ForeignKey(references=User, index=True)
     listing_coder = Varchar(length=40, unique=True)  # f"{listing_id}:{user_id}": one application per pair
-    stage = Varchar(length=16, default="submitted", index=True)
+    stage = Varchar(length=16, default=ApplicationStage.SUBMITTED, index=True, choices=ApplicationStage)
     cover_note = Text(default="")
     profile_snapshot = JSONB(default="{}")
     resume_key = Varchar(length=300, null=True, default=None)  # a copy made at apply time

@@ -21,6 +21,7 @@ from employers import trust
 from employers.tables import Employer, EmployerMember
 from listings.moderation import service
 from listings.tables import Listing
+from listings.vocabulary import ListingState
 
 PAGE_SIZE = 50
 
@@ -217,7 +218,7 @@ class EmployersAdminController(Controller):
         published: dict[int, int] = {}
         if ids:
             for r in await Listing.select(Listing.employer).where(
-                Listing.employer.is_in(ids) & (Listing.status == "published")
+                Listing.employer.is_in(ids) & (Listing.status == ListingState.PUBLISHED)
             ):
                 published[r["employer"]] = published.get(r["employer"], 0) + 1
         for r in rows:

@@ -13,6 +13,7 @@ from careers.core import clock, db, mail
 from careers.core.config import Settings
 from listings.moderation.tables import AdminNotice
 from listings.tables import Listing, ListingEvent
+from listings.vocabulary import ListingState
 
 NOTICE_INTERVAL = dt.timedelta(minutes=15)
 REVIEW_NOTICE = "review_queue"
@@ -33,14 +34,14 @@ async def mail_admins_about_reviews(settings: Settings, *, now: dt.datetime | No
     if notice.last_sent_at is not None and now - notice.last_sent_at < NOTICE_INTERVAL:
         return 0
     events = await ListingEvent.select(ListingEvent.id, ListingEvent.listing).where(
-        (ListingEvent.id > notice.last_event_id) & (ListingEvent.to_status == "in_review")
+        (ListingEvent.id > notice.last_event_id) & (ListingEvent.to_status == ListingState.IN_REVIEW)
     ).order_by(ListingEvent.id)
     if not events:
         return 0
     last_event_id = events[-1]["id"]
     ids = sorted({e["listing"] for e in events})
     waiting = await Listing.select(Listing.id, Listing.title, Listing.employer.name.as_alias("employer")).where(
-        Listing.id.is_in(ids) & (Listing.status == "in_review")).order_by(Listing.id)
+        Listing.id.is_in(ids) & (Listing.status == ListingState.IN_REVIEW)).order_by(Listing.id)
     admins = await audit.admin_emails()
     async with db.transaction():
         claim = AdminNotice.update({AdminNotice.last_sent_at: now, AdminNotice.last_event_id: last_event_id}).where(
@@ -49,7 +50,7 @@ async def mail_admins_about_reviews(settings: Settings, *, now: dt.datetime | No
             return 0  # another worker sent it
         if not waiting or not admins:
             return 0
-        total = await Listing.count().where(Listing.status == "in_review")
+        total = await Listing.count().where(Listing.status == ListingState.IN_REVIEW)
         lines = "\n".join(f"- #{w['id']} {w['title']} ({w['employer']})" for w in waiting)
         text = (f"{len(waiting)} new listing{'s' if len(waiting) != 1 else ''} waiting for review "
                 f"({total} in the queue):\n\n{lines}\n\nReview them at {settings.base_url}/admin/review\n")
