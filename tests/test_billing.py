@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from careers.core import clock
 from billing import service
 from billing.tables import Order, SavedCard
 from careers.core import clock

@@ -15,7 +15,7 @@ from careers.coders.tables import Application, ApplicationEvent, CoderCredential
 from employers.tables import Employer
 from listings import service as listings_service
 from listings.tables import Listing, ListingCredential, ListingRemoteState
-from tests.conftest import login, outbox_mail, register_coder, register_employer
+from tests.conftest import outbox_mail, register_coder, register_employer
 
 PASSWORD = "correct horse battery"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"

@@ -6,7 +6,7 @@ import datetime as dt
 
 from careers.accounts.tables import User
 from employers.tables import Employer, EmployerInvite, EmployerMember
-from tests.conftest import link_in, login, outbox_mail, register_coder, register_employer
+from tests.conftest import link_in, outbox_mail, register_coder, register_employer
 
 PASSWORD = "correct horse battery"
 ORG_FORM = {"name": "Acme Health", "website": "https://acmehealth.org", "about": "", "hq_zip": ""}

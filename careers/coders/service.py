@@ -40,7 +40,7 @@ from careers.coders.tables import (
 from careers.core import clock, db, forms, mail, uploads
 from careers.core.forms import FormErrors
 from careers.core.config import Settings
-from employers.tables import Employer, EmployerMember
+from employers.tables import EmployerMember
 from listings.tables import Credential, Listing, ListingCredential, ListingRemoteState
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, WORK_MODES, ListingState
 
