@@ -5,6 +5,7 @@
 # Without TEST_POSTGRES_URL the PostgreSQL run is skipped LOUDLY, and under CI=true that fails the run.
 # pytest's exit code 5 ("no tests collected") is a failure here, never a silent success.
 # Extra pytest arguments: PYTEST_ARGS="-x -k accounts" make test
+# Tests run in a random order; the seed is printed, and TEST_SEED=N repeats it.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +20,10 @@ run_suite() {
     shift
     banner "tests on $label"
     local started=$SECONDS
-    env "$@" "$PY" -m pytest -q -ra "${EXTRA[@]}"
+    # Random order (pytest-randomly), a new seed each run unless TEST_SEED repeats one.
+    local seed="${TEST_SEED:-$(( (RANDOM << 15) | RANDOM ))}"
+    echo "test order: random, seed $seed (repeat this order with TEST_SEED=$seed make test)"
+    env "$@" "$PY" -m pytest -q -ra -p randomly --randomly-seed="$seed" "${EXTRA[@]}"
     local rc=$?
     echo "tests on $label: exit code $rc after $((SECONDS - started)) s"
     if [ "$rc" -eq 5 ]; then
