@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from careers.core import clock, db, mail, outbox
+from careers.core.errors import Conflict, DomainError, Invalid, NotFound
 from listings import vocabulary as vocab
 from listings.markdown import render_markdown
 from listings.schemas import LISTING_FIELDS, ListingInput
@@ -66,20 +67,15 @@ STATE_LABELS = {
 }
 
 
-class ListingError(Exception):
-    """A listing rule was broken; pages show `message` plainly."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        self.message = message
-        self.field = field
-        super().__init__(message)
+class ListingError(DomainError):
+    """A listing rule was broken; pages show `message` plainly (a conflict with the listing's state)."""
 
 
-class IllegalTransition(ListingError):
+class IllegalTransition(ListingError, Conflict):
     pass
 
 
-class ListingNotFound(ListingError):
+class ListingNotFound(ListingError, NotFound):
     pass
 
 
@@ -243,13 +239,12 @@ _TRUE = frozenset({"1", "true", "on", "yes", "y"})
 _FALSE = frozenset({"", "0", "false", "off", "no", "n"})
 
 
-class ListingInvalid(ListingError):
+class ListingInvalid(ListingError, Invalid):
     """One or more fields are wrong; `errors` maps each field to a message for the person."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = dict(errors)
-        field, message = next(iter(self.errors.items()))
-        super().__init__(message, field)
+        super().__init__(fields=errors)
+        self.errors = self.fields
 
 
 def normalise_title(title: str) -> str:

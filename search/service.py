@@ -41,6 +41,7 @@ from markupsafe import Markup, escape
 
 from careers.core import db
 from careers.core.config import Settings
+from careers.core.errors import Invalid
 from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
 from search.client import SearchUnavailable, http_for
 from search.documents import credential_rank_token, documents_for
@@ -71,14 +72,11 @@ TRUE_WORDS = {"true", "1", "on", "yes"}
 FALSE_WORDS = {"false", "0", "off", "no", ""}
 
 
-class SearchParamError(Exception):
+class SearchParamError(Invalid):
     """One or more search parameters are invalid; `fields` maps each parameter to its message."""
 
     def __init__(self, field: str, message: str, fields: dict[str, str] | None = None) -> None:
-        self.fields = dict(fields or {field: message})
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+        super().__init__(message, field, fields=fields or {field: message})
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from careers.coders.tables import (
 )
 from careers.core import clock, db, mail, uploads
 from careers.core.config import Settings
+from careers.core.errors import DomainError, NotFound
 from employers.tables import Employer, EmployerMember
 from listings.tables import Credential, Listing, ListingCredential, ListingRemoteState
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
@@ -80,16 +81,11 @@ LISTING_NOTICES = {
 }
 
 
-class CoderError(Exception):
+class CoderError(DomainError):
     """A coder rule was broken; `field` names the form field it belongs to, pages show `message`."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        self.message = message
-        self.field = field
-        super().__init__(message)
 
-
-class NotAllowed(CoderError):
+class NotAllowed(CoderError, NotFound):
     """The object does not exist for this person (pages answer 404)."""
 
     def __init__(self) -> None:
