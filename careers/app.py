@@ -178,6 +178,11 @@ async def _prepare_search(settings: Settings) -> None:
         log.warning("search index settings not applied at start: %r", exc)
 
 
+def settings_of_app(state: State) -> Settings:
+    """The `settings` dependency: read per request from the app's state (tests swap it on a running app)."""
+    return state.settings
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
 
@@ -220,7 +225,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers_hook(settings)],
         before_request=reject_impossible_ids,
         exception_handlers=EXCEPTION_HANDLERS,
-        dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},  # handlers take `settings`
+        dependencies={"settings": Provide(settings_of_app, sync_to_thread=False)},  # handlers take `settings`
         lifespan=[lifespan],
         state=State({"settings": settings}),
         debug=False,
