@@ -105,6 +105,8 @@ def domain_error_handler(request: Request, exc: DomainError) -> Response:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
     if wants_json(request):
         detail = exc.message or ERROR_TITLES.get(status, "Error")
+        if isinstance(exc, Invalid) and exc.fields:  # every wrong parameter, named, as the API has always said
+            detail = " ".join(f"{name}: {message}" for name, message in exc.fields.items())
         return http_exception_handler(request, HTTPException(status_code=status, detail=detail, headers=headers,
                                                              extra={"fields": exc.fields}))
     back = request.route_handler.opt.get(BACK_TO) if "route_handler" in request.scope else None
