@@ -85,8 +85,8 @@ class CoderError(DomainError):
     """A coder rule was broken; `field` names the form field it belongs to, pages show `message`."""
 
 
-class NotAllowed(CoderError, NotFound):
-    """The object does not exist for this person (pages answer 404)."""
+class NotAllowed(NotFound):
+    """The object does not exist for this person (pages answer 404); not a CoderError, so rule catches skip it."""
 
     def __init__(self) -> None:
         super().__init__("Not found.")
