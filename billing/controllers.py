@@ -11,6 +11,7 @@ import logging
 
 import stripe
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, RawBody
 from litestar.response import Redirect, Template
@@ -20,7 +21,9 @@ from billing.stripe_client import StripeGateway, StripeUnavailable
 from billing.tables import Order, Plan
 from careers.accounts.auth import requires_admin, requires_role
 from careers.core import ratelimit
-from careers.core.web import form_str, read_form, redirect, render, settings_of
+from careers.core.config import Settings
+from careers.core.errors import back_to
+from careers.core.web import form_str, read_form, redirect, render
 from employers.service import employer_for_user
 from employers.tables import Employer
 from listings import service as listings
@@ -31,9 +34,10 @@ log = logging.getLogger("careers.billing")
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 
-def gateway_for(request: Request) -> StripeGateway:
-    """A Stripe gateway built from the app's settings for this request (no module-level client)."""
-    return StripeGateway(settings_of(request))
+def gateway_for(settings: Settings) -> StripeGateway:
+    """A Stripe gateway built from the app's settings for this request (no module-level client); built inside the
+    handlers' try blocks because a missing key raises StripeUnavailable, which each page answers its own way."""
+    return StripeGateway(settings)
 
 
 def publishable_key(settings) -> str:
@@ -74,6 +78,9 @@ def listing_url(listing: Listing | dict | None) -> str | None:
 
 def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
+
+
+BACK_TO_PUBLISH = back_to("/employer/listings/{listing_id}/publish", not_found_too=True)
 
 
 class PublishController(Controller):
@@ -131,11 +138,11 @@ class PublishController(Controller):
             return render(request, "billing/publish.html", context, status_code=400)
         return redirect(request, f"/billing/orders/{order.id}/pay")
 
-    @post("/listings/{listing_id:int}/renew")
+    @post("/listings/{listing_id:int}/renew", opt=BACK_TO_PUBLISH)
     async def renew(self, request: Request, listing_id: FromPath[int]) -> Redirect:
         return await self._upgrade(request, listing_id)
 
-    @post("/listings/{listing_id:int}/feature")
+    @post("/listings/{listing_id:int}/feature", opt=BACK_TO_PUBLISH)
     async def feature(self, request: Request, listing_id: FromPath[int]) -> Redirect:
         return await self._upgrade(request, listing_id, "featured")
 
@@ -145,11 +152,8 @@ class PublishController(Controller):
             return redirect(request, f"/employer/listings/{listing_id}/publish",
                             "Confirm your email address before paying.", "error")
         form = await read_form(request)
-        try:
-            order = await service.start_listing_upgrade(employer.id, request.user.id, listing_id,
-                                                        plan_code or form_str(form, "plan", 40))
-        except service.BillingError as exc:
-            return redirect(request, f"/employer/listings/{listing_id}/publish", exc.message, "error")
+        order = await service.start_listing_upgrade(employer.id, request.user.id, listing_id,
+                                                    plan_code or form_str(form, "plan", 40))
         return redirect(request, f"/billing/orders/{order.id}/pay")
 
     @get("/billing")
@@ -174,16 +178,13 @@ class PublishController(Controller):
             "standard_price": service.money(standard.price_cents) if standard else None,
         })
 
-    @post("/billing/packs")
+    @post("/billing/packs", opt=back_to("/employer/billing/packs"))
     async def buy_pack(self, request: Request) -> Redirect:
         employer = await _employer(request)
         if not request.user.email_confirmed:
             return redirect(request, "/employer/billing/packs", "Confirm your email address before paying.", "error")
         form = await read_form(request)
-        try:
-            order = await service.start_pack_order(employer.id, request.user.id, form_str(form, "plan", 40))
-        except service.BillingError as exc:
-            return redirect(request, "/employer/billing/packs", exc.message, "error")
+        order = await service.start_pack_order(employer.id, request.user.id, form_str(form, "plan", 40))
         return redirect(request, f"/billing/orders/{order.id}/pay")
 
     @get("/billing/receipts/{order_id:int}")
@@ -203,12 +204,12 @@ class PaymentController(Controller):
     guards = [requires_role("employer")]
 
     @get("/{order_id:int}/pay", opt={"stripe": True})
-    async def pay_page(self, request: Request, order_id: FromPath[int]) -> Template | Redirect:
+    async def pay_page(self, request: Request, settings: NamedDependency[Settings],
+                       order_id: FromPath[int]) -> Template | Redirect:
         employer, order = await _own_order(request, order_id)
-        settings = settings_of(request)
         if not service.is_payable(order):
             return redirect(request, f"/billing/orders/{order_id}")
-        gateway = gateway_for(request)
+        gateway = gateway_for(settings)
         action_secret = None
         try:
             if order.attempt_state == service.REQUIRES_ACTION and order.payment_intent_id:
@@ -231,7 +232,8 @@ class PaymentController(Controller):
         })
 
     @post("/{order_id:int}/setup", status_code=200)
-    async def new_setup_intent(self, request: Request, order_id: FromPath[int]) -> Response:
+    async def new_setup_intent(self, request: Request, settings: NamedDependency[Settings],
+                               order_id: FromPath[int]) -> Response:
         """A fresh SetupIntent for another card after a decline (the page asks with fetch)."""
         _, order = await _own_order(request, order_id)
         if not service.is_payable(order):
@@ -239,21 +241,21 @@ class PaymentController(Controller):
         await Order.update({Order.setup_intent_id: None}).where(Order.id == order.id)
         order.setup_intent_id = None
         try:
-            prepared = await service.prepare_payment(order, request.user.email, gateway_for(request))
+            prepared = await service.prepare_payment(order, request.user.email, gateway_for(settings))
         except StripeUnavailable:
             return Response({"error": "We could not reach the payment service. Try again in a minute."}, status_code=503)
         return Response({"client_secret": prepared["setup_intent"]["client_secret"]})
 
     @post("/{order_id:int}/charge", status_code=200)
-    async def charge(self, request: Request, order_id: FromPath[int]) -> Response | Redirect:
+    async def charge(self, request: Request, settings: NamedDependency[Settings],
+                     order_id: FromPath[int]) -> Response | Redirect:
         employer, order = await _own_order(request, order_id)
-        settings = settings_of(request)
         form = await read_form(request)
         status_url = f"/billing/orders/{order_id}"
         try:
             await ratelimit.hit("billing-charge", str(request.user.id), settings.post_rate)
             result = await service.charge_order(
-                order_id, employer.id, gateway_for(request),
+                order_id, employer.id, gateway_for(settings),
                 setup_intent_id=form_str(form, "setup_intent", 100) or None,
                 use_saved_card=form_str(form, "use_saved_card", 5) == "1",
             )
@@ -274,10 +276,11 @@ class PaymentController(Controller):
         return redirect(request, status_url)
 
     @get("/{order_id:int}")
-    async def status_page(self, request: Request, order_id: FromPath[int]) -> Template:
+    async def status_page(self, request: Request, settings: NamedDependency[Settings],
+                          order_id: FromPath[int]) -> Template:
         _, order = await _own_order(request, order_id)
         try:
-            order = await service.refresh_attempt(order, gateway_for(request))
+            order = await service.refresh_attempt(order, gateway_for(settings))
         except StripeUnavailable:
             pass
         listing = await Listing.objects().where(Listing.id == order.listing).first() if order.listing else None
@@ -295,9 +298,8 @@ class PaymentController(Controller):
 
 
 @post("/billing/stripe/webhook", include_in_schema=False, exclude_from_auth=True, status_code=200)
-async def stripe_webhook(request: Request, body: RawBody) -> Response:
+async def stripe_webhook(request: Request, settings: NamedDependency[Settings], body: RawBody) -> Response:
     """Stripe's events: the signature is checked on the raw body; each event id is applied once."""
-    settings = settings_of(request)
     header = request.headers.get("stripe-signature")
     if not settings.stripe_webhook_secret or not header:
         return Response({"error": "missing signature"}, status_code=400)
@@ -328,16 +330,11 @@ class AdminBillingController(Controller):
             "statuses": service.STATUS_LABELS,
         })
 
-    @post("/orders/{order_id:int}/refund")
-    async def refund(self, request: Request, order_id: FromPath[int]) -> Redirect:
+    @post("/orders/{order_id:int}/refund", opt=back_to("/admin/orders", "Order {order_id}: "))
+    async def refund(self, request: Request, settings: NamedDependency[Settings], order_id: FromPath[int]) -> Redirect:
         form = await read_form(request)
-        try:
-            order = await service.refund_order(order_id, form_str(form, "reason", 2000), gateway_for(request),
-                                               actor_kind="admin", actor_id=request.user.id)
-        except service.OrderNotFound:
-            raise NotFoundException() from None
-        except service.BillingError as exc:
-            return redirect(request, "/admin/orders", f"Order {order_id}: {exc.message}", "error")
+        order = await service.refund_order(order_id, form_str(form, "reason", 2000), gateway_for(settings),
+                                           actor_kind="admin", actor_id=request.user.id)
         return redirect(request, "/admin/orders", f"Order {order.id} refunded ({service.money(order.amount_cents)}).",
                         "success")
 

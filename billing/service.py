@@ -23,6 +23,7 @@ from careers.accounts import audit
 from careers.accounts.tables import User
 from careers.core import clock, db, mail
 from careers.core.config import Settings
+from careers.core.errors import DomainError, NotFound
 from employers.tables import Employer, EmployerMember
 from listings import service as listings
 from listings.tables import Listing
@@ -47,16 +48,11 @@ CREDIT_VALIDITY = dt.timedelta(days=365)
 CURRENCY = "usd"
 
 
-class BillingError(Exception):
+class BillingError(DomainError):
     """A billing rule was broken; pages show `message` plainly."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        self.message = message
-        self.field = field
-        super().__init__(message)
 
-
-class OrderNotFound(BillingError):
+class OrderNotFound(BillingError, NotFound):
     pass
 
 

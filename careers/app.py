@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect, Template
+from litestar.response import Template
 from litestar.static_files import create_static_files_router
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
@@ -23,13 +23,12 @@ from careers.accounts.auth import SessionAuthMiddleware
 from careers.api_docs import openapi_config
 from careers.core import db
 from careers.core.config import PROJECT_ROOT, Settings, load_settings
-from careers.core.web import CSRF_COOKIE, LoginRequired, render
+from careers.core.errors import EXCEPTION_HANDLERS
+from careers.core.web import CSRF_COOKIE, render
 
 log = logging.getLogger("careers.app")
 
 CSRF_EXEMPT = ["/billing/stripe/webhook", "/alerts/unsubscribe"]
-ERROR_TITLES = {400: "Bad request", 403: "Forbidden", 404: "Page not found", 405: "Method not allowed",
-                410: "Gone", 429: "Too many requests", 500: "Something went wrong", 503: "Unavailable"}
 
 
 # ---- pages that belong to no domain -------------------------------------------------
@@ -52,8 +51,7 @@ async def search_status(settings: Settings) -> str:
 
 
 @get("/readyz", include_in_schema=False)
-async def readyz(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
+async def readyz(settings: NamedDependency[Settings]) -> Response:
     database_ok = await db.ping()
     body = {
         "database": "ok" if database_ok else "unavailable",
@@ -61,43 +59,6 @@ async def readyz(request: Request) -> Response:
         "payments": settings.stripe_mode,
     }
     return Response(content=body, status_code=200 if database_ok else 503)
-
-
-# ---- errors -------------------------------------------------------------------------
-
-
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
-
-
-def http_exception_handler(request: Request, exc: HTTPException) -> Response:
-    status = exc.status_code
-    if _wants_json(request):
-        extra = exc.extra if isinstance(exc.extra, dict) else {}
-        fields = extra.get("fields") or {}
-        return Response(
-            content={"error": ERROR_TITLES.get(status, "Error"), "detail": exc.detail, "fields": fields},
-            status_code=status,
-            headers=exc.headers,
-        )
-    detail = exc.detail if status < 500 else None
-    if status == 403 and "CSRF" in str(exc.detail):
-        detail = "Your form expired or was sent from another site. Go back, reload the page and try again."
-    return render(request, "errors/error.html", {"status": status, "title": ERROR_TITLES.get(status, "Error"), "detail": detail},
-                  status_code=status)
-
-
-def internal_error_handler(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    settings: Settings = request.app.state.settings
-    if _wants_json(request):
-        return Response(content={"error": "Internal server error", "detail": "Something went wrong on our side.", "fields": {}},
-                        status_code=500)
-    detail = repr(exc) if settings.debug else None
-    try:
-        return render(request, "errors/error.html", {"status": 500, "title": ERROR_TITLES[500], "detail": detail}, status_code=500)
-    except Exception:
-        return Response(content="Something went wrong.", status_code=HTTP_500_INTERNAL_SERVER_ERROR, media_type=MediaType.TEXT)
 
 
 ID_MAX = 2**31 - 1  # object ids are PostgreSQL `integer` (Serial) columns
@@ -109,10 +70,6 @@ async def reject_impossible_ids(request: Request) -> None:
     for value in request.path_params.values():
         if isinstance(value, int) and not isinstance(value, bool) and not -ID_MAX - 1 <= value <= ID_MAX:
             raise NotFoundException()
-
-
-def login_required_handler(request: Request, exc: LoginRequired) -> Response:
-    return Redirect(path=exc.next_url, status_code=303)
 
 
 # ---- security headers ------------------------------------------------------------------
@@ -216,6 +173,11 @@ async def _prepare_search(settings: Settings) -> None:
         log.warning("search index settings not applied at start: %r", exc)
 
 
+def settings_of_app(state: State) -> Settings:
+    """The `settings` dependency: read per request from the app's state (tests swap it on a running app)."""
+    return state.settings
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
 
@@ -260,12 +222,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$", "^/readyz$"])],
         before_send=[security_headers_hook(settings)],
         before_request=reject_impossible_ids,
-        exception_handlers={
-            LoginRequired: login_required_handler,
-            HTTPException: http_exception_handler,
-            NotFoundException: http_exception_handler,
-            Exception: internal_error_handler,
-        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        dependencies={"settings": Provide(settings_of_app, sync_to_thread=False)},  # handlers take `settings`
         lifespan=[lifespan],
         state=State({"settings": settings}),
         openapi_config=openapi_config(settings),

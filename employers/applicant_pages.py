@@ -12,12 +12,14 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_role
-from careers.core.web import form_list, form_str, read_form, redirect, render, settings_of
+from careers.core.config import Settings
+from careers.core.web import form_list, form_str, read_form, redirect, render
 from employers import applicants as service
 
 
@@ -55,10 +57,7 @@ class ApplicantController(Controller):
     async def _list_page(self, request: Request, listing_id: int, query: service.ApplicantQuery, *,
                          errors: dict[str, str] | None = None, kept: dict[str, Any] | None = None,
                          status_code: int = 200) -> Template:
-        try:
-            listing = await service.listing_for_member(listing_id, request.user.id)
-        except service.NotAllowed:
-            raise NotFoundException() from None
+        listing = await service.listing_for_member(listing_id, request.user.id)
         counts = await service.stage_counts(listing_id)
         return render(request, "employers/applicants/list.html", {
             "listing": listing,
@@ -77,15 +76,14 @@ class ApplicantController(Controller):
         }, status_code=status_code)
 
     @post("/listings/{listing_id:int}/applicants/move")
-    async def bulk_move(self, request: Request, listing_id: FromPath[int]) -> Template | Redirect:
+    async def bulk_move(self, request: Request, settings: NamedDependency[Settings],
+                        listing_id: FromPath[int]) -> Template | Redirect:
         form = await read_form(request)
         query = service.ApplicantQuery.parse(form_str(form, "sort", 20), form_str(form, "stage", 20),
                                              form_str(form, "match", 20), form_str(form, "q", 100))
         try:
             result = await service.bulk_move(listing_id, request.user.id, _ids(form), form_str(form, "to_stage", 20),
-                                             form_str(form, "note", 100000), settings_of(request))
-        except service.NotAllowed:
-            raise NotFoundException() from None
+                                             form_str(form, "note", 100000), settings)
         except service.ApplicantError as exc:
             kept = {"to_stage": form_str(form, "to_stage", 20), "note": form_str(form, "note", 100000),
                     "selected": set(form_list(form, "application_id"))}
@@ -106,10 +104,7 @@ class ApplicantController(Controller):
 
     @get("/listings/{listing_id:int}/applicants.csv")
     async def export(self, request: Request, listing_id: FromPath[int]) -> Response:
-        try:
-            data, filename = await service.export_csv(listing_id, request.user.id)
-        except service.NotAllowed:
-            raise NotFoundException() from None
+        data, filename = await service.export_csv(listing_id, request.user.id)
         ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "-" for ch in filename)
         return Response(content=data, media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
@@ -124,10 +119,7 @@ class ApplicantController(Controller):
 
     async def _application_page(self, request: Request, application_id: int, *, errors: dict[str, str] | None = None,
                                 kept: dict[str, str] | None = None, status_code: int = 200) -> Template:
-        try:
-            page = await service.open_application(application_id, request.user.id)
-        except service.NotAllowed:
-            raise NotFoundException() from None
+        page = await service.open_application(application_id, request.user.id)
         return render(request, "employers/applicants/detail.html", {
             "page": page,
             "a": page.applicant,
@@ -142,15 +134,14 @@ class ApplicantController(Controller):
         }, status_code=status_code)
 
     @post("/applications/{application_id:int}/move")
-    async def move(self, request: Request, application_id: FromPath[int]) -> Template | Redirect:
+    async def move(self, request: Request, settings: NamedDependency[Settings],
+                   application_id: FromPath[int]) -> Template | Redirect:
         form = await read_form(request)
         to_stage = form_str(form, "to_stage", 20)
         line = form_str(form, "note", 100000)
         try:
             before, _ = await service.application_for_member(application_id, request.user.id)
-            await service.move(application_id, request.user.id, to_stage, line, settings_of(request))
-        except service.NotAllowed:
-            raise NotFoundException() from None
+            await service.move(application_id, request.user.id, to_stage, line, settings)
         except service.ApplicantError as exc:
             return await self._application_page(request, application_id, errors={exc.field or "__all__": exc.message},
                                                 kept={"to_stage": to_stage, "note": line}, status_code=400)
@@ -167,8 +158,6 @@ class ApplicantController(Controller):
         body = form_str(form, "body", 100000)
         try:
             await service.add_note(application_id, request.user.id, body)
-        except service.NotAllowed:
-            raise NotFoundException() from None
         except service.ApplicantError as exc:
             return await self._application_page(request, application_id, errors={exc.field or "__all__": exc.message},
                                                 kept={"body": body}, status_code=400)

@@ -26,6 +26,7 @@ from careers.coders import service as coders
 from careers.coders.tables import Application, ApplicationEvent, ApplicationStage
 from careers.core import clock, db
 from careers.core.config import Settings
+from careers.core.errors import DomainError, NotFound
 from employers.tables import EmployerMember
 from employers.tracking.tables import ApplicationNote, MemberVisit
 from listings.tables import Listing
@@ -60,17 +61,12 @@ def mailed_labels() -> str:
     return ", ".join(labels[:-1]) + " and " + labels[-1] if len(labels) > 1 else "".join(labels)
 
 
-class NotAllowed(Exception):
+class NotAllowed(NotFound):
     """The object does not exist for this person; pages answer 404."""
 
 
-class ApplicantError(Exception):
+class ApplicantError(DomainError):
     """A rule was broken; pages show `message` (and `field`'s form control)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        self.message = message
-        self.field = field
-        super().__init__(message)
 
 
 

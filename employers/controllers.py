@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_role
 from careers.accounts.controllers import client_key, log_in
 from careers.core import ratelimit
-from careers.core.web import form_str, read_form, render, settings_of
+from careers.core.config import Settings
+from careers.core.web import form_str, read_form, render
 from employers import service
 from listings.vocabulary import ListingState
 
@@ -21,8 +23,7 @@ class EmployerRegistrationController(Controller):
         return render(request, "employers/register.html", {"form": {}, "errors": {}})
 
     @post("/register/employer")
-    async def register(self, request: Request) -> Template | Redirect:
-        settings = settings_of(request)
+    async def register(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         form = await read_form(request)
         kept = {k: form_str(form, k, 500) for k in ("email", "display_name", "org_name", "website")}
         errors: dict[str, str] = {}

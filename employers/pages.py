@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -16,8 +17,10 @@ from careers.accounts import service as accounts
 from careers.accounts.auth import requires_role
 from careers.accounts.controllers import client_key, log_in
 from careers.core import ratelimit
+from careers.core.config import Settings
+from careers.core.errors import back_to
 from careers.core.uploads import storage_for
-from careers.core.web import form_str, read_form, redirect, render, settings_of
+from careers.core.web import form_str, read_form, redirect, render
 from employers import service
 from listings import feeds
 
@@ -70,7 +73,7 @@ class OrganisationController(Controller):
         return await self._organisation_page(request, employer, service.organisation_form(employer), {})
 
     @post("/employer/organisation")
-    async def save_organisation(self, request: Request) -> Template | Redirect:
+    async def save_organisation(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         employer = await _employer_or_none(request)
         if employer is None:
             return _no_organisation(request)
@@ -88,7 +91,7 @@ class OrganisationController(Controller):
                 **kept,
                 logo=logo,
                 remove_logo=form_str(form, "remove_logo") == "1",
-                storage=storage_for(settings_of(request)),
+                storage=storage_for(settings),
             )
         except service.OrganisationInvalid as exc:
             errors = dict(exc.errors)
@@ -126,11 +129,10 @@ class OrganisationController(Controller):
         return await self._team_page(request, employer, {}, {})
 
     @post("/employer/team/invite")
-    async def invite(self, request: Request) -> Template | Redirect:
+    async def invite(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         employer = await _employer_or_none(request)
         if employer is None:
             return _no_organisation(request)
-        settings = settings_of(request)
         form = await read_form(request)
         email = form_str(form, "email", 320)
         try:
@@ -145,17 +147,12 @@ class OrganisationController(Controller):
         return redirect(request, "/employer/team", f"We sent an invitation to {invite.email}. It works for 7 days.",
                         "success")
 
-    @post("/employer/team/members/{member_id:int}/remove")
+    @post("/employer/team/members/{member_id:int}/remove", opt=back_to("/employer/team"))
     async def remove(self, request: Request, member_id: FromPath[int]) -> Redirect:
         employer = await _employer_or_none(request)
         if employer is None:
             raise NotFoundException()
-        try:
-            await service.remove_member(employer.id, request.user.id, member_id)
-        except service.NotAllowed:
-            raise NotFoundException() from None
-        except service.EmployerError as exc:
-            return redirect(request, "/employer/team", exc.message, "error")
+        await service.remove_member(employer.id, request.user.id, member_id)
         return redirect(request, "/employer/team", "The member is removed. They no longer have access.", "success")
 
     @post("/employer/team/invites/{invite_id:int}/revoke")
@@ -163,10 +160,7 @@ class OrganisationController(Controller):
         employer = await _employer_or_none(request)
         if employer is None:
             raise NotFoundException()
-        try:
-            await service.revoke_invite(employer.id, invite_id)
-        except service.NotAllowed:
-            raise NotFoundException() from None
+        await service.revoke_invite(employer.id, invite_id)
         return redirect(request, "/employer/team", "The invitation is withdrawn; its link no longer works.")
 
 
@@ -197,8 +191,7 @@ class InvitationController(Controller):
         return self._page(request, token, situation, {}, {}, status)
 
     @post("/employer/invites/accept")
-    async def accept(self, request: Request) -> Template | Redirect:
-        settings = settings_of(request)
+    async def accept(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         form = await read_form(request)
         token = form_str(form, "token", 200)
         try:
@@ -250,8 +243,8 @@ class EmployerPublicController(Controller):
         return render(request, "employers/public.html", {"page": page})
 
     @get("/employers/{slug:str}/logo")
-    async def logo(self, request: Request, slug: FromPath[str]) -> Response:
-        found = await service.logo_for(slug, storage_for(settings_of(request)))
+    async def logo(self, request: Request, settings: NamedDependency[Settings], slug: FromPath[str]) -> Response:
+        found = await service.logo_for(slug, storage_for(settings))
         if found is None:
             raise NotFoundException()
         data, content_type, key = found

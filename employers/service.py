@@ -21,6 +21,7 @@ from careers.accounts import service as accounts
 from careers.accounts.tables import User
 from careers.core import clock, db, mail
 from careers.core.config import Settings
+from careers.core.errors import Invalid, NotFound
 from careers.core.uploads import Storage, new_key
 from employers.tables import Employer, EmployerInvite, EmployerMember
 
@@ -135,15 +136,15 @@ _markdown = MarkdownIt("commonmark", {"html": False})  # raw HTML is shown as te
 ABOUT_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h2", "h3", "h4", "blockquote", "code", "pre", "hr"}
 
 
-class OrganisationInvalid(Exception):
+class OrganisationInvalid(Invalid):
     """The organisation form has field errors: `errors` maps field name -> message."""
 
     def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(fields=errors)
         self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
 
 
-class NotAllowed(Exception):
+class NotAllowed(NotFound):
     """The person may not touch this object; pages answer 404."""
 
 

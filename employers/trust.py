@@ -16,17 +16,20 @@ from typing import Any
 from careers.accounts import audit
 from careers.accounts import service as accounts
 from careers.core import clock, db
+from careers.core.errors import DomainError, NotFound
 from employers import service
 from employers.tables import Employer, EmployerMember
 
 SUSPENSION_REASON = "employer suspended"  # prefix of the listing events written by a suspension
 
 
-class TrustError(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        self.message = message
-        self.field = field
-        super().__init__(message)
+class TrustError(DomainError):
+    """A trust rule (verify, suspend, reinstate) was broken; `field` names the form field it belongs to."""
+
+
+class EmployerMissing(TrustError, NotFound):
+    def __init__(self) -> None:
+        super().__init__("That employer does not exist.")
 
 
 
@@ -40,7 +43,7 @@ def _required(reason: str) -> str:
 async def _employer(employer_id: int) -> Employer:
     employer = await Employer.objects().where(Employer.id == employer_id).first()
     if employer is None:
-        raise TrustError("That employer does not exist.")
+        raise EmployerMissing()
     return employer
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
@@ -17,7 +18,9 @@ from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_admin, requires_role
 from careers.core import ratelimit
-from careers.core.web import form_list, form_str, read_form, redirect, render, settings_of
+from careers.core.config import Settings
+from careers.core.errors import back_to
+from careers.core.web import form_list, form_str, read_form, redirect, render
 from employers.tables import Employer
 from listings import jobposting, service
 from listings import vocabulary as vocab
@@ -88,9 +91,9 @@ async def _own_listing(request: Request, listing_id: int) -> Listing:
     return listing
 
 
-async def listing_page_context(request: Request, listing: Listing, *, preview: bool) -> dict[str, Any]:
+async def listing_page_context(request: Request, settings: Settings, listing: Listing, *,
+                               preview: bool) -> dict[str, Any]:
     """Everything the listing page (and its preview) shows."""
-    settings = settings_of(request)
     employer = await Employer.objects().get(Employer.id == listing.employer)
     details = await service.listing_details(listing.id)
     view = service.listing_view(listing, details, employer, await service.credential_names())
@@ -104,7 +107,8 @@ async def listing_page_context(request: Request, listing: Listing, *, preview: b
         "jsonld": None,
     }
     if not preview:
-        context["jsonld"] = jobposting.script_json(jobposting.job_posting(listing, details, employer, settings.base_url))
+        posting = jobposting.job_posting(listing, details, employer, settings.base_url)
+        context["jsonld"] = jobposting.script_json(posting)
 
     # ---- extra context from other domains ---------------------------------------------------
     # Other domains add what the listing page shows about the visitor here, as a plain dict merge,
@@ -135,7 +139,7 @@ class EmployerListingsController(Controller):
         return await self._form_page(request, await form_context(form, {}, employer=employer, listing=None))
 
     @post("/new")
-    async def create(self, request: Request) -> Template | Redirect:
+    async def create(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         employer = await _employer_of(request)
         form = kept_form(await read_form(request))
         ctx = dict(employer=employer, listing=None)
@@ -148,7 +152,7 @@ class EmployerListingsController(Controller):
             return await self._form_page(request, await form_context(form, errors, **ctx), 403)
         try:
             data = await service.validate_listing(form)
-            await ratelimit.hit("listing-post", f"user:{user.id}", settings_of(request).post_rate)
+            await ratelimit.hit("listing-post", f"user:{user.id}", settings.post_rate)
             listing = await service.create_listing(employer.id, data, created_by=user.id)
         except service.ListingInvalid as exc:
             return await self._form_page(request, await form_context(form, exc.errors, **ctx), 400)
@@ -205,36 +209,30 @@ class EmployerListingsController(Controller):
         return redirect(request, f"/employer/listings/{listing.id}", message, "success")
 
     @get("/{listing_id:int}/preview")
-    async def preview(self, request: Request, listing_id: FromPath[int]) -> Template:
+    async def preview(self, request: Request, settings: NamedDependency[Settings],
+                      listing_id: FromPath[int]) -> Template:
         listing = await _own_listing(request, listing_id)
-        return render(request, "listings/page.html", await listing_page_context(request, listing, preview=True))
+        context = await listing_page_context(request, settings, listing, preview=True)
+        return render(request, "listings/page.html", context)
 
-    @post("/{listing_id:int}/close")
+    @post("/{listing_id:int}/close", opt=back_to("/employer/listings/{listing_id}"))
     async def close(self, request: Request, listing_id: FromPath[int]) -> Redirect:
         listing = await _own_listing(request, listing_id)
         form = await read_form(request)
         reason = "filled" if form_str(form, "reason") != "closed" else "closed by the employer"
-        try:
-            await service.close_listing(listing.id, actor_id=request.user.id, reason=reason)
-        except service.ListingError as exc:
-            return redirect(request, f"/employer/listings/{listing.id}", exc.message, "error")
+        await service.close_listing(listing.id, actor_id=request.user.id, reason=reason)
         return redirect(request, f"/employer/listings/{listing.id}",
                         "The listing is closed and has left the site and search.", "success")
 
-    @post("/{listing_id:int}/clone")
-    async def clone(self, request: Request, listing_id: FromPath[int]) -> Redirect:
+    @post("/{listing_id:int}/clone", opt=back_to("/employer/listings/{listing_id}"))
+    async def clone(self, request: Request, settings: NamedDependency[Settings], listing_id: FromPath[int]) -> Redirect:
         listing = await _own_listing(request, listing_id)
         user = request.user
         if not user.email_confirmed:
             return redirect(request, f"/employer/listings/{listing.id}",
                             "Confirm your email address before posting a job.", "error")
-        try:
-            await ratelimit.hit("listing-post", f"user:{user.id}", settings_of(request).post_rate)
-            copy = await service.clone_listing(listing.id, actor_id=user.id)
-        except ratelimit.RateLimited as exc:
-            return redirect(request, f"/employer/listings/{listing.id}", str(exc), "error")
-        except service.ListingError as exc:
-            return redirect(request, f"/employer/listings/{listing.id}", exc.message, "error")
+        await ratelimit.hit("listing-post", f"user:{user.id}", settings.post_rate)
+        copy = await service.clone_listing(listing.id, actor_id=user.id)
         return redirect(request, f"/employer/listings/{copy.id}/edit",
                         f"Copied into a new draft (#{copy.id}). Review it and save.", "success")
 
@@ -280,33 +278,22 @@ class AdminListingsController(Controller):
             "rows": rows, "status": status or "", "q": q, "page": page, "state_labels": service.STATE_LABELS,
         })
 
-    @post("/{listing_id:int}/publish")
+    @post("/{listing_id:int}/publish", opt=back_to("/admin/listings", "Listing #{listing_id}: "))
     async def publish(self, request: Request, listing_id: FromPath[int]) -> Redirect:
         from listings.moderation import service as moderation
 
-        try:
-            listing = await moderation.publish_without_payment(listing_id, request.user)
-        except service.ListingNotFound:
-            raise NotFoundException() from None
-        except service.ListingError as exc:
-            return redirect(request, "/admin/listings", f"Listing #{listing_id}: {exc.message}", "error")
+        listing = await moderation.publish_without_payment(listing_id, request.user)
         return redirect(request, "/admin/listings",
                         f"Listing #{listing.id} is published without payment: {service.listing_path(listing)}", "success")
 
-    @post("/{listing_id:int}/show")
+    @post("/{listing_id:int}/show", opt=back_to("/admin/listings?q={listing_id}", "Listing #{listing_id}: "))
     async def show_again(self, request: Request, listing_id: FromPath[int]) -> Redirect:
         """Clear the hidden flag a dispute or reports set (reports are better dismissed at /admin/reports)."""
         from listings.moderation import service as moderation
 
         form = await read_form(request)
-        back = f"/admin/listings?q={listing_id}"
-        try:
-            await moderation.show_again(listing_id, request.user, form_str(form, "reason", 2000))
-        except moderation.ModerationError as exc:
-            if exc.message == "That listing does not exist.":
-                raise NotFoundException() from None
-            return redirect(request, back, f"Listing #{listing_id}: {exc.message}", "error")
-        return redirect(request, back, f"Listing #{listing_id} is shown again.", "success")
+        await moderation.show_again(listing_id, request.user, form_str(form, "reason", 2000))
+        return redirect(request, f"/admin/listings?q={listing_id}", f"Listing #{listing_id} is shown again.", "success")
 
 
 # ---- the public listing page ------------------------------------------------------------------
@@ -330,7 +317,8 @@ class ListingPageController(Controller):
         return Redirect(path=service.listing_path(listing), status_code=301)
 
     @get("/{listing_id:int}/{slug:str}")
-    async def page(self, request: Request, listing_id: FromPath[int], slug: FromPath[str]) -> Template | Redirect:
+    async def page(self, request: Request, settings: NamedDependency[Settings], listing_id: FromPath[int],
+                   slug: FromPath[str]) -> Template | Redirect:
         listing = await _public_listing(listing_id)
         if slug != listing.slug:
             return Redirect(path=service.listing_path(listing), status_code=301)
@@ -340,7 +328,8 @@ class ListingPageController(Controller):
                 "listing": listing, "employer": employer, "removed": listing.status == service.REMOVED,
             }, status_code=410)
         await service.count_view(listing.id)
-        return render(request, "listings/page.html", await listing_page_context(request, listing, preview=False))
+        context = await listing_page_context(request, settings, listing, preview=False)
+        return render(request, "listings/page.html", context)
 
     @get("/{listing_id:int}/external-apply")
     async def external_apply(self, listing_id: FromPath[int]) -> Redirect:
@@ -406,13 +395,13 @@ class ListingApiController(Controller):
         description="A published, visible listing in the shared field vocabulary; 404 for any other listing.",
         responses={404: ResponseSpec(data_container=ApiError, description="No published listing has this id.")},
     )
-    async def get_listing(self, request: Request, listing_id: FromPath[int]) -> ListingOut:
+    async def get_listing(self, settings: NamedDependency[Settings], listing_id: FromPath[int]) -> ListingOut:
         listing = await Listing.objects().where(Listing.id == listing_id).first()
         if listing is None or not service.is_public(listing):
             raise NotFoundException(detail="No published listing has this id.")
         employer = await Employer.objects().get(Employer.id == listing.employer)
         details = await service.listing_details(listing.id)
-        return listing_out(listing, details, employer, settings_of(request).base_url)
+        return listing_out(listing, details, employer, settings.base_url)
 
 
 ROUTES = [EmployerListingsController, AdminListingsController, ListingPageController, ListingApiController]

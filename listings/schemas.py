@@ -149,7 +149,7 @@ class ListingOut(msgspec.Struct, kw_only=True):
 
 
 class ApiError(msgspec.Struct):
-    """The error shape of every /api/ answer (careers.app.http_exception_handler)."""
+    """The error shape of every /api/ answer (careers.core.errors)."""
 
     error: str
     detail: str

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 from careers.core import clock, db, forms, mail, outbox
 from careers.core.forms import FormErrors
+from careers.core.errors import Conflict, DomainError, Invalid, NotFound
 from listings import vocabulary as vocab
 from listings.markdown import render_markdown
 from listings.schemas import (  # noqa: F401 - the limits are part of this module's interface
@@ -76,20 +77,15 @@ STATE_LABELS = {
 }
 
 
-class ListingError(Exception):
-    """A listing rule was broken; pages show `message` plainly."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        self.message = message
-        self.field = field
-        super().__init__(message)
+class ListingError(DomainError):
+    """A listing rule was broken; pages show `message` plainly (a conflict with the listing's state)."""
 
 
-class IllegalTransition(ListingError):
+class IllegalTransition(ListingError, Conflict):
     pass
 
 
-class ListingNotFound(ListingError):
+class ListingNotFound(ListingError, NotFound):
     pass
 
 
@@ -250,13 +246,12 @@ PAY_LIMITS = {"hour": Decimal("1000"), "year": Decimal("10000000"), "chart": Dec
 _ZIP_RE = re.compile(r"^(\d{5})(?:-\d{4})?$")
 
 
-class ListingInvalid(ListingError):
+class ListingInvalid(ListingError, Invalid):
     """One or more fields are wrong; `errors` maps each field to a message for the person."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = dict(errors)
-        field, message = next(iter(self.errors.items()))
-        super().__init__(message, field)
+        super().__init__(fields=errors)
+        self.errors = self.fields
 
 
 def normalise_title(title: str) -> str:

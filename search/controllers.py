@@ -10,12 +10,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
-from litestar.exceptions import ClientException, NotFoundException
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
-from careers.core.web import render, settings_of
+from careers.core.config import Settings
+from careers.core.web import render
 from listings.vocabulary import EMPLOYMENT_TYPES, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
 from search import service
 from search.schemas import ApiError, ListingSearchResponse, SearchFacets, listing_hit
@@ -140,9 +142,8 @@ def page_links(result: SearchResult) -> list[dict]:
             for n in shown]
 
 
-async def search_page(request: Request, fixed: dict[str, list[str]] | None = None, *, heading: str = "Find coding jobs",
-                      intro: str = "") -> Template:
-    settings = settings_of(request)
+async def search_page(request: Request, settings: Settings, fixed: dict[str, list[str]] | None = None, *,
+                      heading: str = "Find coding jobs", intro: str = "") -> Template:
     await service.refresh_lexicon()
     params = query_params(request)
     for name, values in (fixed or {}).items():
@@ -196,28 +197,29 @@ class JobSearchController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def jobs(self, request: Request) -> Template:
-        return await search_page(request)
+    async def jobs(self, request: Request, settings: NamedDependency[Settings]) -> Template:
+        return await search_page(request, settings)
 
     @get("/credential/{code:str}")
-    async def by_credential(self, request: Request, code: FromPath[str]) -> Template:
+    async def by_credential(self, request: Request, settings: NamedDependency[Settings],
+                            code: FromPath[str]) -> Template:
         await service.refresh_lexicon()
         term = service.lexicon().by_code.get(code.upper())
         if term is None:
             raise NotFoundException()
-        return await search_page(request, {"credential": [term.code]}, heading=f"{term.code} jobs",
+        return await search_page(request, settings, {"credential": [term.code]}, heading=f"{term.code} jobs",
                                  intro=f"Jobs for {term.full_name} ({term.code}) holders.")
 
     @get("/state/{st:str}")
-    async def by_state(self, request: Request, st: FromPath[str]) -> Template:
+    async def by_state(self, request: Request, settings: NamedDependency[Settings], st: FromPath[str]) -> Template:
         code = st.upper()
         if code not in US_STATES:
             raise NotFoundException()
-        return await search_page(request, {"state": [code]}, heading=f"Coding jobs in {US_STATES[code]}")
+        return await search_page(request, settings, {"state": [code]}, heading=f"Coding jobs in {US_STATES[code]}")
 
     @get("/remote")
-    async def remote(self, request: Request) -> Template:
-        return await search_page(request, {"work_mode": ["remote"]}, heading="Remote coding jobs")
+    async def remote(self, request: Request, settings: NamedDependency[Settings]) -> Template:
+        return await search_page(request, settings, {"work_mode": ["remote"]}, heading="Remote coding jobs")
 
 
 # ---- the JSON API ------------------------------------------------------------------------------
@@ -244,6 +246,7 @@ class ListingSearchApiController(Controller):
     async def search(
         self,
         request: Request,
+        settings: NamedDependency[Settings],
         q: Annotated[str | None, QueryParameter(description="Keywords; credential words become credential filters.")] = None,
         credential: Annotated[list[str] | None, QueryParameter(description="Credential code (repeatable, any of): required, any-of or preferred.")] = None,
         setting: Repeatable = None,
@@ -261,25 +264,14 @@ class ListingSearchApiController(Controller):
         per_page: Annotated[str | None, QueryParameter(description="Results per page, default 20, at most 100.")] = None,
         qualified: Annotated[str | None, QueryParameter(description="true: only jobs the signed-in coder qualifies for.")] = None,
     ) -> ListingSearchResponse:
-        settings = settings_of(request)
         await service.refresh_lexicon()
-        try:
-            query = service.parse_query(query_params(request))
-        except SearchParamError as exc:
-            raise _bad_request(exc.fields) from None
-        query, problem = await resolve_qualified(request, query)
+        query, problem = await resolve_qualified(request, service.parse_query(query_params(request)))
         if problem:
-            raise _bad_request({"qualified": problem})
+            raise SearchParamError("qualified", problem)
         result = await service.search_listings(query, settings)
         facets = SearchFacets() if result.degraded else SearchFacets(**result.facets)
         return ListingSearchResponse(hits=[listing_hit(h) for h in result.hits], total=result.total, page=result.page,
                                      per_page=result.per_page, facets=facets, degraded=result.degraded)
-
-
-def _bad_request(fields: dict[str, str]) -> ClientException:
-    """400 {"error", "detail", "fields": {name: message}} (shaped by careers.app.http_exception_handler)."""
-    detail = " ".join(f"{name}: {message}" for name, message in fields.items())
-    return ClientException(status_code=400, detail=detail, extra={"fields": fields})
 
 
 ROUTES = [JobSearchController, ListingSearchApiController]

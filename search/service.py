@@ -44,6 +44,7 @@ from careers.core import db, forms
 from careers.core.config import Settings
 from careers.core.forms import FormErrors
 from listings.vocabulary import ListingState
+from careers.core.errors import Invalid
 from search.client import SearchUnavailable, http_for
 from search.documents import credential_rank_token, documents_for
 from search.schemas import (  # noqa: F401 - the limits are part of this module's interface
@@ -74,14 +75,11 @@ RETRIEVE = [
 ]
 
 
-class SearchParamError(Exception):
+class SearchParamError(Invalid):
     """One or more search parameters are invalid; `fields` maps each parameter to its message."""
 
     def __init__(self, field: str, message: str, fields: dict[str, str] | None = None) -> None:
-        self.fields = dict(fields or {field: message})
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
+        super().__init__(message, field, fields=fields or {field: message})
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,15 @@ from urllib.parse import quote
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts import service
 from careers.accounts.auth import requires_admin, requires_admin_password, requires_login
 from careers.core import ratelimit
+from careers.core.config import Settings
+from careers.core.errors import back_to
 from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next, settings_of
 
 
@@ -58,8 +61,7 @@ class AccountController(Controller):
         return render(request, "accounts/login.html", {"next": safe_next(next_url, ""), "form": {}, "errors": {}})
 
     @post("/login")
-    async def login(self, request: Request) -> Template | Redirect:
-        settings = settings_of(request)
+    async def login(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         form = await read_form(request)
         email = form_str(form, "email", 320)
         next_url = safe_next(form_str(form, "next"), "")
@@ -109,14 +111,10 @@ class AccountController(Controller):
             return render(request, "accounts/message.html", {"title": "Link not valid", "message": exc.message}, status_code=400)
         return redirect(request, "/account" if request.user else "/login", "Your email address is confirmed.", "success")
 
-    @post("/account/confirm/resend", guards=[requires_login])
-    async def resend_confirmation(self, request: Request) -> Redirect:
+    @post("/account/confirm/resend", guards=[requires_login], opt=back_to("/account"))
+    async def resend_confirmation(self, request: Request, settings: NamedDependency[Settings]) -> Redirect:
         user = request.user
-        settings = settings_of(request)
-        try:
-            await ratelimit.hit("confirm-resend", str(user.id), settings.reset_rate)
-        except ratelimit.RateLimited as exc:
-            return redirect(request, "/account", str(exc), "error")
+        await ratelimit.hit("confirm-resend", str(user.id), settings.reset_rate)
         if not user.email_confirmed:
             from careers.accounts.tables import User
 
@@ -129,8 +127,7 @@ class AccountController(Controller):
         return render(request, "accounts/reset_request.html", {"form": {}, "errors": {}})
 
     @post("/password/reset")
-    async def reset_request(self, request: Request) -> Template:
-        settings = settings_of(request)
+    async def reset_request(self, request: Request, settings: NamedDependency[Settings]) -> Template:
         form = await read_form(request)
         email = form_str(form, "email", 320)
         try:
@@ -208,8 +205,7 @@ class SecondFactorController(Controller):
         return render(request, "admin/2fa_code.html", {"next": target, "errors": {}})
 
     @post("/", guards=[requires_admin_password])
-    async def submit_code(self, request: Request) -> Template | Redirect:
-        settings = settings_of(request)
+    async def submit_code(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         form = await read_form(request)
         target = safe_next(form_str(form, "next"), "/admin")
         try:
@@ -236,11 +232,10 @@ class SecondFactorController(Controller):
         return render(request, "admin/2fa_setup.html", self._setup_context(user, secret, safe_next(next_url, "/admin")))
 
     @post("/setup", guards=[requires_admin_password])
-    async def setup(self, request: Request) -> Template | Redirect:
+    async def setup(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         user = request.user
         if await service.has_totp(user.id) and not user.second_factor_ok:
             return redirect(request, "/admin/2fa")
-        settings = settings_of(request)
         form = await read_form(request)
         secret = form_str(form, "secret", 64)
         target = safe_next(form_str(form, "next"), "/admin")
@@ -251,7 +246,7 @@ class SecondFactorController(Controller):
             if not service.valid_totp_secret(secret):
                 secret = service.new_totp_secret()
             context = self._setup_context(user, secret, target)
-            context["errors"] = {"code": getattr(exc, "message", str(exc))}
+            context["errors"] = {"code": exc.message}
             return render(request, "admin/2fa_setup.html", context, status_code=400)
         response = await log_in(request, user.id, target, None, second_factor_ok=True)
         page = render(request, "admin/2fa_recovery_codes.html", {"codes": codes, "next": target, "enrolled": True})

@@ -21,6 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 from careers.accounts.tables import AccountToken, RecoveryCode, Session, User
 from careers.core import clock, db, mail
 from careers.core.config import Settings
+from careers.core.errors import DomainError
 
 ROLES = ("coder", "employer", "admin")
 PASSWORD_MIN_LENGTH = 10
@@ -35,13 +36,8 @@ _COMMON_PASSWORDS = frozenset(
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """A rule was broken; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        self.message = message
-        self.field = field
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

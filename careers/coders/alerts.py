@@ -23,6 +23,7 @@ from careers.accounts import service as accounts
 from careers.coders.tables import AlertSentListing, JobAlert
 from careers.core import clock, db, mail
 from careers.core.config import Settings
+from careers.core.errors import DomainError
 
 FREQUENCIES = {"daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}
 FREQUENCY_LABELS = {"daily": "Daily", "weekly": "Weekly"}
@@ -34,11 +35,8 @@ INDEX_LAG = dt.timedelta(minutes=30)
 IGNORED_PARAMS = frozenset({"page", "_csrf_token", "per_page", "sort", "frequency", "email"})
 
 
-class AlertError(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        self.message = message
-        self.field = field
-        super().__init__(message)
+class AlertError(DomainError):
+    """An alert rule was broken; `field` names the form field it belongs to."""
 
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from careers.accounts.controllers import client_key, log_in
 from careers.accounts.service import AccountError
 from careers.coders import service
 from careers.core import ratelimit
-from careers.core.web import form_str, read_form, render, settings_of
+from careers.core.config import Settings
+from careers.core.web import form_str, read_form, render
 
 
 class CoderRegistrationController(Controller):
@@ -20,8 +22,7 @@ class CoderRegistrationController(Controller):
         return render(request, "accounts/register_coder.html", {"form": {}, "errors": {}})
 
     @post("/register/coder")
-    async def register(self, request: Request) -> Template | Redirect:
-        settings = settings_of(request)
+    async def register(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         form = await read_form(request)
         kept = {"email": form_str(form, "email", 320), "display_name": form_str(form, "display_name", 200)}
         errors: dict[str, str] = {}

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie, UploadFile
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
@@ -20,7 +21,9 @@ from careers.accounts.auth import requires_role
 from careers.accounts.service import AccountError
 from careers.coders import alerts, privacy, service
 from careers.core import ratelimit
-from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next, settings_of
+from careers.core.config import Settings
+from careers.core.errors import back_to
+from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next
 from listings.tables import Listing
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES, ListingState
 
@@ -134,43 +137,35 @@ class CoderAccountController(Controller):
         return redirect(request, "/account/profile", "Your profile is saved.", "success")
 
     @post("/account/profile/resume")
-    async def upload_resume(self, request: Request) -> Template | Redirect:
+    async def upload_resume(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         form = await request.form()
         upload = form.get("resume")
         if not isinstance(upload, UploadFile):
             return await _profile_page(request, resume_error="Choose a resume file to upload.", status_code=400)
         data = await upload.read(service.RESUME_MAX_BYTES + 1)
         try:
-            await service.store_resume(request.user.id, upload.filename or "", data, settings_of(request))
+            await service.store_resume(request.user.id, upload.filename or "", data, settings)
         except service.CoderError as exc:
             return await _profile_page(request, resume_error=exc.message, status_code=400)
         return redirect(request, "/account/profile#resume", "Your resume is uploaded.", "success")
 
     @post("/account/profile/resume/delete")
-    async def delete_resume(self, request: Request) -> Redirect:
-        await service.remove_resume(request.user.id, settings_of(request))
+    async def delete_resume(self, request: Request, settings: NamedDependency[Settings]) -> Redirect:
+        await service.remove_resume(request.user.id, settings)
         return redirect(request, "/account/profile#resume", "Your resume is removed from your profile.")
 
     @get("/account/resume")
-    async def own_resume(self, request: Request) -> Response:
-        try:
-            return _download(await service.own_resume(request.user.id, settings_of(request)))
-        except service.NotAllowed:
-            raise NotFoundException() from None
+    async def own_resume(self, request: Request, settings: NamedDependency[Settings]) -> Response:
+        return _download(await service.own_resume(request.user.id, settings))
 
     @get("/account/applications")
     async def applications(self, request: Request) -> Template:
         return render(request, "coders/applications.html",
                       {"applications": await service.my_applications(request.user.id)})
 
-    @post("/account/applications/{application_id:int}/withdraw")
+    @post("/account/applications/{application_id:int}/withdraw", opt=back_to("/account/applications"))
     async def withdraw(self, request: Request, application_id: FromPath[int]) -> Redirect:
-        try:
-            await service.withdraw(application_id, request.user.id)
-        except service.NotAllowed:
-            raise NotFoundException() from None
-        except service.CoderError as exc:
-            return redirect(request, "/account/applications", exc.message, "error")
+        await service.withdraw(application_id, request.user.id)
         return redirect(request, f"/account/applications#application-{application_id}",
                         "Your application is withdrawn. The employer sees that you withdrew it.")
 
@@ -193,20 +188,20 @@ class CoderAccountController(Controller):
         return render(request, "coders/data.html", {"rule": privacy.RULE, "errors": {}})
 
     @get("/account/data/export")
-    async def export(self, request: Request) -> Response:
-        content = await privacy.export(request.user.id, settings_of(request))
+    async def export(self, request: Request, settings: NamedDependency[Settings]) -> Response:
+        content = await privacy.export(request.user.id, settings)
         return Response(content=content, media_type="application/zip",
                         headers={"Content-Disposition": 'attachment; filename="careercenter-my-data.zip"',
                                  "Cache-Control": "private, no-store"})
 
     @post("/account/data/delete")
-    async def delete_account(self, request: Request) -> Template | Redirect:
+    async def delete_account(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         form = await read_form(request)
         if form_str(form, "confirm", 20) != "yes":
             return render(request, "coders/data.html", {"rule": privacy.RULE, "errors": {
                 "confirm": "Tick the box to confirm that you want to delete your account."}}, status_code=400)
         try:
-            await privacy.delete_account(request.user.id, form_str(form, "password", 1000), settings_of(request))
+            await privacy.delete_account(request.user.id, form_str(form, "password", 1000), settings)
         except AccountError as exc:
             return render(request, "coders/data.html", {"rule": privacy.RULE, "errors": {exc.field or "__all__": exc.message}},
                           status_code=400)
@@ -221,13 +216,13 @@ class CoderJobActionsController(Controller):
     include_in_schema = False
 
     @post("/jobs/{listing_id:int}/apply")
-    async def apply(self, request: Request, listing_id: FromPath[int]) -> Template | Redirect:
+    async def apply(self, request: Request, settings: NamedDependency[Settings],
+                    listing_id: FromPath[int]) -> Template | Redirect:
         listing = await _listing_or_404(listing_id)
         back = service.listing_path(listing_id, listing["slug"])
         login = _coder_or_login(request, back)
         if login is not None:
             return login
-        settings = settings_of(request)
         form = await read_form(request)
         try:
             await ratelimit.hit("apply-account", str(request.user.id), settings.apply_rate)
@@ -236,8 +231,6 @@ class CoderJobActionsController(Controller):
                           status_code=429)
         try:
             result = await service.apply(listing_id, request.user, form_str(form, "cover_note", 100000), settings)
-        except service.NotAllowed:
-            raise NotFoundException() from None
         except service.CoderError as exc:
             # A too-long cover note comes back in the form, kept, so the coder can shorten it instead of retyping.
             return render(request, "coders/apply_refused.html", {
@@ -259,10 +252,7 @@ class CoderJobActionsController(Controller):
         login = _coder_or_login(request, back)
         if login is not None:
             return login
-        try:
-            await service.save_job(request.user.id, listing_id)
-        except service.NotAllowed:
-            raise NotFoundException() from None
+        await service.save_job(request.user.id, listing_id)
         form = await read_form(request)
         return redirect(request, safe_next(form_str(form, "next", 2000), back), f"Saved “{listing['title']}”.")
 
@@ -290,13 +280,10 @@ class CoderPublicController(Controller):
         return render(request, "coders/public_profile.html", {"p": details})
 
     @get("/applications/{application_id:int}/resume")
-    async def application_resume(self, request: Request, application_id: FromPath[int]) -> Response:
+    async def application_resume(self, request: Request, settings: NamedDependency[Settings],
+                                 application_id: FromPath[int]) -> Response:
         user = request.user
-        try:
-            resume = await service.application_resume(application_id, user.id if user else None, settings_of(request))
-        except service.NotAllowed:
-            raise NotFoundException() from None
-        return _download(resume)
+        return _download(await service.application_resume(application_id, user.id if user else None, settings))
 
 
 class JobAlertController(Controller):
@@ -305,8 +292,7 @@ class JobAlertController(Controller):
     include_in_schema = False
 
     @post("/alerts")
-    async def create(self, request: Request) -> Template | Redirect:
-        settings = settings_of(request)
+    async def create(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         form = await read_form(request)
         query = form_str(form, "query", 2000)
         frequency = form_str(form, "frequency", 10) or "daily"
@@ -343,8 +329,9 @@ class JobAlertController(Controller):
                                                                "email": "", "errors": {}})
 
     @get("/alerts/confirm")
-    async def confirm_page(self, request: Request, token: FromQuery[str] = "") -> Template:
-        alert = await alerts.alert_for_token(token, settings_of(request).secret_key, "confirm")
+    async def confirm_page(self, request: Request, settings: NamedDependency[Settings],
+                           token: FromQuery[str] = "") -> Template:
+        alert = await alerts.alert_for_token(token, settings.secret_key, "confirm")
         if alert is None or not alert.active:
             return render(request, "coders/alert_message.html", {
                 "title": "Link not valid", "message": "This confirmation link is not valid or the alert was removed."},
@@ -352,9 +339,9 @@ class JobAlertController(Controller):
         return render(request, "coders/alert_confirm.html", {"alert": alerts.alert_view(alert), "token": token})
 
     @post("/alerts/confirm")
-    async def confirm(self, request: Request) -> Template:
+    async def confirm(self, request: Request, settings: NamedDependency[Settings]) -> Template:
         form = await read_form(request)
-        alert = await alerts.confirm(form_str(form, "token", 200), settings_of(request))
+        alert = await alerts.confirm(form_str(form, "token", 200), settings)
         if alert is None:
             return render(request, "coders/alert_message.html", {
                 "title": "Link not valid", "message": "This confirmation link is not valid or the alert was removed."},
@@ -365,18 +352,19 @@ class JobAlertController(Controller):
                        f"{alert.frequency}. Every mail has a link to stop it."})
 
     @get("/alerts/manage")
-    async def manage(self, request: Request, token: FromQuery[str] = "") -> Template:
-        alert = await alerts.alert_for_token(token, settings_of(request).secret_key)
+    async def manage(self, request: Request, settings: NamedDependency[Settings],
+                     token: FromQuery[str] = "") -> Template:
+        alert = await alerts.alert_for_token(token, settings.secret_key)
         if alert is None:
             raise NotFoundException()
         return render(request, "coders/alert_manage.html", {"alert": alerts.alert_view(alert), "token": token,
                                                             "frequencies": alerts.FREQUENCY_LABELS})
 
     @post("/alerts/manage")
-    async def change(self, request: Request) -> Template | Redirect:
+    async def change(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         form = await read_form(request)
         token = form_str(form, "token", 200)
-        alert = await alerts.alert_for_token(token, settings_of(request).secret_key)
+        alert = await alerts.alert_for_token(token, settings.secret_key)
         if alert is None or not alert.active:
             raise NotFoundException()
         try:
@@ -388,9 +376,10 @@ class JobAlertController(Controller):
         return redirect(request, "/alerts/manage?token=" + quote(token), "Your alert is updated.", "success")
 
     @get("/alerts/unsubscribe")
-    async def unsubscribe_page(self, request: Request, token: FromQuery[str] = "") -> Template:
+    async def unsubscribe_page(self, request: Request, settings: NamedDependency[Settings],
+                               token: FromQuery[str] = "") -> Template:
         """Mail scanners follow links: a GET only asks; the button POSTs."""
-        alert = await alerts.alert_for_token(token, settings_of(request).secret_key)
+        alert = await alerts.alert_for_token(token, settings.secret_key)
         if alert is None:
             return render(request, "coders/alert_message.html", {
                 "title": "Link not valid", "message": "This unsubscribe link is not valid or the alert was removed."},
@@ -398,12 +387,13 @@ class JobAlertController(Controller):
         return render(request, "coders/alert_unsubscribe.html", {"alert": alerts.alert_view(alert), "token": token})
 
     @post("/alerts/unsubscribe")
-    async def unsubscribe(self, request: Request, token: FromQuery[str] = "") -> Template:
+    async def unsubscribe(self, request: Request, settings: NamedDependency[Settings],
+                          token: FromQuery[str] = "") -> Template:
         """RFC 8058 one-click unsubscribe: exempt from CSRF, authenticated by the signed token."""
         if not token:
             form = await read_form(request)
             token = form_str(form, "token", 200)
-        alert = await alerts.unsubscribe(token, settings_of(request))
+        alert = await alerts.unsubscribe(token, settings)
         if alert is None:
             return render(request, "coders/alert_message.html", {
                 "title": "Link not valid", "message": "This unsubscribe link is not valid or the alert was removed."},

@@ -41,6 +41,7 @@ from careers.core import clock, db, forms, mail, uploads
 from careers.core.forms import FormErrors
 from careers.core.config import Settings
 from employers.tables import EmployerMember
+from careers.core.errors import DomainError, NotFound
 from listings.tables import Credential, Listing, ListingCredential, ListingRemoteState
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, WORK_MODES, ListingState
 
@@ -84,17 +85,12 @@ LISTING_NOTICES = {
 }
 
 
-class CoderError(Exception):
+class CoderError(DomainError):
     """A coder rule was broken; `field` names the form field it belongs to, pages show `message`."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        self.message = message
-        self.field = field
-        super().__init__(message)
 
-
-class NotAllowed(CoderError):
-    """The object does not exist for this person (pages answer 404)."""
+class NotAllowed(NotFound):
+    """The object does not exist for this person (pages answer 404); not a CoderError, so rule catches skip it."""
 
     def __init__(self) -> None:
         super().__init__("Not found.")

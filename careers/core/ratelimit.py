@@ -8,14 +8,13 @@ and an atomic increment that holds across processes, so the counter is one
 
 from __future__ import annotations
 
-from careers.core import clock, db
+from careers.core import clock, db, errors
 
 
-class RateLimited(Exception):
+class RateLimited(errors.RateLimited):
     def __init__(self, bucket: str, retry_after: int) -> None:
         self.bucket = bucket
-        self.retry_after = retry_after
-        super().__init__(f"Too many attempts; try again in {wait_in_words(retry_after)}.")
+        super().__init__(f"Too many attempts; try again in {wait_in_words(retry_after)}.", retry_after)
 
 
 def wait_in_words(seconds: int) -> str:

@@ -9,7 +9,7 @@ import json
 from typing import Any
 from urllib.parse import quote, urlparse
 
-from litestar import Request, Response
+from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
@@ -127,7 +127,3 @@ def form_str(form: dict[str, Any], key: str, max_length: int = 10000) -> str:
 
 def not_found() -> NotFoundException:
     return NotFoundException()
-
-
-def json_error(status: int, error: str, detail: str, fields: dict[str, str] | None = None) -> Response:
-    return Response(content={"error": error, "detail": detail, "fields": fields or {}}, status_code=status)

@@ -10,13 +10,16 @@ import math
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts import audit
 from careers.accounts.auth import requires_admin
 from careers.core import clock, db, ratelimit
-from careers.core.web import form_str, not_found, read_form, redirect, render, settings_of
+from careers.core.config import Settings
+from careers.core.errors import back_to
+from careers.core.web import form_str, not_found, read_form, redirect, render
 from employers import trust
 from employers.tables import Employer, EmployerMember
 from listings.moderation import service
@@ -49,34 +52,26 @@ class ReviewController(Controller):
                 item.extra["order_status"] = billing.STATUS_LABELS.get(item.order["status"], item.order["status"])
         return render(request, "moderation/review.html", {"items": items, "errors": {}, "form": {}})
 
-    @post("/{listing_id:int}/approve")
-    async def approve(self, request: Request, listing_id: FromPath[int]) -> Redirect:
-        try:
-            listing = await service.approve(listing_id, request.user, settings_of(request))
-        except service.ModerationError as exc:
-            return redirect(request, "/admin/review", exc.message, "error")
+    @post("/{listing_id:int}/approve", opt=back_to("/admin/review", not_found_too=True))
+    async def approve(self, request: Request, settings: NamedDependency[Settings],
+                      listing_id: FromPath[int]) -> Redirect:
+        listing = await service.approve(listing_id, request.user, settings)
         return redirect(request, "/admin/review", f"Approved and published: {listing.title}", "success")
 
-    @post("/{listing_id:int}/reject")
-    async def reject(self, request: Request, listing_id: FromPath[int]) -> Redirect:
+    @post("/{listing_id:int}/reject", opt=back_to("/admin/review#listing-{listing_id}", not_found_too=True))
+    async def reject(self, request: Request, settings: NamedDependency[Settings],
+                     listing_id: FromPath[int]) -> Redirect:
         form = await read_form(request)
-        try:
-            listing = await service.reject(listing_id, request.user, form_str(form, "reason", 4000),
-                                           settings_of(request))
-        except service.ModerationError as exc:
-            return redirect(request, f"/admin/review#listing-{listing_id}", exc.message, "error")
+        listing = await service.reject(listing_id, request.user, form_str(form, "reason", 4000), settings)
         return redirect(request, "/admin/review",
                         f"Rejected: {listing.title}. The employer was mailed the reason; the refund is on its way.",
                         "success")
 
-    @post("/{listing_id:int}/changes")
-    async def request_changes(self, request: Request, listing_id: FromPath[int]) -> Redirect:
+    @post("/{listing_id:int}/changes", opt=back_to("/admin/review#listing-{listing_id}", not_found_too=True))
+    async def request_changes(self, request: Request, settings: NamedDependency[Settings],
+                              listing_id: FromPath[int]) -> Redirect:
         form = await read_form(request)
-        try:
-            listing = await service.request_changes(listing_id, request.user, form_str(form, "note", 4000),
-                                                    settings_of(request))
-        except service.ModerationError as exc:
-            return redirect(request, f"/admin/review#listing-{listing_id}", exc.message, "error")
+        listing = await service.request_changes(listing_id, request.user, form_str(form, "note", 4000), settings)
         return redirect(request, "/admin/review", f"Sent back to the employer with your note: {listing.title}",
                         "success")
 
@@ -89,27 +84,22 @@ class ReportController(Controller):
 
     include_in_schema = False
 
-    async def _listing(self, listing_id: int) -> Listing:
-        try:
-            return await service.public_listing(listing_id)
-        except service.ModerationError:
-            raise not_found() from None
-
     @get("/jobs/{listing_id:int}/report")
     async def form(self, request: Request, listing_id: FromPath[int]) -> Template:
-        listing = await self._listing(listing_id)
+        listing = await service.public_listing(listing_id)
         return render(request, "moderation/report.html", {"listing": listing, "reasons": service.REPORT_REASONS,
                                                           "form": {}, "errors": {}})
 
     @post("/jobs/{listing_id:int}/report")
-    async def submit(self, request: Request, listing_id: FromPath[int]) -> Template:
-        listing = await self._listing(listing_id)
+    async def submit(self, request: Request, settings: NamedDependency[Settings],
+                     listing_id: FromPath[int]) -> Template:
+        listing = await service.public_listing(listing_id)
         form = await read_form(request)
         kept = {"reason": form_str(form, "reason", 32), "detail": form_str(form, "detail", 4000),
                 "email": form_str(form, "email", 320)}
         context = {"listing": listing, "reasons": service.REPORT_REASONS, "form": kept, "errors": {}}
         try:
-            outcome = await service.submit_report(listing_id, kept["reason"], kept["detail"], settings_of(request),
+            outcome = await service.submit_report(listing_id, kept["reason"], kept["detail"], settings,
                                                   user=request.user, email=kept["email"], client_ip=_client_ip(request))
         except ratelimit.RateLimited as exc:
             context["errors"] = {"__all__": str(exc)}
@@ -147,32 +137,23 @@ class ReportsAdminController(Controller):
     async def index(self, request: Request) -> Template:
         return render(request, "moderation/reports.html", {"listings": await service.open_reports()})
 
-    @post("/{listing_id:int}/dismiss")
+    @post("/{listing_id:int}/dismiss", opt=back_to("/admin/reports", not_found_too=True))
     async def dismiss(self, request: Request, listing_id: FromPath[int]) -> Redirect:
         form = await read_form(request)
-        try:
-            await service.dismiss_reports(listing_id, request.user, form_str(form, "reason", 2000))
-        except service.ModerationError as exc:
-            return redirect(request, "/admin/reports", exc.message, "error")
+        await service.dismiss_reports(listing_id, request.user, form_str(form, "reason", 2000))
         return redirect(request, "/admin/reports", f"Reports on listing #{listing_id} dismissed; it is visible again.",
                         "success")
 
-    @post("/{listing_id:int}/remove")
+    @post("/{listing_id:int}/remove", opt=back_to("/admin/reports", not_found_too=True))
     async def remove(self, request: Request, listing_id: FromPath[int]) -> Redirect:
         form = await read_form(request)
-        try:
-            await service.remove_listing(listing_id, request.user, form_str(form, "reason", 2000))
-        except service.ModerationError as exc:
-            return redirect(request, "/admin/reports", exc.message, "error")
+        await service.remove_listing(listing_id, request.user, form_str(form, "reason", 2000))
         return redirect(request, "/admin/reports", f"Listing #{listing_id} removed from the site.", "success")
 
-    @post("/{listing_id:int}/suspend")
+    @post("/{listing_id:int}/suspend", opt=back_to("/admin/reports", not_found_too=True))
     async def suspend(self, request: Request, listing_id: FromPath[int]) -> Redirect:
         form = await read_form(request)
-        try:
-            await service.suspend_reported_employer(listing_id, request.user, form_str(form, "reason", 2000))
-        except service.ModerationError as exc:
-            return redirect(request, "/admin/reports", exc.message, "error")
+        await service.suspend_reported_employer(listing_id, request.user, form_str(form, "reason", 2000))
         return redirect(request, "/admin/reports", "Employer suspended: its listings are off the site and its "
                         "members cannot log in.", "success")
 
@@ -181,6 +162,9 @@ class ReportsAdminController(Controller):
 
 EMPLOYER_FILTERS = {"all": "All", "unverified": "Not verified", "verified": "Verified", "suspended": "Suspended",
                     "new": "New this week"}
+
+
+BACK_TO_EMPLOYER = back_to("/admin/employers/{employer_id}")
 
 
 class EmployersAdminController(Controller):
@@ -246,44 +230,38 @@ class EmployersAdminController(Controller):
     async def _act(self, request: Request, employer_id: int, action: str) -> Redirect:
         form = await read_form(request)
         reason = form_str(form, "reason", 2000)
-        back = f"/admin/employers/{employer_id}"
-        try:
-            if action == "verify":
-                await trust.set_verified(employer_id, request.user, reason, True)
-                message = "Verified: this employer's paid listings now skip review."
-            elif action == "unverify":
-                await trust.set_verified(employer_id, request.user, reason, False)
-                message = "Verification taken back: this employer's listings are reviewed again."
-            elif action == "suspend":
-                result = await trust.suspend(employer_id, request.user, reason)
-                message = (f"Suspended: {len(result['removed_listing_ids'])} listing(s) removed, "
-                           f"{len(result['members_disabled'])} member(s) locked out"
-                           + (f", {len(result['orders_left_for_refund'])} paid order(s) left for refund."
-                              if result["orders_left_for_refund"] else "."))
-            else:
-                result = await trust.reinstate(employer_id, request.user, reason)
-                message = (f"Reinstated: {len(result['restored_listing_ids'])} listing(s) published again"
-                           + (f", {len(result['not_restored_expired'])} expired meanwhile."
-                              if result["not_restored_expired"] else "."))
-        except trust.TrustError as exc:
-            if exc.message == "That employer does not exist.":
-                raise not_found() from None
-            return redirect(request, back, exc.message, "error")
-        return redirect(request, back, message, "success")
+        if action == "verify":
+            await trust.set_verified(employer_id, request.user, reason, True)
+            message = "Verified: this employer's paid listings now skip review."
+        elif action == "unverify":
+            await trust.set_verified(employer_id, request.user, reason, False)
+            message = "Verification taken back: this employer's listings are reviewed again."
+        elif action == "suspend":
+            result = await trust.suspend(employer_id, request.user, reason)
+            message = (f"Suspended: {len(result['removed_listing_ids'])} listing(s) removed, "
+                       f"{len(result['members_disabled'])} member(s) locked out"
+                       + (f", {len(result['orders_left_for_refund'])} paid order(s) left for refund."
+                          if result["orders_left_for_refund"] else "."))
+        else:
+            result = await trust.reinstate(employer_id, request.user, reason)
+            message = (f"Reinstated: {len(result['restored_listing_ids'])} listing(s) published again"
+                       + (f", {len(result['not_restored_expired'])} expired meanwhile."
+                          if result["not_restored_expired"] else "."))
+        return redirect(request, f"/admin/employers/{employer_id}", message, "success")
 
-    @post("/{employer_id:int}/verify")
+    @post("/{employer_id:int}/verify", opt=BACK_TO_EMPLOYER)
     async def verify(self, request: Request, employer_id: FromPath[int]) -> Redirect:
         return await self._act(request, employer_id, "verify")
 
-    @post("/{employer_id:int}/unverify")
+    @post("/{employer_id:int}/unverify", opt=BACK_TO_EMPLOYER)
     async def unverify(self, request: Request, employer_id: FromPath[int]) -> Redirect:
         return await self._act(request, employer_id, "unverify")
 
-    @post("/{employer_id:int}/suspend")
+    @post("/{employer_id:int}/suspend", opt=BACK_TO_EMPLOYER)
     async def suspend(self, request: Request, employer_id: FromPath[int]) -> Redirect:
         return await self._act(request, employer_id, "suspend")
 
-    @post("/{employer_id:int}/reinstate")
+    @post("/{employer_id:int}/reinstate", opt=BACK_TO_EMPLOYER)
     async def reinstate(self, request: Request, employer_id: FromPath[int]) -> Redirect:
         return await self._act(request, employer_id, "reinstate")
 

@@ -21,6 +21,7 @@ from careers.accounts import service as accounts
 from careers.accounts.tables import User
 from careers.core import clock, db, mail, outbox, ratelimit
 from careers.core.config import Settings
+from careers.core.errors import DomainError, NotFound
 from employers.tables import Employer, EmployerMember
 from listings import service as listings
 from listings.moderation import risk
@@ -40,12 +41,14 @@ REPORT_REASONS = {
 DIFF_FIELDS = (("title", "Title"), ("description_md", "Description"), ("pay", "Pay"))
 
 
-class ModerationError(Exception):
+class ModerationError(DomainError):
     """A moderation rule was broken; `field` names the form field it belongs to."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        self.message = message
-        self.field = field
+
+class ListingMissing(ModerationError, NotFound):
+    """No listing has that id."""
+
+    def __init__(self, message: str = "That listing does not exist.") -> None:
         super().__init__(message)
 
 
@@ -181,7 +184,7 @@ async def review_queue(*, now: dt.datetime | None = None) -> list[ReviewItem]:
 async def _in_review(listing_id: int) -> Listing:
     listing = await Listing.objects().where(Listing.id == listing_id).first()
     if listing is None:
-        raise ModerationError("That listing does not exist.")
+        raise ListingMissing()
     if listing.status != listings.IN_REVIEW:
         raise ModerationError("That listing is no longer waiting for review (another admin may have decided).")
     return listing
@@ -287,7 +290,7 @@ async def show_again(listing_id: int, admin, reason: str) -> Listing:
         raise ModerationError("Give the reason for showing the listing again; it goes into the audit log.", "reason")
     listing = await Listing.objects().where(Listing.id == listing_id).first()
     if listing is None:
-        raise ModerationError("That listing does not exist.")
+        raise ListingMissing()
     if not listing.hidden:
         raise ModerationError("That listing is not hidden.")
     async with db.transaction():
@@ -315,7 +318,7 @@ async def _member_user_ids(employer_id: int) -> set[int]:
 async def public_listing(listing_id: int) -> Listing:
     listing = await Listing.objects().where(Listing.id == listing_id).first()
     if listing is None or not listings.is_public(listing):
-        raise ModerationError("That listing is not on the site.")
+        raise ListingMissing("That listing is not on the site.")
     return listing
 
 
@@ -456,7 +459,7 @@ async def dismiss_reports(listing_id: int, admin, reason: str = "") -> None:
     """The reports were wrong: close them and unhide the listing if they had hidden it."""
     listing = await Listing.objects().where(Listing.id == listing_id).first()
     if listing is None:
-        raise ModerationError("That listing does not exist.")
+        raise ListingMissing()
     reason = (reason or "").strip() or "reports dismissed"
     async with db.transaction():
         closed = await _resolve([listing_id], admin, "dismissed", "dismissed")
@@ -474,7 +477,7 @@ async def remove_listing(listing_id: int, admin, reason: str) -> None:
         raise ModerationError("Give the reason for removing the listing.", "reason")
     listing = await Listing.objects().where(Listing.id == listing_id).first()
     if listing is None:
-        raise ModerationError("That listing does not exist.")
+        raise ListingMissing()
     async with db.transaction():
         try:
             removed = await listings.transition(listing_id, listings.REMOVED, actor_kind="admin", actor_id=admin.id,
@@ -492,7 +495,7 @@ async def suspend_reported_employer(listing_id: int, admin, reason: str) -> dict
 
     listing = await Listing.objects().where(Listing.id == listing_id).first()
     if listing is None:
-        raise ModerationError("That listing does not exist.")
+        raise ListingMissing()
     async with db.transaction():
         try:
             result = await trust.suspend(listing.employer, admin, reason)
