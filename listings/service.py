@@ -15,9 +15,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
 
-from careers.core import clock, db, mail, outbox
+from careers.core import clock, db, geo, mail, outbox
+from careers.core.text import render_markdown, slugify
 from listings import vocabulary as vocab
-from listings.markdown import render_markdown
 from listings.schemas import LISTING_FIELDS, ListingInput
 from listings.tables import (
     Credential,
@@ -238,7 +238,6 @@ GONE_STATES = frozenset({EXPIRED, CLOSED, REMOVED})  # the public page answers 4
 REVIEWED_FIELDS = ("title", "description", "pay")  # an unverified employer's edit of these goes back to review
 TITLE_MAX, DESCRIPTION_MAX, BENEFITS_MAX, URL_MAX, REQUISITION_MAX = 200, 20000, 500, 500, 100
 PAY_LIMITS = {"hour": Decimal("1000"), "year": Decimal("10000000"), "chart": Decimal("1000")}
-_ZIP_RE = re.compile(r"^(\d{5})(?:-\d{4})?$")
 _TRUE = frozenset({"1", "true", "on", "yes", "y"})
 _FALSE = frozenset({"", "0", "false", "off", "no", "n"})
 
@@ -258,33 +257,11 @@ def normalise_title(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", value).strip()[:TITLE_MAX]
 
 
-def slugify(value: str) -> str:
-    value = unicodedata.normalize("NFKD", value or "").encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-zA-Z0-9]+", "-", value).strip("-").lower()
-
-
 def listing_slug(title: str, city: str, state: str, work_mode: str) -> str:
     """Title plus place ("remote" or city and state): never a bare word like "apply" that a route uses."""
     place = "remote" if work_mode == "remote" else f"{city} {state}"
-    return (slugify(title)[:160].strip("-") + "-" + slugify(place)).strip("-")[:220] or "job"
-
-
-def resolve_zip(code: str) -> dict | None:
-    """City, state and coordinates of a US ZIP code from the offline `zipcodes` dataset, or None."""
-    import zipcodes
-
-    match = _ZIP_RE.match((code or "").strip())
-    if not match:
-        return None
-    try:
-        found = zipcodes.matching(match.group(1))
-    except (ValueError, TypeError):
-        return None
-    if not found:
-        return None
-    row = found[0]
-    return {"zip": match.group(1), "city": row["city"], "state": row["state"], "lat": float(row["lat"]),
-            "lng": float(row["long"])}
+    words = [part for part in (slugify(title, max_length=160), slugify(place)) if part]
+    return "-".join(words)[:220].strip("-") or "job"
 
 
 async def credential_lookup() -> dict[str, str]:
@@ -472,7 +449,7 @@ async def validate_listing(raw: dict[str, Any], *, credentials: dict[str, str] |
     zip_code = r.text("zip", 10)
     place = None
     if zip_code:
-        place = resolve_zip(zip_code)
+        place = geo.lookup_zip(zip_code)
         if place is None:
             r.error("zip", f"We do not know the US ZIP code “{zip_code}”. Enter a 5-digit ZIP such as 02110.")
     elif work_mode and work_mode != "remote":
@@ -540,7 +517,7 @@ async def validate_listing(raw: dict[str, Any], *, credentials: dict[str, str] |
         specialties=specialties,
         code_sets=code_sets,
         work_mode=work_mode,
-        zip=place["zip"] if place else "",
+        zip=place.zip if place else "",
         remote_states=remote_states if work_mode == "remote" else [],
         employment_type=employment_type,
         min_years=min_years,
@@ -554,10 +531,10 @@ async def validate_listing(raw: dict[str, Any], *, credentials: dict[str, str] |
         requisition_id=requisition_id,
         normalised_title=normalise_title(title),
         description_html=render_markdown(description),
-        city=place["city"] if place else "",
-        state=place["state"] if place else "",
-        lat=place["lat"] if place else None,
-        lng=place["lng"] if place else None,
+        city=place.city if place else "",
+        state=place.state if place else "",
+        lat=place.lat if place else None,
+        lng=place.lng if place else None,
         pay_annual_min=vocab.annualise(pay_min, pay_unit),
         pay_annual_max=vocab.annualise(pay_max, pay_unit),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from careers.core.config import Settings
+from careers.core.geo import zip_point
 from employers.tables import Employer
 from listings import service as listings_service
 from listings.tables import (
@@ -16,7 +17,6 @@ from listings.tables import (
     ListingSpecialty,
 )
 from listings.vocabulary import annualise
-from search.service import zip_location
 
 _index_ready: set[tuple[str, str]] = set()
 
@@ -57,7 +57,7 @@ async def make_listing(title: str, *, required=(), any_of=(), preferred=(), sett
     """Insert a listing with its join-table rows and (by default) publish it through the lifecycle."""
     lat = lng = None
     if zip_code:
-        lat, lng = zip_location(zip_code)
+        lat, lng = zip_point(zip_code)
     pay_min, pay_max, unit = pay
     listing = Listing(
         employer=await employer(employer_name), title=title, slug=title.lower().replace(" ", "-")[:60],

@@ -7,6 +7,7 @@ import re
 
 from billing import service
 from billing.tables import Order, SavedCard
+from careers.core import clock
 from careers.core.tables import OutboxRow
 from employers.tables import Employer
 from listings.tables import Listing, ListingEvent
@@ -18,8 +19,8 @@ from tests.billing_helpers import (
     charge,
     deliver,
     deliver_success,
-    emulator_event,
     employer_with_draft,
+    emulator_event,
     enter_card,
     make_listing,
     pay_page,
@@ -258,7 +259,7 @@ async def test_pack_credits_publish_a_draft_without_stripe(browser, settings):
     from billing.tables import Credit
 
     await Credit.insert(Credit(employer=employer.id, total=7, remaining=7, duration_days=30,
-                               expires_at=service.utcnow() - dt.timedelta(days=1)))
+                               expires_at=clock.now() - dt.timedelta(days=1)))
     billing = await browser.get("/employer/billing")
     assert "Pack credits" in billing.text and re.search(r"<td>3</td><td>3</td>", billing.text)
     assert "<td>7</td>" not in billing.text  # an expired pack is not offered as credits left
@@ -271,7 +272,7 @@ async def test_pack_credits_publish_a_draft_without_stripe(browser, settings):
     assert await Order.count() == 1  # no order, no Stripe
     assert [c.remaining for c in await service.available_credits(employer.id)] == [2]
     credit = (await service.available_credits(employer.id))[0]
-    assert dt.timedelta(days=364) < credit.expires_at - service.utcnow() <= dt.timedelta(days=365)  # 12 months
+    assert dt.timedelta(days=364) < credit.expires_at - clock.now() <= dt.timedelta(days=365)  # 12 months
 
 
 async def test_pages_answer_404_to_other_employers_and_send_visitors_to_login(browser, make_browser, settings):
@@ -312,7 +313,7 @@ async def test_unconfirmed_employer_cannot_start_a_payment(browser):
 async def test_an_order_abandoned_for_24_hours_is_released_and_the_listing_is_a_draft_again(browser, settings):
     _, listing = await employer_with_draft(browser)
     order_id = await start_order(browser, listing.id)
-    await Order.update({Order.created_at: service.utcnow() - dt.timedelta(hours=25)}).where(Order.id == order_id)
+    await Order.update({Order.created_at: clock.now() - dt.timedelta(hours=25)}).where(Order.id == order_id)
     released = await service.release_abandoned(lambda: None)
     assert released == [order_id]
     assert (await Order.objects().get(Order.id == order_id)).status == "abandoned"

@@ -17,7 +17,7 @@ from billing import service
 from billing.stripe_client import LiveKeyRefused, StripeGateway, emulator_confirm_card_setup, make_client
 from billing.tables import Credit, Order, StripeEvent
 from careers.accounts.tables import AuditEntry
-from careers.core import outbox
+from careers.core import clock, outbox
 from careers.core.config import PROJECT_ROOT, ConfigurationError, load_settings
 from careers.core.tables import OutboxRow
 from employers.tables import Employer
@@ -27,9 +27,9 @@ from tests.billing_helpers import (
     charge,
     deliver,
     deliver_success,
+    employer_with_draft,
     emulator_event,
     emulator_get,
-    employer_with_draft,
     enter_card,
     pay_page,
     pay_with_card,
@@ -218,7 +218,7 @@ async def _payment_intents_of(settings, customer: str) -> list[dict]:
 
 async def test_ten_concurrent_spends_of_three_credits_succeed_exactly_three_times(browser):
     employer, _ = await employer_with_draft(browser)
-    now = service.utcnow()
+    now = clock.now()
     await Credit.insert(
         Credit(employer=employer.id, total=2, remaining=2, duration_days=30, expires_at=now + dt.timedelta(days=200)),
         Credit(employer=employer.id, total=1, remaining=1, duration_days=30, expires_at=now + dt.timedelta(days=20)),
@@ -233,7 +233,7 @@ async def test_ten_concurrent_spends_of_three_credits_succeed_exactly_three_time
 
 async def test_credits_are_spent_soonest_expiring_first(browser):
     employer, _ = await employer_with_draft(browser)
-    now = service.utcnow()
+    now = clock.now()
     await Credit.insert(
         Credit(employer=employer.id, total=3, remaining=3, duration_days=30, expires_at=now + dt.timedelta(days=300)),
         Credit(employer=employer.id, total=1, remaining=1, duration_days=30, expires_at=now + dt.timedelta(days=10)),
@@ -311,7 +311,7 @@ async def test_a_listing_paid_with_a_pack_credit_and_rejected_gets_its_credit_ba
 
     employer, listing = await employer_with_draft(browser)
     await Credit.insert(Credit(employer=employer.id, total=3, remaining=3, duration_days=30,
-                               expires_at=service.utcnow() + dt.timedelta(days=200)))
+                               expires_at=clock.now() + dt.timedelta(days=200)))
     assert (await browser.submit(f"/employer/listings/{listing.id}/publish", {"plan": "credit"})).status_code == 303
     assert [c.remaining for c in await Credit.objects()] == [2]
     await create_admin(make_browser())

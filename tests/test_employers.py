@@ -8,6 +8,8 @@ from html.parser import HTMLParser
 import pytest
 
 from careers.accounts.tables import User
+from careers.core import clock
+from careers.core.text import slugify
 from employers import service
 from employers.tables import Employer
 from listings.service import transition
@@ -34,7 +36,7 @@ def tags_of(html: str) -> list[tuple[str, dict]]:
 
 async def make_listing(employer_id: int, title: str, *, publish: bool = True, hidden: bool = False,
                        slug: str = "") -> Listing:
-    listing = Listing(employer=employer_id, title=title, slug=slug or service.slugify(title), work_mode="remote",
+    listing = Listing(employer=employer_id, title=title, slug=slug or slugify(title), work_mode="remote",
                       employment_type="full_time", pay_min=Decimal("24.00"), pay_max=Decimal("30.50"),
                       pay_unit="hour", city="Chicago", state="IL")
     await listing.save()
@@ -140,7 +142,7 @@ async def test_domain_verified_badge_needs_a_confirmed_member_email_at_the_websi
     await register_employer(browser, "hr@acmehealth.org", website="https://careers.acmehealth.org", confirm=False)
     visitor = make_browser()
     assert "Domain verified" not in (await visitor.get("/employers/acme-health")).text
-    await User.update({User.email_confirmed_at: service.utcnow()}).where(User.email == "hr@acmehealth.org")
+    await User.update({User.email_confirmed_at: clock.now()}).where(User.email == "hr@acmehealth.org")
     assert "Domain verified" in (await visitor.get("/employers/acme-health")).text
     # the stored flag (for moderation and search) follows on the worker's refresh
     assert await service.refresh_all_trust_flags() == 1

@@ -6,7 +6,7 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
-from employers import service as employers
+from careers.core.text import slugify
 from employers.tables import Employer
 from listings.service import transition
 from listings.tables import Listing
@@ -17,7 +17,7 @@ SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 async def make_listing(employer_id: int, title: str, *, publish: bool = True, hidden: bool = False,
                        slug: str | None = None, work_mode: str = "onsite") -> Listing:
-    listing = Listing(employer=employer_id, title=title, slug=employers.slugify(title) if slug is None else slug,
+    listing = Listing(employer=employer_id, title=title, slug=slugify(title) if slug is None else slug,
                       work_mode=work_mode, employment_type="full_time", pay_min=Decimal("23.50"),
                       pay_max=Decimal("28.00"), pay_unit="hour", city="Austin", state="TX", zip="78701")
     await listing.save()

@@ -14,8 +14,10 @@ from itertools import product
 
 import pytest
 
+from careers.core import clock
 from careers.core.config import PROJECT_ROOT
 from careers.core.tables import OutboxRow
+from careers.core.text import slugify
 from employers.tables import Employer, EmployerMember
 from listings import service
 from listings.tables import Listing, ListingCredential, ListingEvent
@@ -61,7 +63,7 @@ def listing_fields(**changes) -> dict:
 
 
 async def make_employer(name: str = "Acme Health", *, verified: bool = False) -> Employer:
-    employer = Employer(name=name, slug=service.slugify(name), website="https://acmehealth.org", verified=verified)
+    employer = Employer(name=name, slug=slugify(name), website="https://acmehealth.org", verified=verified)
     await employer.save()
     return employer
 
@@ -78,12 +80,12 @@ async def test_the_lifecycle_allows_exactly_the_table_and_refuses_every_other_pa
     assert set(service.TRANSITIONS) == set(LEGAL)
     employer = await make_employer()
     listing = await make_listing(employer)
-    future = service.utcnow() + dt.timedelta(days=10)
+    future = clock.now() + dt.timedelta(days=10)
     checked = 0
     for from_status, to_status in product(STATES, STATES):
         for actor in ACTORS:
             await Listing.update({Listing.status: from_status, Listing.expires_at: future,
-                                  Listing.published_at: service.utcnow()}).where(Listing.id == listing.id)
+                                  Listing.published_at: clock.now()}).where(Listing.id == listing.id)
             events_before = await ListingEvent.count().where(ListingEvent.listing == listing.id)
             legal = actor in LEGAL.get((from_status, to_status), set())
             if legal:
@@ -118,7 +120,7 @@ async def test_a_removed_listing_is_reinstated_only_while_its_expiry_is_ahead():
     listing = await make_listing(employer)
     await service.transition(listing.id, "published", actor_kind="admin")
     await service.transition(listing.id, "removed", actor_kind="admin")
-    await Listing.update({Listing.expires_at: service.utcnow() - dt.timedelta(hours=1)}).where(Listing.id == listing.id)
+    await Listing.update({Listing.expires_at: clock.now() - dt.timedelta(hours=1)}).where(Listing.id == listing.id)
     with pytest.raises(service.IllegalTransition, match="expiry has passed"):
         await service.transition(listing.id, "published", actor_kind="admin")
 
@@ -130,7 +132,7 @@ async def test_renewing_a_live_listing_extends_from_its_current_expiry():
     employer = await make_employer()
     listing = await make_listing(employer)
     await service.transition(listing.id, "published", actor_kind="admin")
-    ahead = service.utcnow() + dt.timedelta(days=5)
+    ahead = clock.now() + dt.timedelta(days=5)
     await Listing.update({Listing.expires_at: ahead}).where(Listing.id == listing.id)
     renewed = await service.renew(listing.id, 30, actor_kind="webhook")
     assert renewed.status == "published"
@@ -141,10 +143,10 @@ async def test_renewing_an_expired_listing_extends_from_now():
     employer = await make_employer()
     listing = await make_listing(employer)
     await service.transition(listing.id, "published", actor_kind="admin")
-    await Listing.update({Listing.expires_at: service.utcnow() - dt.timedelta(days=4)}).where(Listing.id == listing.id)
+    await Listing.update({Listing.expires_at: clock.now() - dt.timedelta(days=4)}).where(Listing.id == listing.id)
     await service.expire_due()
     assert (await Listing.objects().get(Listing.id == listing.id)).status == "expired"
-    now = service.utcnow()
+    now = clock.now()
     renewed = await service.renew(listing.id, 30, actor_kind="employer", now=now)
     assert renewed.status == "published"
     assert renewed.expires_at == now + dt.timedelta(days=30)
@@ -154,7 +156,7 @@ async def test_the_worker_expires_a_listing_on_its_own_and_removes_it_from_searc
     employer = await make_employer()
     listing = await make_listing(employer)
     await service.transition(listing.id, "published", actor_kind="admin")
-    await Listing.update({Listing.expires_at: service.utcnow() - dt.timedelta(minutes=1)}).where(
+    await Listing.update({Listing.expires_at: clock.now() - dt.timedelta(minutes=1)}).where(
         Listing.id == listing.id)
     sync_before = await OutboxRow.count().where(OutboxRow.kind == "search.sync")
 
@@ -180,7 +182,7 @@ async def test_members_are_mailed_once_three_days_before_expiry_with_a_renew_lin
     later = await make_listing(employer, title="Expires later")
     for listing in (soon, later):
         await service.transition(listing.id, "published", actor_kind="admin")
-    await Listing.update({Listing.expires_at: service.utcnow() + dt.timedelta(days=2)}).where(Listing.id == soon.id)
+    await Listing.update({Listing.expires_at: clock.now() + dt.timedelta(days=2)}).where(Listing.id == soon.id)
 
     await worker.run_once()
     await service.warn_expiring(settings)  # a second pass sends nothing again

@@ -7,9 +7,10 @@ import datetime as dt
 
 import pytest
 
+from careers.core.geo import miles_between, zip_point
 from listings import service as listings_service
 from search import service
-from search.service import miles_between, parse_query, search_listings, zip_location
+from search.service import parse_query, search_listings
 from tests.search_helpers import fresh_index, ids, make_listing
 
 
@@ -94,9 +95,9 @@ async def test_glossary_synonyms_ra_and_wfh(browser, worker):
 
 
 async def test_zip_radius_returns_a_listing_20_miles_away_and_not_one_40_miles_away(browser, worker):
-    houston = zip_location("77002")
-    assert 19 < miles_between(houston, zip_location("77578")) < 21  # Manvel, TX
-    assert 39 < miles_between(houston, zip_location("77304")) < 41  # Conroe, TX
+    houston = zip_point("77002")
+    assert 19 < miles_between(houston, zip_point("77578")) < 21  # Manvel, TX
+    assert 39 < miles_between(houston, zip_point("77304")) < 41  # Conroe, TX
     near = await make_listing("Manvel Coder", required=["CPC"], zip_code="77578", city="Manvel", state="TX")
     mid = await make_listing("Houston Coder", required=["CPC"], zip_code="77002", city="Houston", state="TX")
     far = await make_listing("Conroe Coder", required=["CPC"], zip_code="77304", city="Conroe", state="TX")
