@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
 from careers.accounts.auth import SessionAuthMiddleware
-from careers.core import db
+from careers.core import db, filters
 from careers.core.config import PROJECT_ROOT, Settings, load_settings
 from careers.core.web import CSRF_COOKIE, LoginRequired, render
 
@@ -247,7 +247,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await search_client.close_http()
             await db.stop()
 
-    templates = TemplateConfig(directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine)
+    templates = TemplateConfig(directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine,
+                               engine_callback=lambda jinja: filters.register(jinja.engine))
     csrf = CSRFConfig(
         secret=settings.secret_key,
         cookie_name=CSRF_COOKIE,

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlparse
 
-from careers.core import clock, db, geo, mail, outbox
+from careers.core import clock, db, filters, geo, mail, outbox
 from careers.core.text import render_markdown, slugify
 from listings import vocabulary as vocab
 from listings.schemas import LISTING_FIELDS, ListingInput
@@ -862,7 +862,7 @@ async def warn_expiring(settings, now: dt.datetime | None = None) -> list[int]:
                 User.id.is_in([m["user"] for m in members]) & (User.login_disabled == False))  # noqa: E712
             ] if members else []
             expires = listing["expires_at"]
-            when = expires.strftime("%B %-d, %Y") if isinstance(expires, dt.datetime) else str(expires)
+            when = filters.date(expires)
             base = settings.base_url.rstrip("/")
             for email in emails:
                 await mail.queue_mail(
@@ -878,26 +878,6 @@ async def warn_expiring(settings, now: dt.datetime | None = None) -> list[int]:
 
 
 # ---- what pages show (plain words from the vocabulary) ------------------------------------
-
-
-def money(amount: Decimal | float | int, unit: str) -> str:
-    """$23.50 for hourly and per-chart pay; $52,000 for yearly pay (cents only when there are any)."""
-    amount = Decimal(str(amount))
-    if unit == "year" and amount == amount.to_integral_value():
-        return f"${amount:,.0f}"
-    return f"${amount:,.2f}"
-
-
-def pay_text(pay_min, pay_max, unit: str) -> str:
-    low, high = money(pay_min, unit), money(pay_max, unit)
-    label = vocab.PAY_UNITS.get(unit, unit)
-    return f"{low} {label}" if low == high else f"{low} – {high} {label}"
-
-
-def _date_text(value: dt.date | dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:%B} {value.day}, {value.year}"
 
 
 def location_text(work_mode: str, city: str, state: str, zip_code: str, remote_states: list[str]) -> str:
@@ -940,7 +920,7 @@ def listing_view(listing: Listing, details: dict[str, list[str]], employer, name
         "work_mode": vocab.WORK_MODES.get(listing.work_mode, listing.work_mode),
         "remote_states": [vocab.US_STATES.get(s, s) for s in details.get("remote_states", [])],
         "employment_type": vocab.EMPLOYMENT_TYPES.get(listing.employment_type, listing.employment_type),
-        "pay": pay_text(listing.pay_min, listing.pay_max, listing.pay_unit),
+        "pay": vocab.pay_text(listing.pay_min, listing.pay_max, listing.pay_unit),
         "pay_annual": annual,
         "credentials_required": creds("required"),
         "credentials_any_of": creds("any_of"),
@@ -953,9 +933,9 @@ def listing_view(listing: Listing, details: dict[str, list[str]], employer, name
         "entry_level": ("Entry-level coders and apprentices (CPC-A) are welcome to apply" if listing.entry_level_ok
                         else ""),
         "benefits": listing.benefits,
-        "deadline": _date_text(listing.application_deadline),
-        "posted": _date_text(listing.published_at),
-        "expires": _date_text(listing.expires_at),
+        "deadline": listing.application_deadline,
+        "posted": listing.published_at,
+        "expires": listing.expires_at,
         "requisition_id": listing.requisition_id,
         "description_html": listing.description_html,
         "apply_external": bool(listing.apply_url),

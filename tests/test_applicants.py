@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from careers.accounts.tables import User
 from careers.coders.tables import Application, ApplicationEvent
+from careers.core.filters import datetime as datetime_text
 from careers.core.tables import OutboxRow
 from employers import applicants as service
 from employers.tables import Employer, EmployerMember
@@ -127,7 +128,7 @@ async def test_employer_moves_an_applicant_to_interviewing_and_the_coder_sees_it
     row = re.findall(r'<tr class="history-row">(.*?)</tr>', history, re.S)[-1]
     cells = [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
     assert cells[1:4] == ["Hana HR", "New", "Interviewing"]
-    assert cells[0] == event.created_at.strftime("%-d %b %Y %H:%M UTC")
+    assert cells[0] == datetime_text(event.created_at)
     assert "&lt;b&gt;bold&lt;/b&gt;" in row and "<b>bold" not in history
 
     # submitting the form with the stage it is already at says so, and changes and mails nothing
@@ -284,7 +285,7 @@ async def test_private_notes_are_shared_with_teammates_with_author_and_time(brow
     page = await colleague.get(f"/employer/applications/{app_id}")
     assert "Hana HR ·" in page.text and "Strong E/M.<br>&lt;i&gt;call&lt;/i&gt; her" in page.text
     note = await ApplicationNote.objects().first()
-    assert note.created_at.strftime("%-d %b %Y %H:%M UTC") in page.text
+    assert datetime_text(note.created_at) in page.text
     mine = await coder.get("/account/applications")
     assert "Strong E/M." not in mine.text
 

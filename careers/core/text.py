@@ -24,7 +24,9 @@ ALLOWED_ATTRIBUTES = {"a": frozenset({"href", "title"})}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow noopener noreferrer"
 # Dropped with everything inside them if they ever reach the sanitiser (the text of a script is not content).
-DROPPED_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"})
+DROPPED_WITH_CONTENT = frozenset(
+    {"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"}
+)
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 _HEADING = re.compile(r"<(/?)h([1-6])>")
