@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import io
 import re
-from decimal import Decimal
 
 from careers.accounts.tables import User
 from careers.coders.tables import Application, ApplicationEvent
@@ -16,8 +15,8 @@ from careers.core.tables import OutboxRow
 from employers import applicants as service
 from employers.tables import Employer, EmployerMember
 from employers.tracking.tables import ApplicationNote, MemberVisit
-from listings import service as listings_service
-from listings.tables import Listing, ListingCredential, ListingRemoteState
+from listings.tables import Listing
+from tests import factories
 from tests.conftest import link_in, login, outbox_mail, register_coder, register_employer
 
 PASSWORD = "correct horse battery"
@@ -38,22 +37,10 @@ async def employer_id(name: str = "Acme Health") -> int:
     return (await Employer.objects().get(Employer.name == name)).id
 
 
-async def make_listing(employer: int, title: str = "Remote CPC coder", *, required=("CPC",), any_of=(),
-                       preferred=("CRC",), work_mode: str = "remote", remote_states=("IL", "IN")) -> int:
-    """A published listing (the listings domain's rows and its lifecycle, as an admin import would)."""
-    listing = Listing(employer=employer, title=title, slug=title.lower().replace(" ", "-"), work_mode=work_mode,
-                      zip="60614", city="Chicago", state="IL", employment_type="full_time", pay_min=Decimal("25"),
-                      pay_max=Decimal("32"), pay_unit="hour", pay_annual_min=52000, pay_annual_max=66560,
-                      description_md="Code charts.", description_html="<p>Code charts.</p>")
-    await listing.save()
-    rows = [ListingCredential(listing=listing.id, credential=c, kind=k)
-            for k, codes in (("required", required), ("any_of", any_of), ("preferred", preferred)) for c in codes]
-    if rows:
-        await ListingCredential.insert(*rows)
-    if remote_states:
-        await ListingRemoteState.insert(*[ListingRemoteState(listing=listing.id, value=s) for s in remote_states])
-    await listings_service.transition(listing.id, "published", actor_kind="admin")
-    return listing.id
+async def make_listing(employer: int, title: str = "Remote CPC coder", **changes) -> int:
+    """A published listing (as an admin import would): remote for IL and IN, CPC required, CRC preferred."""
+    job = {"required": ("CPC",), "preferred": ("CRC",), "work_mode": "remote", "remote_states": ("IL", "IN")}
+    return (await factories.make_listing(employer, title, **(job | changes))).id
 
 
 async def coder_applies(browser, listing_id: int, email: str, *, cover_note: str = "I would love to code for you.",
