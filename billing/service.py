@@ -18,18 +18,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
+from billing.stripe_client import CardDeclined, StripeGateway, StripeUnavailable, friendly_card_message, object_id
+from billing.tables import Credit, CreditUse, Order, OrderStatus, Plan, SavedCard, StripeEvent
 from careers.accounts import audit
 from careers.accounts.tables import User
-from careers.core import clock, db, mail
+from careers.core import clock, db, filters, mail, text
 from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
 from employers.tables import Employer, EmployerMember
 from listings import service as listings
 from listings.tables import Listing
-
-from billing.stripe_client import CardDeclined, StripeGateway, StripeUnavailable, friendly_card_message, object_id
-from billing.tables import Credit, CreditUse, Order, OrderStatus, Plan, SavedCard, StripeEvent
 
 log = logging.getLogger("careers.billing")
 
@@ -59,10 +59,7 @@ class OrderNotFound(BillingError, NotFound):
 
 def money(cents: int, currency: str = CURRENCY) -> str:
     """Integer cents as the page shows them: 19900 -> "$199.00"."""
-    sign = "-" if cents < 0 else ""
-    cents = abs(int(cents))
-    prefix = "$" if currency.lower() == "usd" else currency.upper() + " "
-    return f"{sign}{prefix}{cents // 100:,}.{cents % 100:02d}"
+    return text.money(Decimal(int(cents)) / 100, cents=True, currency=currency)
 
 
 # ---- plans -----------------------------------------------------------------------------------
@@ -669,7 +666,7 @@ async def _deliver(order: Order) -> str:
             renewed = await listings.renew(listing.id, plan.duration_days, actor_kind="webhook")
         except listings.ListingError as exc:
             return f"The renewal could not be applied ({exc.message}); an admin will look at it."
-        return f"The listing runs until {renewed.expires_at:%B %d, %Y}."
+        return f"The listing runs until {filters.date(renewed.expires_at)}."
     # A posting.
     await Listing.update({Listing.duration_days: plan.duration_days}).where(Listing.id == listing.id)
     if listing.status == listings.DRAFT:
@@ -851,7 +848,7 @@ async def return_credits(listing_id: int, reason: str) -> int:
                 await mail.queue_mail(email, f"Pack credit returned: {listing.title}",
                                       f"The listing \"{listing.title}\" was not published ({reason}), so the pack "
                                       f"credit it used is back in your account. It can be used until "
-                                      f"{credit.expires_at:%B %d, %Y}.")
+                                      f"{filters.date(credit.expires_at)}.")
     return len(uses)
 
 

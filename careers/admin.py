@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 
 from careers.accounts import audit
 from careers.accounts.auth import requires_admin
-from careers.core import clock, db, outbox
+from careers.core import clock, db, filters, outbox
 from careers.core.tables import OutboxRow
 from careers.core.web import redirect, render
 
@@ -176,11 +176,11 @@ def applications_chart(days: list[tuple[dt.date, int]] | None, *, width: int = 6
         x = i * (bar_width + gap)
         parts.append(
             f'<rect x="{x:.1f}" y="{height - bottom - bar:.1f}" width="{bar_width:.1f}" height="{bar:.1f}" fill="#0b5cad">'
-            f"<title>{html.escape(day.isoformat())}: {count}</title></rect>"
+            f"<title>{html.escape(filters.date(day))}: {count}</title></rect>"
         )
-    parts.append(f'<text x="0" y="{height - 4}" font-size="11" fill="#57606a">{html.escape(days[0][0].isoformat())}</text>')
+    parts.append(f'<text x="0" y="{height - 4}" font-size="11" fill="#57606a">{html.escape(filters.date(days[0][0]))}</text>')
     parts.append(f'<text x="{width}" y="{height - 4}" font-size="11" fill="#57606a" text-anchor="end">'
-                 f"{html.escape(days[-1][0].isoformat())}</text>")
+                 f"{html.escape(filters.date(days[-1][0]))}</text>")
     parts.append(f'<text x="0" y="11" font-size="11" fill="#57606a">{peak}</text>')
     parts.append("</svg>")
     return "".join(parts)

@@ -21,7 +21,7 @@ from litestar.types import Message, Scope
 
 from careers.accounts.auth import SessionAuthMiddleware
 from careers.api_docs import openapi_config
-from careers.core import db
+from careers.core import db, filters
 from careers.core.config import PROJECT_ROOT, Settings, load_settings
 from careers.core.errors import EXCEPTION_HANDLERS
 from careers.core.web import CSRF_COOKIE, render
@@ -207,7 +207,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await stripe_client.close_http()
             await db.stop()
 
-    templates = TemplateConfig(directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine)
+    templates = TemplateConfig(directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine,
+                               engine_callback=lambda jinja: filters.register(jinja.engine))
     csrf = CSRFConfig(
         secret=settings.secret_key,
         cookie_name=CSRF_COOKIE,

@@ -19,12 +19,9 @@ from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_role
 from careers.core.config import Settings
+from careers.core.filters import pluralize
 from careers.core.web import form_list, form_str, read_form, redirect, render
 from employers import applicants as service
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _list_url(listing_id: int, query: service.ApplicantQuery) -> str:
@@ -92,12 +89,15 @@ class ApplicantController(Controller):
         label = service.STAGE_LABELS[form_str(form, "to_stage", 20)]
         parts = []
         if result.moved:
-            parts.append(f"Moved {_plural(len(result.moved), 'applicant')} to {label}.")
+            moved = len(result.moved)
+            parts.append(f"Moved {moved} {pluralize(moved, 'applicant')} to {label}.")
         if result.unchanged:
-            parts.append(f"{_plural(len(result.unchanged), 'applicant')} already at {label}: "
+            unchanged = len(result.unchanged)
+            parts.append(f"{unchanged} {pluralize(unchanged, 'applicant')} already at {label}: "
                          + ", ".join(result.unchanged) + ".")
         if result.withdrawn:
-            parts.append(f"Skipped {_plural(len(result.withdrawn), 'withdrawn application')} (frozen by the "
+            withdrawn = len(result.withdrawn)
+            parts.append(f"Skipped {withdrawn} {pluralize(withdrawn, 'withdrawn application')} (frozen by the "
                          "candidate): " + ", ".join(result.withdrawn) + ".")
         return redirect(request, _list_url(listing_id, query), " ".join(parts),
                         "success" if result.moved and not result.withdrawn else "info")

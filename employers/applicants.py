@@ -19,7 +19,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import nh3
 from piccolo.query.functions.aggregate import Count
 
 from careers.coders import service as coders
@@ -27,6 +26,7 @@ from careers.coders.tables import Application, ApplicationEvent, ApplicationStag
 from careers.core import clock, db
 from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
+from careers.core.text import sanitise_html
 from employers.tables import EmployerMember
 from employers.tracking.tables import ApplicationNote, MemberVisit
 from listings.tables import Listing
@@ -51,7 +51,6 @@ MATCH_FILTERS = {"": "Everyone", "meets": "Meets the requirements", "missing": "
 NOTE_MAX = 5000
 LINE_MAX = 1000  # the employer's optional line in the coder's mail
 VISIT_GAP = dt.timedelta(minutes=30)  # dashboard views closer together than this are one visit
-SUMMARY_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "code", "pre", "blockquote", "h3", "h4", "hr"}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -132,8 +131,7 @@ def match_summary(snapshot: dict[str, Any], facts: dict[str, Any]) -> dict[str, 
 
 def _clean_html(html: str) -> str:
     """The coder's summary was sanitised when saved; clean it again here because the page marks it safe."""
-    return nh3.clean(html, tags=SUMMARY_TAGS, attributes={"a": {"href"}}, url_schemes={"http", "https", "mailto"},
-                     link_rel="nofollow noopener noreferrer") if html else ""
+    return sanitise_html(html) if html else ""
 
 
 def display_name(row: dict[str, Any]) -> str:

@@ -8,18 +8,14 @@ import datetime as dt
 import io
 import re
 import secrets
-import unicodedata
 from urllib.parse import urlparse
 
 import anyio
-import nh3
-import zipcodes
-from markdown_it import MarkdownIt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from careers.accounts import service as accounts
 from careers.accounts.tables import User
-from careers.core import clock, db, mail
+from careers.core import clock, db, geo, mail, text
 from careers.core.config import Settings
 from careers.core.errors import Invalid, NotFound
 from careers.core.uploads import Storage, new_key
@@ -34,12 +30,6 @@ FREE_MAIL_DOMAINS = frozenset(
 
 class EmployerError(accounts.AccountError):
     pass
-
-
-def slugify(value: str) -> str:
-    value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
-    value = re.sub(r"[^a-zA-Z0-9]+", "-", value).strip("-").lower()
-    return value[:200] or "employer"
 
 
 def normalise_website(url: str) -> str:
@@ -68,7 +58,7 @@ def domain_matches(email: str, website: str) -> bool:
 
 
 async def unique_slug(name: str) -> str:
-    base = slugify(name)
+    base = text.slugify(name, max_length=200, fallback="employer")
     slug, n = base, 1
     while await Employer.exists().where(Employer.slug == slug):
         n += 1
@@ -132,8 +122,6 @@ LOGO_FORMATS = ("PNG", "JPEG", "WEBP")
 LOGO_CONTENT_TYPES = {".png": "image/png", ".webp": "image/webp"}
 INVITE_TTL = dt.timedelta(days=7)
 
-_markdown = MarkdownIt("commonmark", {"html": False})  # raw HTML is shown as text, never passed through
-ABOUT_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h2", "h3", "h4", "blockquote", "code", "pre", "hr"}
 
 
 class OrganisationInvalid(Invalid):
@@ -150,27 +138,16 @@ class NotAllowed(NotFound):
 
 
 def render_about(markdown_source: str) -> str:
-    """Markdown -> HTML safe to embed: no scripts, styles, iframes, images, event attributes or javascript: URLs."""
-    html = _markdown.render(markdown_source or "")
-    return nh3.clean(
-        html,
-        tags=ABOUT_TAGS,
-        attributes={"a": {"href", "title"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="nofollow noopener noreferrer",
-    )
+    """Markdown -> HTML safe to embed (the kernel's one policy): no raw HTML, images or javascript: URLs."""
+    return text.render_markdown(markdown_source)
 
 
 def resolve_zip(value: str) -> tuple[str, str, str]:
-    """A US ZIP code -> (zip5, city, state) from the offline `zipcodes` data; EmployerError(field='hq_zip')."""
-    value = (value or "").strip()
-    if not re.fullmatch(r"\d{5}(-\d{4})?", value):
-        raise EmployerError("Enter a 5-digit US ZIP code, such as 60601.", "hq_zip")
-    matches = zipcodes.matching(value[:5])
-    if not matches:
-        raise EmployerError(f"We do not know the ZIP code {value[:5]}. Check it and try again.", "hq_zip")
-    found = matches[0]
-    return value[:5], found["city"], found["state"]
+    """A US ZIP code -> (zip5, city, state); EmployerError(field='hq_zip') if it is malformed or unknown."""
+    place = geo.lookup_zip(value)
+    if place is None:
+        raise EmployerError(geo.zip_problem(value, "60601"), "hq_zip")
+    return place.zip, place.city, place.state
 
 
 def process_logo(data: bytes) -> tuple[bytes, str]:

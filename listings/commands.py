@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from careers.core import clock, db
+from careers.core import clock, db, geo
 from listings import service
 from listings.schemas import LISTING_FIELDS
 
@@ -263,20 +263,10 @@ BENEFITS = ["Medical, dental and vision; 401(k) with match", "Paid CEUs and AAPC
             "PTO from day one, equipment provided", "Health insurance, HSA, tuition help", ""]
 
 
-def _zips_by_state() -> dict[str, list[str]]:
-    import zipcodes
-
-    found: dict[str, list[str]] = {state: [] for state in DEMO_STATES}
-    for row in zipcodes.list_all():
-        if row["state"] in found and row["zip_code_type"] == "STANDARD" and row["active"]:
-            found[row["state"]].append(row["zip_code"])
-    return {state: sorted(codes) for state, codes in found.items()}
-
-
 def demo_listing_specs() -> list[tuple[int, dict]]:
     """(employer index, listing fields) for every demo listing, the same on every run (random.Random(42))."""
     rng = random.Random(42)
-    zips = _zips_by_state()
+    zips = geo.standard_zips(DEMO_STATES)
     specs = []
     settings_cycle = list(DEMO_ROLES)
     for i in range(DEMO_LISTINGS):
@@ -374,12 +364,12 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
     for name, website, hq_zip, verified in DEMO_EMPLOYERS:
         employer = await Employer.objects().where(Employer.name == name).first()
         if employer is None:
-            place = service.resolve_zip(hq_zip) or {"city": "", "state": ""}
+            place = geo.lookup_zip(hq_zip)
             async with db.transaction():
                 employer = Employer(
                     name=name, slug=await unique_slug(name), website=website,
                     about_md=f"{name} employs certified medical coders across the United States.",
-                    hq_zip=hq_zip, hq_city=place["city"], hq_state=place["state"], verified=verified,
+                    hq_zip=hq_zip, hq_city=place.city if place else "", hq_state=place.state if place else "", verified=verified,
                     domain_verified=True,
                 )
                 await employer.save()

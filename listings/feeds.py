@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
-from decimal import Decimal
 from email.utils import format_datetime
 
 from litestar import Request, Response, get
@@ -19,7 +18,7 @@ from litestar import Request, Response, get
 from careers.core.config import Settings
 from employers.tables import Employer
 from listings.tables import Listing
-from listings.vocabulary import PAY_UNITS, ListingState
+from listings.vocabulary import ListingState, pay_text
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -53,16 +52,6 @@ def _visible():
         & (Listing.hidden.eq(False))
         & (Listing.employer.suspended.eq(False))
     )
-
-
-def pay_text(pay_min: Decimal | None, pay_max: Decimal | None, unit: str) -> str:
-    def money(value: Decimal) -> str:
-        return f"${value:,.0f}" if value == value.to_integral_value() else f"${value:,.2f}"
-
-    if pay_min is None:
-        return ""
-    amount = money(pay_min) if pay_max in (None, pay_min) else f"{money(pay_min)}–{money(pay_max)}"
-    return f"{amount} {PAY_UNITS.get(unit, unit)}"
 
 
 def _serialise(root: ET.Element) -> bytes:
@@ -143,9 +132,8 @@ async def jobs_rss(settings: Settings) -> bytes:
             )
         place = ", ".join(p for p in (row["city"], row["state"]) if p)
         where = "Remote" if row["work_mode"] == "remote" else place
-        summary = " · ".join(
-            p for p in (row["employer_name"], where, pay_text(row["pay_min"], row["pay_max"], row["pay_unit"])) if p
-        )
+        pay = pay_text(row["pay_min"], row["pay_max"], row["pay_unit"], compact=True)
+        summary = " · ".join(p for p in (row["employer_name"], where, pay) if p)
         ET.SubElement(item, "description").text = xml_text(summary)
     return _serialise(rss)
 

@@ -16,11 +16,11 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
-from careers.core import clock, db, forms, mail, outbox
-from careers.core.forms import FormErrors
+from careers.core import clock, db, filters, forms, geo, mail, outbox
 from careers.core.errors import Conflict, DomainError, Invalid, NotFound
+from careers.core.forms import FormErrors
+from careers.core.text import render_markdown, slugify
 from listings import vocabulary as vocab
-from listings.markdown import render_markdown
 from listings.schemas import (  # noqa: F401 - the limits are part of this module's interface
     BENEFITS_MAX,
     DESCRIPTION_MAX,
@@ -260,33 +260,11 @@ def normalise_title(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", value).strip()[:TITLE_MAX]
 
 
-def slugify(value: str) -> str:
-    value = unicodedata.normalize("NFKD", value or "").encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-zA-Z0-9]+", "-", value).strip("-").lower()
-
-
 def listing_slug(title: str, city: str, state: str, work_mode: str) -> str:
     """Title plus place ("remote" or city and state): never a bare word like "apply" that a route uses."""
     place = "remote" if work_mode == "remote" else f"{city} {state}"
-    return (slugify(title)[:160].strip("-") + "-" + slugify(place)).strip("-")[:220] or "job"
-
-
-def resolve_zip(code: str) -> dict | None:
-    """City, state and coordinates of a US ZIP code from the offline `zipcodes` dataset, or None."""
-    import zipcodes
-
-    match = _ZIP_RE.match((code or "").strip())
-    if not match:
-        return None
-    try:
-        found = zipcodes.matching(match.group(1))
-    except (ValueError, TypeError):
-        return None
-    if not found:
-        return None
-    row = found[0]
-    return {"zip": match.group(1), "city": row["city"], "state": row["state"], "lat": float(row["lat"]),
-            "lng": float(row["long"])}
+    words = [part for part in (slugify(title, max_length=160), slugify(place)) if part]
+    return "-".join(words)[:220].strip("-") or "job"
 
 
 async def credential_lookup() -> dict[str, str]:
@@ -348,8 +326,10 @@ def _check_place(form: ListingForm, errors: FormErrors) -> dict | None:
     """The workplace from its ZIP (required unless remote); remote states only for a remote job."""
     place = None
     if form.zip:
-        place = resolve_zip(form.zip)
-        if place is None:
+        found = geo.lookup_zip(form.zip)
+        if found is not None:
+            place = {"zip": found.zip, "city": found.city, "state": found.state, "lat": found.lat, "lng": found.lng}
+        else:
             errors.add("zip", f"We do not know the US ZIP code “{form.zip}”. Enter a 5-digit ZIP such as 02110.")
     elif form.work_mode and form.work_mode != "remote":
         errors.add("zip", "Enter the ZIP code of the workplace (only a remote job may leave it out).")
@@ -755,7 +735,7 @@ async def warn_expiring(settings, now: dt.datetime | None = None) -> list[int]:
                 User.id.is_in([m["user"] for m in members]) & (User.login_disabled == False))  # noqa: E712
             ] if members else []
             expires = listing["expires_at"]
-            when = expires.strftime("%B %-d, %Y") if isinstance(expires, dt.datetime) else str(expires)
+            when = filters.date(expires)
             base = settings.base_url.rstrip("/")
             for email in emails:
                 await mail.queue_mail(
@@ -771,26 +751,6 @@ async def warn_expiring(settings, now: dt.datetime | None = None) -> list[int]:
 
 
 # ---- what pages show (plain words from the vocabulary) ------------------------------------
-
-
-def money(amount: Decimal | float | int, unit: str) -> str:
-    """$23.50 for hourly and per-chart pay; $52,000 for yearly pay (cents only when there are any)."""
-    amount = Decimal(str(amount))
-    if unit == "year" and amount == amount.to_integral_value():
-        return f"${amount:,.0f}"
-    return f"${amount:,.2f}"
-
-
-def pay_text(pay_min, pay_max, unit: str) -> str:
-    low, high = money(pay_min, unit), money(pay_max, unit)
-    label = vocab.PAY_UNITS.get(unit, unit)
-    return f"{low} {label}" if low == high else f"{low} – {high} {label}"
-
-
-def _date_text(value: dt.date | dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:%B} {value.day}, {value.year}"
 
 
 def location_text(work_mode: str, city: str, state: str, zip_code: str, remote_states: list[str]) -> str:
@@ -833,7 +793,7 @@ def listing_view(listing: Listing, details: dict[str, list[str]], employer, name
         "work_mode": vocab.WORK_MODES.get(listing.work_mode, listing.work_mode),
         "remote_states": [vocab.US_STATES.get(s, s) for s in details.get("remote_states", [])],
         "employment_type": vocab.EMPLOYMENT_TYPES.get(listing.employment_type, listing.employment_type),
-        "pay": pay_text(listing.pay_min, listing.pay_max, listing.pay_unit),
+        "pay": vocab.pay_text(listing.pay_min, listing.pay_max, listing.pay_unit),
         "pay_annual": annual,
         "credentials_required": creds("required"),
         "credentials_any_of": creds("any_of"),
@@ -846,9 +806,9 @@ def listing_view(listing: Listing, details: dict[str, list[str]], employer, name
         "entry_level": ("Entry-level coders and apprentices (CPC-A) are welcome to apply" if listing.entry_level_ok
                         else ""),
         "benefits": listing.benefits,
-        "deadline": _date_text(listing.application_deadline),
-        "posted": _date_text(listing.published_at),
-        "expires": _date_text(listing.expires_at),
+        "deadline": listing.application_deadline,
+        "posted": listing.published_at,
+        "expires": listing.expires_at,
         "requisition_id": listing.requisition_id,
         "description_html": listing.description_html,
         "apply_external": bool(listing.apply_url),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 
+from careers.core.text import money
+
 SETTINGS = {
     "inpatient": "Inpatient facility",
     "outpatient": "Outpatient facility",
@@ -144,3 +146,15 @@ def annualise(amount: float | None, unit: str) -> int | None:
     if unit == "hour":
         return int(round(float(amount) * HOURS_PER_YEAR))
     return int(round(float(amount)))
+
+
+def pay_text(pay_min, pay_max, unit: str | None, *, compact: bool = False) -> str:
+    """Pay in words. The listing page: "$28.50 – $34.00 per hour", "$52,000 – $60,000 per year" (cents on
+    hourly and per-chart pay); a result card or feed item (`compact`): "$28.50–$34 per hour". "" without pay."""
+    if pay_min is None:
+        return ""
+    label = PAY_UNITS.get(unit or "", unit or "")
+    cents = None if compact or unit == "year" else True
+    low, high = money(pay_min, cents=cents), money(pay_max if pay_max is not None else pay_min, cents=cents)
+    amount = low if low == high else (f"{low}–{high}" if compact else f"{low} – {high}")
+    return f"{amount} {label}".strip()

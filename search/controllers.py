@@ -18,7 +18,7 @@ from litestar.response import Template
 
 from careers.core.config import Settings
 from careers.core.web import render
-from listings.vocabulary import EMPLOYMENT_TYPES, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
+from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES, pay_text
 from search import service
 from search.schemas import ApiError, ListingSearchResponse, SearchFacets, listing_hit
 from search.service import RADIUS_CHOICES, SearchParamError, SearchQuery, SearchResult
@@ -50,21 +50,6 @@ async def resolve_qualified(request: Request, query: SearchQuery) -> tuple[Searc
 # ---- the page ---------------------------------------------------------------------------------
 
 
-def _money(amount) -> str:
-    if amount is None:
-        return ""
-    value = float(amount)
-    return f"${value:,.0f}" if value >= 100 or value == int(value) else f"${value:,.2f}"
-
-
-def pay_text(hit: dict) -> str:
-    if hit.get("pay_min") is None:
-        return ""
-    low, high = _money(hit["pay_min"]), _money(hit["pay_max"])
-    amount = low if low == high or not high else f"{low}–{high}"
-    return f"{amount} {PAY_UNITS.get(hit.get('pay_unit') or '', '')}".strip()
-
-
 def place_text(hit: dict) -> str:
     where = ", ".join(p for p in (hit.get("city"), hit.get("state")) if p)
     if hit.get("work_mode") == "remote":
@@ -79,10 +64,9 @@ def card(hit: dict) -> dict:
     """What a result shows, in words (the template only lays it out)."""
     return {
         **hit,
-        "pay_text": pay_text(hit),
+        "pay_text": pay_text(hit.get("pay_min"), hit.get("pay_max"), hit.get("pay_unit"), compact=True),
         "place_text": place_text(hit),
         "employment_label": EMPLOYMENT_TYPES.get(hit.get("employment_type") or "", ""),
-        "posted": (hit.get("published_at") or "")[:10],
         "distance_text": (f"{hit['distance_miles']:.1f} miles away" if hit.get("distance_miles") is not None else ""),
         "credential_list": ", ".join(hit.get("credentials_required") or hit.get("credentials_any_of") or []),
     }

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 from html import unescape
 
+from careers.core.text import render_markdown
 from listings.tables import (
     Credential,
     Listing,
@@ -67,9 +68,7 @@ def excerpt(text: str, length: int = EXCERPT_LENGTH) -> str:
 def description_excerpt(description_html: str, description_md: str = "") -> str:
     html = description_html
     if not html and description_md:
-        from markdown_it import MarkdownIt
-
-        html = MarkdownIt("commonmark", {"html": False}).render(description_md)
+        html = render_markdown(description_md)
     return excerpt(plain_text(html))
 
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from careers.core import db, forms
+from careers.core import db, forms, geo
 from careers.core.config import Settings
 from careers.core.forms import FormErrors
 from listings.vocabulary import ListingState
@@ -199,33 +199,6 @@ async def refresh_lexicon(*, force: bool = False) -> Lexicon:
     return _lexicon[1]
 
 
-# ---- ZIP codes -------------------------------------------------------------------------------------
-
-
-@functools.cache
-def _zip_table() -> dict[str, tuple[float, float]]:
-    import zipcodes
-
-    table = {}
-    for row in zipcodes.list_all():
-        try:
-            table[row["zip_code"]] = (float(row["lat"]), float(row["long"]))
-        except (TypeError, ValueError):
-            continue
-    return table
-
-
-def zip_location(zip_code: str) -> tuple[float, float] | None:
-    """Latitude and longitude of a US ZIP code (offline `zipcodes` data), or None if unknown."""
-    return _zip_table().get(zip_code[:5])
-
-
-def miles_between(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lng1, lat2, lng2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
-    return 2 * 6371008.8 * math.asin(min(1.0, math.sqrt(h))) / METERS_PER_MILE
-
-
 # ---- parsing -------------------------------------------------------------------------------------
 
 
@@ -245,7 +218,7 @@ def _place(params: SearchParams, errors: FormErrors) -> tuple[str | None, tuple[
     zip_code, origin = None, None
     if params.zip:
         match = re.fullmatch(r"(\d{5})(?:-\d{4})?", params.zip)
-        origin = zip_location(match.group(1)) if match else None
+        origin = geo.zip_point(match.group(1)) if match else None
         if origin is None:
             errors.add("zip", "Enter a valid US ZIP code (5 digits).")
         else:
@@ -313,7 +286,7 @@ def meili_filter(query: SearchQuery, all_codes: frozenset[str] | None = None) ->
         f.append(f'work_mode = "remote" AND (remote_all_states = true OR remote_states = {quote(query.remote_state)})')
     if query.origin and query.radius:
         lat, lng = query.origin
-        f.append(f"_geoRadius({lat:.6f}, {lng:.6f}, {int(query.radius * METERS_PER_MILE)})")
+        f.append(f"_geoRadius({lat:.6f}, {lng:.6f}, {int(query.radius * geo.METERS_PER_MILE)})")
         f.append('work_mode != "remote"')
     if query.entry_level:
         f.append("entry_level_ok = true")
@@ -418,9 +391,9 @@ def _hit(doc: dict, query: SearchQuery, settings: Settings, formatted: dict | No
     if query.origin:
         meters = doc.get("_geoDistance")
         if meters is not None:
-            hit["distance_miles"] = round(meters / METERS_PER_MILE, 1)
+            hit["distance_miles"] = round(meters / geo.METERS_PER_MILE, 1)
         elif doc.get("lat") is not None and doc.get("lng") is not None:
-            hit["distance_miles"] = round(miles_between(query.origin, (doc["lat"], doc["lng"])), 1)
+            hit["distance_miles"] = round(geo.miles_between(query.origin, (doc["lat"], doc["lng"])), 1)
         else:
             hit["distance_miles"] = None
     formatted = formatted or {}
@@ -534,7 +507,7 @@ async def search_database(query: SearchQuery, settings: Settings) -> SearchResul
         rows = await db.fetch("SELECT l.id, l.lat, l.lng, l.published_at, l.pay_annual_max " + base, *args)
         kept = []
         for row in rows:
-            miles = miles_between(query.origin, (row["lat"], row["lng"]))
+            miles = geo.miles_between(query.origin, (row["lat"], row["lng"]))
             if miles <= (query.radius or DEFAULT_RADIUS):
                 distances[row["id"]] = miles
                 kept.append(row)
@@ -563,7 +536,7 @@ async def search_database(query: SearchQuery, settings: Settings) -> SearchResul
         if doc is None:
             continue
         if listing_id in distances:
-            doc["_geoDistance"] = distances[listing_id] * METERS_PER_MILE
+            doc["_geoDistance"] = distances[listing_id] * geo.METERS_PER_MILE
         hits.append(_hit(doc, query, settings))
     return SearchResult(query=query, hits=hits, total=total, page=query.page, per_page=query.per_page, facets={},
                         degraded=True)

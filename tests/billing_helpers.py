@@ -8,7 +8,6 @@ import hmac
 import json
 import re
 import time
-from decimal import Decimal
 
 import httpx
 
@@ -17,6 +16,7 @@ from billing.tables import Order
 from careers.core.config import Settings
 from employers.tables import Employer
 from listings.tables import Listing
+from tests import factories
 from tests.conftest import Browser, register_employer
 
 GOOD_CARD = "4242424242424242"
@@ -40,12 +40,9 @@ async def employer_with_draft(browser: Browser, email: str = "hr@acmehealth.org"
 
 async def make_listing(employer_id: int, title: str = "Remote Medical Coder (CPC)", status: str = "draft",
                        **fields) -> Listing:
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
-    listing = Listing(employer=employer_id, title=title, slug=slug, normalised_title=title.lower(), status=status,
-                      description_md="Code outpatient charts.", work_mode="remote", employment_type="full_time",
-                      pay_min=Decimal("25.00"), pay_max=Decimal("32.00"), pay_unit="hour", **fields)
-    await listing.save()
-    return await Listing.objects().get(Listing.id == listing.id)
+    """A listing stored in `status` as it is (a draft by default), ready for the publish step."""
+    return await factories.make_listing(employer_id, title, status=status, work_mode="remote", zip_code="", city="",
+                                        state="", description="Code outpatient charts.", **fields)
 
 
 async def start_order(browser: Browser, listing_id: int, plan: str = "standard_30", *, featured: bool = False) -> int:

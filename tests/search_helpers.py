@@ -2,21 +2,8 @@
 
 from __future__ import annotations
 
-import html
-
 from careers.core.config import Settings
-from employers.tables import Employer
-from listings import service as listings_service
-from listings.tables import (
-    Listing,
-    ListingCodeSet,
-    ListingCredential,
-    ListingRemoteState,
-    ListingSetting,
-    ListingSpecialty,
-)
-from listings.vocabulary import annualise
-from search.service import zip_location
+from tests import factories
 
 _index_ready: set[tuple[str, str]] = set()
 
@@ -40,43 +27,10 @@ async def _holds_documents(settings: Settings) -> bool:
     return bool(stats.number_of_documents or stats.is_indexing)
 
 
-async def employer(name: str = "Acme Health", *, verified: bool = True) -> int:
-    slug = name.lower().replace(" ", "-")
-    row = await Employer.objects().where(Employer.slug == slug).first()
-    if row is None:
-        row = Employer(name=name, slug=slug, verified=verified)
-        await row.save()
-    return row.id
-
-
-async def make_listing(title: str, *, required=(), any_of=(), preferred=(), settings=(), specialties=(), code_sets=(),
-                       work_mode: str = "onsite", remote_states=(), zip_code: str = "", city: str = "", state: str = "",
-                       employment_type: str = "full_time", pay=(50000, 60000, "year"), description: str = "",
-                       entry_level: bool = False, employer_name: str = "Acme Health", featured: bool = False,
-                       publish: bool = True) -> int:
-    """Insert a listing with its join-table rows and (by default) publish it through the lifecycle."""
-    lat = lng = None
-    if zip_code:
-        lat, lng = zip_location(zip_code)
-    pay_min, pay_max, unit = pay
-    listing = Listing(
-        employer=await employer(employer_name), title=title, slug=title.lower().replace(" ", "-")[:60],
-        description_md=description, description_html=f"<p>{html.escape(description)}</p>" if description else "",
-        work_mode=work_mode, zip=zip_code, city=city, state=state, lat=lat, lng=lng, employment_type=employment_type,
-        entry_level_ok=entry_level, pay_min=pay_min, pay_max=pay_max, pay_unit=unit,
-        pay_annual_min=annualise(pay_min, unit), pay_annual_max=annualise(pay_max, unit), featured=featured,
-    )
-    await listing.save()
-    for kind, codes in (("required", required), ("any_of", any_of), ("preferred", preferred)):
-        for code in codes:
-            await ListingCredential.insert(ListingCredential(listing=listing.id, credential=code, kind=kind))
-    for table, values in ((ListingSetting, settings), (ListingSpecialty, specialties), (ListingCodeSet, code_sets),
-                          (ListingRemoteState, remote_states)):
-        for value in values:
-            await table.insert(table(listing=listing.id, value=value))
-    if publish:
-        await listings_service.transition(listing.id, "published", actor_kind="admin")
-    return listing.id
+async def make_listing(title: str, *, employer_name: str = "Acme Health", **options) -> int:
+    """A listing of `employer_name` (verified), yearly pay and no place unless given; published unless told."""
+    place = {"zip_code": "", "city": "", "state": "", "pay": (50000, 60000, "year"), "description": ""}
+    return (await factories.make_listing(employer_name, title, **(place | options))).id
 
 
 def ids(response_json: dict) -> list[int]:

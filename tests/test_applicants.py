@@ -7,16 +7,16 @@ import csv
 import datetime as dt
 import io
 import re
-from decimal import Decimal
 
 from careers.accounts.tables import User
 from careers.coders.tables import Application, ApplicationEvent
+from careers.core.filters import datetime as datetime_text
 from careers.core.tables import OutboxRow
 from employers import applicants as service
 from employers.tables import Employer, EmployerMember
 from employers.tracking.tables import ApplicationNote, MemberVisit
-from listings import service as listings_service
-from listings.tables import Listing, ListingCredential, ListingRemoteState
+from listings.tables import Listing
+from tests import factories
 from tests.conftest import link_in, login, outbox_mail, register_coder, register_employer
 
 PASSWORD = "correct horse battery"
@@ -37,22 +37,10 @@ async def employer_id(name: str = "Acme Health") -> int:
     return (await Employer.objects().get(Employer.name == name)).id
 
 
-async def make_listing(employer: int, title: str = "Remote CPC coder", *, required=("CPC",), any_of=(),
-                       preferred=("CRC",), work_mode: str = "remote", remote_states=("IL", "IN")) -> int:
-    """A published listing (the listings domain's rows and its lifecycle, as an admin import would)."""
-    listing = Listing(employer=employer, title=title, slug=title.lower().replace(" ", "-"), work_mode=work_mode,
-                      zip="60614", city="Chicago", state="IL", employment_type="full_time", pay_min=Decimal("25"),
-                      pay_max=Decimal("32"), pay_unit="hour", pay_annual_min=52000, pay_annual_max=66560,
-                      description_md="Code charts.", description_html="<p>Code charts.</p>")
-    await listing.save()
-    rows = [ListingCredential(listing=listing.id, credential=c, kind=k)
-            for k, codes in (("required", required), ("any_of", any_of), ("preferred", preferred)) for c in codes]
-    if rows:
-        await ListingCredential.insert(*rows)
-    if remote_states:
-        await ListingRemoteState.insert(*[ListingRemoteState(listing=listing.id, value=s) for s in remote_states])
-    await listings_service.transition(listing.id, "published", actor_kind="admin")
-    return listing.id
+async def make_listing(employer: int, title: str = "Remote CPC coder", **changes) -> int:
+    """A published listing (as an admin import would): remote for IL and IN, CPC required, CRC preferred."""
+    job = {"required": ("CPC",), "preferred": ("CRC",), "work_mode": "remote", "remote_states": ("IL", "IN")}
+    return (await factories.make_listing(employer, title, **(job | changes))).id
 
 
 async def coder_applies(browser, listing_id: int, email: str, *, cover_note: str = "I would love to code for you.",
@@ -127,7 +115,7 @@ async def test_employer_moves_an_applicant_to_interviewing_and_the_coder_sees_it
     row = re.findall(r'<tr class="history-row">(.*?)</tr>', history, re.S)[-1]
     cells = [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
     assert cells[1:4] == ["Hana HR", "New", "Interviewing"]
-    assert cells[0] == event.created_at.strftime("%-d %b %Y %H:%M UTC")
+    assert cells[0] == datetime_text(event.created_at)
     assert "&lt;b&gt;bold&lt;/b&gt;" in row and "<b>bold" not in history
 
     # submitting the form with the stage it is already at says so, and changes and mails nothing
@@ -284,7 +272,7 @@ async def test_private_notes_are_shared_with_teammates_with_author_and_time(brow
     page = await colleague.get(f"/employer/applications/{app_id}")
     assert "Hana HR ·" in page.text and "Strong E/M.<br>&lt;i&gt;call&lt;/i&gt; her" in page.text
     note = await ApplicationNote.objects().first()
-    assert note.created_at.strftime("%-d %b %Y %H:%M UTC") in page.text
+    assert datetime_text(note.created_at) in page.text
     mine = await coder.get("/account/applications")
     assert "Strong E/M." not in mine.text
 

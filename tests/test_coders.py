@@ -7,14 +7,14 @@ import io
 import json
 import re
 import zipfile
-from decimal import Decimal
 
 from careers.accounts.tables import User
 from careers.coders import service
 from careers.coders.tables import Application, ApplicationEvent, CoderCredential, CoderProfile
 from employers.tables import Employer
 from listings import service as listings_service
-from listings.tables import Listing, ListingCredential, ListingRemoteState
+from listings.tables import Listing
+from tests import factories
 from tests.conftest import outbox_mail, register_coder, register_employer
 
 PASSWORD = "correct horse battery"
@@ -33,22 +33,8 @@ async def employer_id(name: str = "Acme Health") -> int:
     return (await Employer.objects().get(Employer.name == name)).id
 
 
-async def make_listing(employer: int, title: str = "Remote CPC coder", *, required=(), any_of=(), preferred=(),
-                       work_mode: str = "onsite", remote_states=(), publish: bool = True, now=None) -> int:
-    listing = Listing(employer=employer, title=title, slug=title.lower().replace(" ", "-"), work_mode=work_mode,
-                      zip="60614", city="Chicago", state="IL", employment_type="full_time", pay_min=Decimal("25"),
-                      pay_max=Decimal("32"), pay_unit="hour", pay_annual_min=52000, pay_annual_max=66560,
-                      description_md="Code charts.", description_html="<p>Code charts.</p>")
-    await listing.save()
-    rows = [ListingCredential(listing=listing.id, credential=c, kind=k)
-            for k, codes in (("required", required), ("any_of", any_of), ("preferred", preferred)) for c in codes]
-    if rows:
-        await ListingCredential.insert(*rows)
-    if remote_states:
-        await ListingRemoteState.insert(*[ListingRemoteState(listing=listing.id, value=s) for s in remote_states])
-    if publish:
-        await listings_service.transition(listing.id, "published", actor_kind="admin", now=now)
-    return listing.id
+async def make_listing(employer: int, title: str = "Remote CPC coder", **options) -> int:
+    return (await factories.make_listing(employer, title, **options)).id
 
 
 PROFILE = {

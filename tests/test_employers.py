@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
 
-from careers.core import clock
 from careers.accounts.tables import User
+from careers.core import clock
 from employers import service
 from employers.tables import Employer
 from listings.service import transition
 from listings.tables import Listing
+from tests import factories
 from tests.conftest import register_employer
 
 
@@ -33,17 +33,8 @@ def tags_of(html: str) -> list[tuple[str, dict]]:
     return parser.tags
 
 
-async def make_listing(employer_id: int, title: str, *, publish: bool = True, hidden: bool = False,
-                       slug: str = "") -> Listing:
-    listing = Listing(employer=employer_id, title=title, slug=slug or service.slugify(title), work_mode="remote",
-                      employment_type="full_time", pay_min=Decimal("24.00"), pay_max=Decimal("30.50"),
-                      pay_unit="hour", city="Chicago", state="IL")
-    await listing.save()
-    if publish:
-        await transition(listing.id, "published", actor_kind="admin")
-    if hidden:
-        await Listing.update({Listing.hidden: True}).where(Listing.id == listing.id)
-    return listing
+async def make_listing(employer_id: int, title: str, **options) -> Listing:
+    return await factories.make_listing(employer_id, title, work_mode="remote", pay=(24, "30.50", "hour"), **options)
 
 
 ORG_FORM = {"name": "Acme Health", "website": "https://acmehealth.org", "about": "We code charts.", "hq_zip": "60601"}
@@ -113,7 +104,7 @@ async def test_public_page_lists_only_published_unhidden_listings(browser, make_
     await register_employer(browser)
     employer = await Employer.objects().get(Employer.slug == "acme-health")
     live = await make_listing(employer.id, "Remote Inpatient Coder II")
-    await make_listing(employer.id, "Draft Outpatient Coder", publish=False)
+    await make_listing(employer.id, "Draft Outpatient Coder", status="draft")
     await make_listing(employer.id, "Hidden Risk Adjustment Coder", hidden=True)
     closed = await make_listing(employer.id, "Closed Profee Coder")
     await transition(closed.id, "closed", actor_kind="employer")

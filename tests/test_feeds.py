@@ -6,26 +6,17 @@ import datetime as dt
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
-from employers import service as employers
 from employers.tables import Employer
-from listings.service import transition
 from listings.tables import Listing
+from tests import factories
 from tests.conftest import register_employer
 
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
-async def make_listing(employer_id: int, title: str, *, publish: bool = True, hidden: bool = False,
-                       slug: str | None = None, work_mode: str = "onsite") -> Listing:
-    listing = Listing(employer=employer_id, title=title, slug=employers.slugify(title) if slug is None else slug,
-                      work_mode=work_mode, employment_type="full_time", pay_min=Decimal("23.50"),
-                      pay_max=Decimal("28.00"), pay_unit="hour", city="Austin", state="TX", zip="78701")
-    await listing.save()
-    if publish:
-        await transition(listing.id, "published", actor_kind="admin")
-    if hidden:
-        await Listing.update({Listing.hidden: True}).where(Listing.id == listing.id)
-    return listing
+async def make_listing(employer_id: int, title: str, **options) -> Listing:
+    return await factories.make_listing(employer_id, title, **({"zip_code": "78701", "city": "Austin", "state": "TX",
+                                                                "pay": ("23.50", 28, "hour")} | options))
 
 
 async def acme(browser) -> Employer:
@@ -36,7 +27,7 @@ async def acme(browser) -> Employer:
 async def test_sitemap_is_well_formed_and_lists_published_listings_and_employer_pages(browser, make_browser):
     employer = await acme(browser)
     live = await make_listing(employer.id, "Inpatient Coder III")
-    draft = await make_listing(employer.id, "Draft ED Coder", publish=False)
+    draft = await make_listing(employer.id, "Draft ED Coder", status="draft")
     hidden = await make_listing(employer.id, "Hidden Auditor", hidden=True)
     no_slug = await make_listing(employer.id, "Slugless Coder", slug="")
 
@@ -69,7 +60,7 @@ async def test_rss_is_well_formed_escaped_and_lists_only_published_listings(brow
     employer = await acme(browser)
     await Employer.update({Employer.name: "Acme <Health> & Sons"}).where(Employer.id == employer.id)
     live = await make_listing(employer.id, "Coder & Auditor <Remote> \x0b\"CPC\"", work_mode="remote")
-    await make_listing(employer.id, "Draft Coder", publish=False)
+    await make_listing(employer.id, "Draft Coder", status="draft")
     await make_listing(employer.id, "Hidden Coder", hidden=True)
 
     response = await make_browser().get("/jobs.rss")

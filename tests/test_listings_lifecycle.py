@@ -22,6 +22,7 @@ from listings import service
 from listings.tables import Listing, ListingCredential, ListingEvent
 from listings.vocabulary import ListingState
 from tests.conftest import outbox_mail
+from tests.factories import make_employer
 
 STATES = [s.value for s in ListingState]
 ACTORS = ["employer", "admin", "system", "webhook"]
@@ -59,12 +60,6 @@ def listing_fields(**changes) -> dict:
     }
     fields.update(changes)
     return fields
-
-
-async def make_employer(name: str = "Acme Health", *, verified: bool = False) -> Employer:
-    employer = Employer(name=name, slug=service.slugify(name), website="https://acmehealth.org", verified=verified)
-    await employer.save()
-    return employer
 
 
 async def make_listing(employer: Employer, **changes) -> Listing:

@@ -7,14 +7,13 @@ Listings are written straight into the tables and moved through the real lifecyc
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import httpx
 
 from careers.accounts.tables import User
 from employers.tables import Employer
-from listings import service as listings
-from listings.tables import Listing, ListingCredential
+from listings.tables import Listing
+from tests import factories
 from tests.conftest import register_employer
 
 CODING_DESCRIPTION = (
@@ -44,30 +43,15 @@ async def make_employer(browser, email: str, org: str, website: str, *, days_old
 
 
 async def make_listing(employer: Employer, *, title: str = "Remote Outpatient Coder", description: str = CODING_DESCRIPTION,
-                       status: str = "published", work_mode: str = "remote", pay: tuple = (28, 34, "hour"),
-                       credentials: tuple[str, ...] = ("CPC",), created_by_email: str | None = None) -> Listing:
-    """A listing of `employer` moved through the real lifecycle to `status` (draft, in_review or published)."""
-    from listings.vocabulary import annualise
-
+                       status: str = "published", credentials: tuple[str, ...] = ("CPC",),
+                       created_by_email: str | None = None, **options) -> Listing:
+    """A remote listing of `employer` moved by the employer through the real lifecycle to `status`."""
     created_by = None
     if created_by_email:
         created_by = (await User.select(User.id).where(User.email == created_by_email).first())["id"]
-    pay_min, pay_max, unit = pay
-    listing = Listing(
-        employer=employer.id, created_by=created_by, status="draft", title=title, normalised_title=title.lower(),
-        slug=title.lower().replace(" ", "-"), description_md=description, description_html=f"<p>{description}</p>",
-        work_mode=work_mode, employment_type="full_time", pay_min=Decimal(pay_min), pay_max=Decimal(pay_max),
-        pay_unit=unit, pay_annual_min=annualise(pay_min, unit), pay_annual_max=annualise(pay_max, unit),
-        duration_days=30, zip="", city="", state="",
-    )
-    await listing.save()
-    for code in credentials:
-        await ListingCredential.insert(ListingCredential(listing=listing.id, credential=code, kind="required"))
-    if status == "in_review":
-        await listings.transition(listing.id, "in_review", actor_kind="employer")
-    elif status == "published":
-        await listings.transition(listing.id, "published", actor_kind="employer")
-    return await Listing.objects().get(Listing.id == listing.id)
+    job = {"work_mode": "remote", "pay": (28, 34, "hour"), "zip_code": "", "city": "", "state": ""}
+    return await factories.make_listing(employer, title, description=description, status=status, required=credentials,
+                                        created_by=created_by, actor_kind="employer", **(job | options))
 
 
 async def search_document(settings, listing_id: int) -> dict | None:

@@ -7,9 +7,10 @@ import datetime as dt
 
 import pytest
 
+from careers.core.geo import miles_between, zip_point
 from listings import service as listings_service
 from search import service
-from search.service import miles_between, parse_query, search_listings, zip_location
+from search.service import parse_query, search_listings
 from tests.search_helpers import fresh_index, ids, make_listing
 
 
@@ -94,9 +95,9 @@ async def test_glossary_synonyms_ra_and_wfh(browser, worker):
 
 
 async def test_zip_radius_returns_a_listing_20_miles_away_and_not_one_40_miles_away(browser, worker):
-    houston = zip_location("77002")
-    assert 19 < miles_between(houston, zip_location("77578")) < 21  # Manvel, TX
-    assert 39 < miles_between(houston, zip_location("77304")) < 41  # Conroe, TX
+    houston = zip_point("77002")
+    assert 19 < miles_between(houston, zip_point("77578")) < 21  # Manvel, TX
+    assert 39 < miles_between(houston, zip_point("77304")) < 41  # Conroe, TX
     near = await make_listing("Manvel Coder", required=["CPC"], zip_code="77578", city="Manvel", state="TX")
     mid = await make_listing("Houston Coder", required=["CPC"], zip_code="77002", city="Houston", state="TX")
     far = await make_listing("Conroe Coder", required=["CPC"], zip_code="77304", city="Conroe", state="TX")
@@ -140,8 +141,8 @@ async def test_remote_all_states_appears_for_any_state_but_tx_fl_only_not_for_ca
 
 async def test_filters_min_pay_entry_level_and_pay_sort(browser, worker):
     high = await make_listing("Senior Auditor", required=["CPMA"], pay=(80000, 95000, "year"))
-    hourly = await make_listing("Hourly Coder", required=["CPC"], pay=(25, 30, "hour"), entry_level=True)
-    chart = await make_listing("Per-chart Coder", required=["CPC"], pay=(3, 5, "chart"), entry_level=True)
+    hourly = await make_listing("Hourly Coder", required=["CPC"], pay=(25, 30, "hour"), entry_level_ok=True)
+    chart = await make_listing("Per-chart Coder", required=["CPC"], pay=(3, 5, "chart"), entry_level_ok=True)
     await worker.drain()
     assert set(ids(await api(browser, min_pay="60000"))) == {high, hourly}  # 30/h = 62,400 a year; per chart never
     assert set(ids(await api(browser, entry_level="true"))) == {hourly, chart}
@@ -200,7 +201,7 @@ async def test_qualified_for_needs_every_required_credential_and_an_open_remote_
 async def test_published_after_keeps_only_newer_listings(settings, worker):
     await make_listing("Old news", required=["CPC"])
     cutoff = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
-    later = await make_listing("Fresh", required=["CPC"], publish=False)
+    later = await make_listing("Fresh", required=["CPC"], status="draft")
     await listings_service.transition(later, "published", actor_kind="admin", now=cutoff + dt.timedelta(seconds=5))
     await worker.drain()
     query = parse_query({}).replace(published_after=cutoff)
@@ -318,7 +319,7 @@ async def test_listing_is_searchable_after_publish_and_gone_after_close_expire_h
     closing = await make_listing("Closing Coder", required=["CIC"])
     expiring = await make_listing("Expiring Coder", required=["CIC"])
     hiding = await make_listing("Hidden Coder", required=["CIC"])
-    draft = await make_listing("Draft Coder", required=["CIC"], publish=False)
+    draft = await make_listing("Draft Coder", required=["CIC"], status="draft")
     assert ids(await api(browser, credential="CIC")) == []  # not before the worker ran
     await worker.drain()
     assert set(ids(await api(browser, credential="CIC"))) == {closing, expiring, hiding}
@@ -412,13 +413,13 @@ async def test_database_path_honours_every_filter_exactly_like_meilisearch(setti
     await make_listing("Houston CPC", required=["CPC"], zip_code="77002", city="Houston", state="TX",
                        settings=["profee"], specialties=["cardiology"], pay=(55000, 70000, "year"))
     await make_listing("Manvel CCS", required=["CCS"], zip_code="77578", city="Manvel", state="TX",
-                       settings=["inpatient"], employment_type="contract", pay=(30, 35, "hour"), entry_level=True)
+                       settings=["inpatient"], employment_type="contract", pay=(30, 35, "hour"), entry_level_ok=True)
     await make_listing("Conroe hybrid", any_of=["CPC", "CCS"], work_mode="hybrid", zip_code="77304", state="TX",
                        pay=(3, 4, "chart"))
     await make_listing("Remote CRC, TX and FL", required=["CRC"], work_mode="remote", remote_states=["TX", "FL"],
                        zip_code="77002", state="TX", pay=(90000, 99000, "year"))
     await make_listing("Remote CCS-P anywhere", required=["CCS-P"], preferred=["CPC"], work_mode="remote",
-                       specialties=["cardiology"], entry_level=True)
+                       specialties=["cardiology"], entry_level_ok=True)
     await make_listing("Denver CPC-A", required=["CPC-A"], zip_code="80202", city="Denver", state="CO",
                        pay=(40000, 45000, "year"))
     await worker.drain()

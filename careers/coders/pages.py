@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 from careers.accounts.auth import requires_role
 from careers.accounts.service import AccountError
 from careers.coders import alerts, privacy, service
-from careers.core import ratelimit
+from careers.core import filters, ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
 from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next
@@ -239,7 +239,7 @@ class CoderJobActionsController(Controller):
             }, status_code=400)
         target = f"/account/applications#application-{result.application_id}"
         if not result.created:
-            when = result.created_at.strftime("%-d %B %Y") if result.created_at else "earlier"
+            when = filters.date(result.created_at) or "earlier"
             return redirect(request, target, f"You already applied to “{listing['title']}” on {when}; "
                                              "here is that application.")
         return redirect(request, target, f"Your application to “{listing['title']}” is sent. "

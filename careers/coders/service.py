@@ -11,16 +11,11 @@ import io
 import json
 import re
 import secrets
-import unicodedata
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-
-import nh3
-import zipcodes
-from markdown_it import MarkdownIt
 
 from careers.accounts import service as accounts
 from careers.accounts.tables import User
@@ -37,11 +32,11 @@ from careers.coders.tables import (
     CoderSpecialty,
     SavedJob,
 )
-from careers.core import clock, db, forms, mail, uploads
+from careers.core import clock, db, forms, geo, mail, text, uploads
 from careers.core.forms import FormErrors
 from careers.core.config import Settings
-from employers.tables import EmployerMember
 from careers.core.errors import DomainError, NotFound
+from employers.tables import EmployerMember
 from listings.tables import Credential, Listing, ListingCredential, ListingRemoteState
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, WORK_MODES, ListingState
 
@@ -115,13 +110,8 @@ def listing_notice(status: str, hidden: bool) -> str:
 _HANDLE = re.compile(r"^[a-z0-9][a-z0-9-]{2,39}$")
 
 
-def _slug(value: str) -> str:
-    value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:30]
-
-
 async def _fresh_handle(name: str) -> str:
-    base = _slug(name) or "coder"
+    base = text.slugify(name, max_length=30) or "coder"
     if len(base) < 3:
         base = f"coder-{base}"
     for _ in range(20):
@@ -158,15 +148,10 @@ async def get_or_create_profile(user_id: int) -> CoderProfile:
 
 # ---- Markdown -------------------------------------------------------------------------------------
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
-_ALLOWED_TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "a", "code", "pre", "blockquote", "h3", "h4", "hr"}
-
 
 def render_markdown(source: str) -> str:
-    """Markdown to HTML that is safe to show: raw HTML is not parsed and nh3 keeps only a few tags."""
-    html = _markdown.render(source or "")
-    html = re.sub(r"<(/?)h[12]>", r"<\1h3>", html)
-    return nh3.clean(html, tags=_ALLOWED_TAGS, attributes={"a": {"href", "title"}}, url_schemes={"http", "https", "mailto"})
+    """A summary as safe HTML (the kernel's one policy); its headings rank below the profile's own sections."""
+    return text.render_markdown(source, top_heading=3)
 
 
 # ---- profiles ---------------------------------------------------------------------------------------
@@ -180,15 +165,11 @@ async def active_credentials() -> list[dict]:
 
 
 def resolve_zip(zip_code: str) -> tuple[str, str, str]:
-    """(zip5, city, state) from the offline `zipcodes` data; CoderError(field='zip') if unknown."""
-    value = (zip_code or "").strip()
-    match = re.fullmatch(r"(\d{5})(?:-\d{4})?", value)
-    if not match:
-        raise CoderError("Enter a 5-digit US ZIP code, such as 60614.", "zip")
-    found = zipcodes.matching(match.group(1))
-    if not found:
-        raise CoderError(f"We do not know the ZIP code {match.group(1)}. Check it and try again.", "zip")
-    return match.group(1), found[0]["city"], found[0]["state"]
+    """(zip5, city, state) of a US ZIP code; CoderError(field='zip') if it is malformed or unknown."""
+    place = geo.lookup_zip(zip_code)
+    if place is None:
+        raise CoderError(geo.zip_problem(zip_code, "60614"), "zip")
+    return place.zip, place.city, place.state
 
 
 @dataclass

@@ -21,7 +21,6 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 from email import message_from_bytes
 from pathlib import Path
 
@@ -33,8 +32,7 @@ from careers.coders.tables import CoderProfile
 from careers.core.config import PROJECT_ROOT, Settings
 from careers.core.web import CSRF_COOKIE, SESSION_COOKIE
 from employers.tables import Employer, EmployerMember
-from listings import service as listings_service
-from listings.tables import Listing
+from tests import factories
 from tests.conftest import _TMP, Browser, skip_or_fail
 from tests.waiting import apoll
 
@@ -83,23 +81,15 @@ async def make_employer(name: str = "Drill Health", *, verified: bool = True,
     return employer, user
 
 
-async def make_draft(employer_id: int, title: str, **fields) -> int:
+async def make_draft(employer_id: int, title: str, **options) -> int:
     """A draft listing with every field a published one needs (remote, open to all states, hourly pay)."""
-    slug = "-".join(title.lower().split())[:60]
-    values = dict(employer=employer_id, title=title, slug=slug, normalised_title=title.lower(), status="draft",
-                  description_md=f"Code outpatient charts for {title}.",
-                  description_html=f"<p>Code charts for {title}.</p>",
-                  work_mode="remote", employment_type="full_time", pay_min=Decimal("25.00"), pay_max=Decimal("32.00"),
-                  pay_unit="hour", pay_annual_min=52000, pay_annual_max=66560, duration_days=30)
-    values.update(fields)
-    rows = await Listing.insert(Listing(**values)).returning(Listing.id)
-    return rows[0]["id"]
+    return await make_published(employer_id, title, status="draft", **options)
 
 
-async def make_published(employer_id: int, title: str, **fields) -> int:
-    listing_id = await make_draft(employer_id, title, **fields)
-    await listings_service.transition(listing_id, "published", actor_kind="admin")
-    return listing_id
+async def make_published(employer_id: int, title: str, **options) -> int:
+    job = {"work_mode": "remote", "zip_code": "", "city": "", "state": "",
+           "description": f"Code outpatient charts for {title}."}
+    return (await factories.make_listing(employer_id, title, **(job | options))).id
 
 
 async def csrf_token(client: Browser) -> str:
