@@ -1,7 +1,9 @@
 """Text people type, made safe to show: Markdown -> sanitised HTML with one policy, slugs, money.
 
 One policy for every Markdown field (listing descriptions, organisation "about", coder summaries):
-- raw HTML is never parsed: a pasted `<script>` or `<a onclick>` is shown as text, not interpreted;
+- raw HTML is parsed (employers paste descriptions from their applicant systems), and the sanitiser decides
+  what survives: a pasted `<script>` or `<iframe>` goes with its content, `onclick` and `style` attributes go,
+  a `javascript:` link loses its address;
 - images are not rendered (the `![alt](src)` rule is off), so no request leaves for a stranger's server;
 - nh3 then keeps a short allow-list of tags, `href`/`title` on links with http, https or mailto only,
   and gives every link rel="nofollow noopener noreferrer".
@@ -18,7 +20,8 @@ from markdown_it import MarkdownIt
 from slugify import slugify as _slugify
 
 ALLOWED_TAGS = frozenset(
-    {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h2", "h3", "h4", "h5", "h6", "blockquote", "code", "pre", "hr"}
+    {"p", "br", "strong", "em", "b", "i", "u", "ul", "ol", "li", "a", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
+     "code", "pre", "hr"}
 )
 ALLOWED_ATTRIBUTES = {"a": frozenset({"href", "title"})}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -28,7 +31,7 @@ DROPPED_WITH_CONTENT = frozenset(
     {"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"}
 )
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
+_markdown = MarkdownIt("commonmark", {"html": True, "linkify": False}).disable("image")
 _HEADING = re.compile(r"<(/?)h([1-6])>")
 
 
@@ -51,9 +54,8 @@ def render_markdown(source: str | None, *, top_heading: int = 2) -> str:
     The page's own <h1> (and, for a profile, its <h2> sections) stay the outline; a heading typed
     in the text ranks below them.
     """
-    html = _markdown.render(source or "")
-    html = _HEADING.sub(lambda m: f"<{m.group(1)}h{max(int(m.group(2)), top_heading)}>", html)
-    return sanitise_html(html).strip()
+    html = sanitise_html(_markdown.render(source or ""))  # after nh3 a heading tag carries no attributes
+    return _HEADING.sub(lambda m: f"<{m.group(1)}h{max(int(m.group(2)), top_heading)}>", html).strip()
 
 
 def slugify(value: str | None, *, max_length: int = 0, fallback: str = "") -> str:
