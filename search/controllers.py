@@ -15,6 +15,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
+from careers.coders.service import qualification_profile
 from careers.core.web import render, settings_of
 from listings.vocabulary import EMPLOYMENT_TYPES, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
 from search import service
@@ -39,10 +40,8 @@ async def resolve_qualified(request: Request, query: SearchQuery) -> tuple[Searc
     user = request.scope.get("user")
     if user is None or user.role != "coder":
         return query, QUALIFIED_ONLY_CODERS
-    profile = await service.qualification_for_user(user.id)
-    if profile is None:
-        return query, "Jobs you qualify for are not available right now."
-    return query.replace(qualified_for=profile), None
+    held, home_state = await qualification_profile(user.id)  # the coders domain owns the profile
+    return query.replace(qualified_for=(frozenset(c.upper() for c in held), home_state or None)), None
 
 
 # ---- the page ---------------------------------------------------------------------------------

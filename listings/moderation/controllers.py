@@ -13,6 +13,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
+from billing import service as billing  # a controller may show billing's order (ARCHITECTURE.md)
 from careers.accounts import audit
 from careers.accounts.auth import requires_admin
 from careers.core import clock, db, ratelimit
@@ -39,8 +40,6 @@ class ReviewController(Controller):
 
     @get("/")
     async def queue(self, request: Request) -> Template:
-        from billing import service as billing  # a controller may show billing's order (ARCHITECTURE.md)
-
         items = await service.review_queue()
         for item in items:
             if item.order:

@@ -16,11 +16,11 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from billing.tables import Order
 from careers.accounts import audit
 from careers.accounts import service as accounts
 from careers.accounts.tables import User
 from careers.core import clock, db, mail, outbox, ratelimit
-from billing.tables import Order
 from careers.core.config import Settings
 from employers import trust
 from employers.tables import Employer, EmployerMember
