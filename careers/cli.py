@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, urlparse, urlunparse
 import httpx
 
 from careers import local
-from careers.core import db, registry
+from careers.core import registry
 from careers.core.config import PROJECT_ROOT, ConfigurationError, Settings, load_settings
 from careers.domains import DOMAINS
 from careers.supervisor import Supervisor, masked_url, run_migrations
@@ -152,6 +152,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_worker(settings: Settings, *, wait_for_lock: bool, worker_id: str | None) -> int:
+    from careers.core import db  # late: the engine reads DATABASE_URL at import, which main() may take from .env
     from careers.worker import Worker, WorkerLockHeld  # loads every domain's jobs: only this command needs them
 
     await db.start()
@@ -220,6 +221,7 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _create_admin(email: str, password: str) -> int:
     from careers.accounts.service import AccountError, create_admin
+    from careers.core import db  # late: the engine reads DATABASE_URL at import, which main() may take from .env
 
     await db.start()
     try:
@@ -341,6 +343,8 @@ def _database_status(settings: Settings, problems: list[str]) -> str:
         return f"SQLite {settings.sqlite_path}: not created yet (`careers migrate` or `careers serve` creates it)"
 
     async def probe() -> str | None:
+        from careers.core import db  # late: the engine reads DATABASE_URL at import, which main() may take from .env
+
         try:
             await asyncio.wait_for(db.start(), timeout=10)
         except Exception as exc:

@@ -25,7 +25,6 @@ from urllib.parse import urlparse
 import httpx
 
 from careers import local
-from careers.core import db
 from careers.core.config import PROJECT_ROOT, Settings
 
 log = logging.getLogger("careers.cli")  # the supervisor's lines keep the name operators know from `careers serve`
@@ -76,6 +75,8 @@ def run_migrations(settings: Settings, *, verbose: bool) -> bool:
 
 
 async def _set_wal() -> None:
+    from careers.core import db  # late: the engine reads DATABASE_URL at import, which `careers` sets from .env first
+
     await db.start()  # PRAGMA journal_mode=WAL, which the file remembers
     await db.stop()
 
