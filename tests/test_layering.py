@@ -197,3 +197,13 @@ def test_every_domain_plugin_is_listed_and_its_references_resolve():
             assert registry.resolve(reference) is not None, reference
         if plugin.templates:
             assert (PROJECT_ROOT / "templates" / plugin.templates).is_dir(), plugin.name
+
+
+def test_importing_the_cli_builds_no_database_engine():
+    """`careers` exports DATABASE_URL from .env before the engine (built at import of careers.core.db) exists."""
+    import subprocess
+    import sys
+
+    probe = "import sys, careers.cli; print('careers.core.db' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
