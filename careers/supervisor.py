@@ -39,7 +39,7 @@ EMULATOR_PUBLISHABLE_KEY = "pk_test_emulator"
 WEBHOOK_PATH = "/billing/stripe/webhook"
 
 
-def child_pythonpath() -> str:
+def _child_pythonpath() -> str:
     parts = [str(PROJECT_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     return os.pathsep.join(dict.fromkeys(parts))
 
@@ -59,7 +59,7 @@ def _configured(name: str) -> str:
 def run_migrations(settings: Settings, *, verbose: bool) -> bool:
     """Piccolo's `migrations forwards all` in a child process, then WAL on SQLite. True on success."""
     env = {**os.environ, "DATABASE_URL": settings.database_url, "CAREERS_DATA_DIR": str(settings.data_dir),
-           "PYTHONPATH": child_pythonpath(), "PICCOLO_CONF": "piccolo_conf"}
+           "PYTHONPATH": _child_pythonpath(), "PICCOLO_CONF": "piccolo_conf"}
     result = subprocess.run([sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
                             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
     failed = result.returncode != 0 or "Traceback" in result.stderr
@@ -183,7 +183,7 @@ class Supervisor:
             "BASE_URL": self.base_url,
             "CAREERS_WORKER_IN_PROCESS": "0",  # the supervisor runs the one worker
             "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": child_pythonpath(),
+            "PYTHONPATH": _child_pythonpath(),
         }
 
     def _start_meilisearch(self, env: dict[str, str]) -> None:
