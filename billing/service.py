@@ -942,3 +942,13 @@ async def _mail_admins(subject: str, text: str) -> None:
     rows = await User.select(User.email).where(User.role == "admin")
     for row in rows:
         await mail.queue_mail(row["email"], subject, text)
+
+
+async def dashboard_figures(now: dt.datetime) -> dict[str, int]:
+    """The admin dashboard's panel: revenue of the orders paid since the first of this month (UTC).
+
+    Refunded or disputed orders do not count.
+    """
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    rows = await Order.select(Order.amount_cents).where((Order.status == "paid") & (Order.paid_at >= start))
+    return {"revenue_month_cents": sum(r["amount_cents"] or 0 for r in rows)}

@@ -1,7 +1,6 @@
 """Admin pages that belong to no domain: the dashboard, the mail kept in the outbox, outbox retries.
 
-The dashboard reads other domains' tables for its figures (read-only, each guarded so a domain that
-is not there yet shows "—" instead of breaking the page).
+The dashboard's figures come from the domains' admin panels (`admin_panels` in each `<domain>/plugin.py`).
 """
 
 from __future__ import annotations
@@ -18,9 +17,10 @@ from litestar.response import Redirect, Template
 
 from careers.accounts import audit
 from careers.accounts.auth import requires_admin
-from careers.core import clock, db, filters, outbox
+from careers.core import clock, db, filters, outbox, registry
 from careers.core.tables import OutboxRow
 from careers.core.web import redirect, render
+from careers.domains import DOMAINS
 
 
 class AdminController(Controller):
@@ -62,8 +62,6 @@ class AdminController(Controller):
 
 # ---- the dashboard's figures --------------------------------------------------------------------------
 
-CHART_DAYS = 30
-
 
 @dataclass
 class DashboardFigures:
@@ -76,83 +74,13 @@ class DashboardFigures:
     applications_per_day: list[tuple[dt.date, int]] | None = None
 
 
-
-def _as_datetime(value) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-
-
 async def dashboard_figures(now: dt.datetime | None = None) -> DashboardFigures:
+    """Every domain's dashboard panel (careers/domains.py), merged; a figure no panel gives shows "—"."""
     now = now or clock.now()
-    figures = DashboardFigures()
-    try:
-        from employers.tables import Employer
-        from listings.tables import Listing, ListingEvent
-        from listings.vocabulary import ListingState
-    except ImportError:
-        return figures
-    waiting = [r["id"] for r in await Listing.select(Listing.id).where(Listing.status == ListingState.IN_REVIEW)]
-    figures.waiting_reviews = len(waiting)
-    if waiting:
-        since: dict[int, dt.datetime] = {}
-        for row in await ListingEvent.select(ListingEvent.listing, ListingEvent.created_at).where(
-            ListingEvent.listing.is_in(waiting) & (ListingEvent.to_status == ListingState.IN_REVIEW)
-        ):
-            since[row["listing"]] = max(since.get(row["listing"], row["created_at"]), row["created_at"])
-        if since:
-            figures.oldest_wait = now - min(since.values())
-    figures.published_listings = await Listing.count().where(
-        (Listing.status == ListingState.PUBLISHED) & (Listing.hidden == False))  # noqa: E712
-    figures.new_employers_week = await Employer.count().where(Employer.created_at >= now - dt.timedelta(days=7))
-    try:
-        from listings.moderation.service import open_report_count
-
-        figures.open_reports = await open_report_count()
-    except ImportError:
-        pass
-    figures.revenue_month_cents = await _revenue_this_month(now)
-    figures.applications_per_day = await _applications_per_day(now)
-    return figures
-
-
-async def _revenue_this_month(now: dt.datetime) -> int | None:
-    """Paid orders since the first of this month (UTC); refunded or disputed ones do not count."""
-    try:
-        from billing.tables import Order, OrderStatus
-    except ImportError:
-        return None
-    if not all(hasattr(Order, name) for name in ("amount_cents", "status", "paid_at")):
-        return None
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    rows = await Order.select(Order.amount_cents).where((Order.status == OrderStatus.PAID) & (Order.paid_at >= start))
-    return sum(r["amount_cents"] or 0 for r in rows)
-
-
-async def _applications_per_day(now: dt.datetime) -> list[tuple[dt.date, int]] | None:
-    """Applications submitted on each of the last 30 days (UTC), oldest first."""
-    try:
-        from careers.coders.tables import Application
-    except ImportError:
-        return None
-    column = next((getattr(Application, n) for n in ("submitted_at", "created_at") if hasattr(Application, n)), None)
-    if column is None:
-        return None
-    today = now.date()
-    first = today - dt.timedelta(days=CHART_DAYS - 1)
-    start = dt.datetime.combine(first, dt.time(), tzinfo=dt.timezone.utc)
-    counts = {first + dt.timedelta(days=i): 0 for i in range(CHART_DAYS)}
-    for row in await Application.select(column.as_alias("at")).where(column >= start):
-        at = _as_datetime(row["at"])
-        if at is not None:
-            day = at.astimezone(dt.timezone.utc).date()
-            if day in counts:
-                counts[day] += 1
-    return sorted(counts.items())
+    found: dict = {}
+    for panel in registry.admin_panels(DOMAINS):
+        found.update(await panel(now))
+    return DashboardFigures(**found)
 
 
 def applications_chart(days: list[tuple[dt.date, int]] | None, *, width: int = 600, height: int = 140) -> str:

@@ -19,12 +19,18 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
+from billing import stripe_client
 from careers.accounts.auth import SessionAuthMiddleware
+from careers.admin import AdminController
 from careers.api_docs import openapi_config
-from careers.core import db, filters
+from careers.core import db, filters, registry
 from careers.core.config import PROJECT_ROOT, Settings, load_settings
 from careers.core.errors import EXCEPTION_HANDLERS
 from careers.core.web import CSRF_COOKIE, render
+from careers.domains import DOMAINS
+from careers.worker import Worker
+from search import client as search_client
+from search import indexing as search_indexing
 
 log = logging.getLogger("careers.app")
 
@@ -135,40 +141,14 @@ def security_headers_hook(settings: Settings):
 
 
 def route_handlers() -> list:
-    from careers.accounts.controllers import AccountController, SecondFactorController
-    from careers.admin import AdminController
-    from careers.coders.controllers import CoderRegistrationController
-    from employers.controllers import EmployerDashboardController, EmployerRegistrationController
-
-    handlers: list = [home, healthz, readyz, AccountController, SecondFactorController, AdminController,
-                      CoderRegistrationController, EmployerRegistrationController, EmployerDashboardController]
-    for module_name in ("listings.controllers", "search.controllers", "billing.controllers",
-                        "careers.coders.pages", "employers.pages", "listings.moderation.controllers",
-                        "employers.applicant_pages"):
-        module = _optional(module_name)
-        if module is not None:
-            handlers.extend(module.ROUTES)
-    return handlers
-
-
-def _optional(name: str):
-    import importlib
-
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            return None
-        raise
+    """The pages of no domain, the admin's, then every domain's routes (careers/domains.py)."""
+    return [home, healthz, readyz, AdminController, *registry.routes(DOMAINS)]
 
 
 async def _prepare_search(settings: Settings) -> None:
     """Apply the search index settings (search.indexing.ensure_index); Meilisearch being down never stops the app."""
-    indexing = _optional("search.indexing")
-    if indexing is None:
-        return
     try:
-        await asyncio.wait_for(indexing.ensure_index(settings), timeout=20)
+        await asyncio.wait_for(search_indexing.ensure_index(settings), timeout=20)
     except Exception as exc:  # searches degrade to the database until Meilisearch answers
         log.warning("search index settings not applied at start: %r", exc)
 
@@ -188,8 +168,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         worker_task = None
         worker = None
         if settings.worker_in_process:
-            from careers.worker import Worker
-
             worker = Worker(settings)
             worker_task = asyncio.create_task(worker.run_forever())
         try:
@@ -199,12 +177,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 worker.stop()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(worker_task, timeout=10)
-            search_client = _optional("search.client")
-            if search_client is not None:
-                await search_client.close_http()
-            stripe_client = _optional("billing.stripe_client")
-            if stripe_client is not None:
-                await stripe_client.close_http()
+            await search_client.close_http()
+            await stripe_client.close_http()
             await db.stop()
 
     templates = TemplateConfig(directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine,

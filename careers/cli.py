@@ -1,20 +1,15 @@
 """The `careers` command: serve, worker, migrate, backup, create-admin, check, plus the domains' own subcommands.
 
-`careers serve` is a small supervisor: it applies migrations, starts the managed
-Meilisearch and Stripe emulator when no external ones are configured, then runs
-the web server (uvicorn, N worker processes) and the single background worker as
-children, restarts any of them that dies (with back-off) and stops them all on
-Ctrl-C or SIGTERM. Every child runs in its own process group, so stopping one
-means signalling its whole group: nothing is left listening.
+This module parses arguments and dispatches. The domains add their subcommands through the registry
+(`commands` in each `<domain>/plugin.py`, listed in careers/domains.py); `careers serve`'s process
+supervision lives in careers/supervisor.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import importlib.util
-import json
 import logging
 import os
 import shutil
@@ -23,27 +18,16 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse, urlunparse
 
+from careers import local
+from careers.core import registry
 from careers.core.config import PROJECT_ROOT, ConfigurationError, Settings, load_settings
+from careers.domains import DOMAINS
+from careers.supervisor import Supervisor, masked_url, run_migrations
 
 log = logging.getLogger("careers.cli")
-
-PLUGIN_MODULES = ("listings.commands", "search.commands", "billing.commands", "careers.coders.commands",
-                  "employers.commands")
-
-# Restart back-off of a managed child: 1 s, 2 s, 4 s ... capped; reset once a child has run this long.
-INITIAL_BACKOFF = 1.0
-MAX_BACKOFF = 30.0
-STABLE_SECONDS = 30.0
-STOP_TIMEOUT = 10.0
-EMULATOR_SECRET_KEY = "sk_test_emulator"
-EMULATOR_PUBLISHABLE_KEY = "pk_test_emulator"
-WEBHOOK_PATH = "/billing/stripe/webhook"
-
 
 # ---- entry point ---------------------------------------------------------------------------------
 
@@ -74,7 +58,28 @@ def main(argv: list[str] | None = None) -> int:
     if settings is None:
         print(f"careers: {config_error}", file=sys.stderr)
         return 2
+    if getattr(args, "managed_search", False) and not settings.meili_url:
+        return _with_managed_search(args, settings)
     return int(args.func(args, settings) or 0)
+
+
+def _with_managed_search(args: argparse.Namespace, settings: Settings) -> int:
+    """A subcommand that sets `managed_search` (e.g. `reindex`) runs against the managed Meilisearch without MEILI_URL.
+
+    The CLI starts it, being the top floor: no domain imports careers.local.
+    """
+    try:
+        key = settings.meili_master_key or local.meili_master_key(settings.data_dir)
+        managed = local.start_meilisearch(settings.data_dir / "meilisearch", master_key=key,
+                                          log_path=settings.data_dir / f"meilisearch-{args.command}.log")
+    except local.LocalServiceError as exc:
+        print(f"{args.command}: no MEILI_URL and the managed Meilisearch could not start ({exc}). If `careers serve` "
+              "is running, set MEILI_URL and MEILI_MASTER_KEY to the Meilisearch it started.", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args, settings.replace(meili_url=managed.url, meili_master_key=key)) or 0)
+    finally:
+        managed.stop()
 
 
 _logging_ready = False
@@ -123,65 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="print the configuration (secrets masked) and the status of each service")
     check.set_defaults(func=cmd_check, needs_settings=False)
 
-    for module_name in PLUGIN_MODULES:
-        module = _optional_import(module_name)
-        if module is not None and hasattr(module, "register"):
-            module.register(sub)
+    registry.register_commands(DOMAINS, sub)
     return parser
 
 
-def _optional_import(name: str):
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name or name.startswith(f"{exc.name}."):
-            return None
-        raise
-
-
-def _child_pythonpath() -> str:
-    parts = [str(PROJECT_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    return os.pathsep.join(dict.fromkeys(parts))
-
-
-def _configured(name: str) -> str:
-    """A variable as the operator set it (environment first, then `.env`), '' when unset."""
-    if os.environ.get(name):
-        return os.environ[name]
-    env_file = Path.cwd() / ".env"
-    if env_file.is_file():
-        from dotenv import dotenv_values
-
-        return dotenv_values(env_file).get(name) or ""
-    return ""
-
-
 # ---- migrate -----------------------------------------------------------------------------------------
-
-
-def run_migrations(settings: Settings, *, verbose: bool) -> bool:
-    """Piccolo's `migrations forwards all` in a child process, then WAL on SQLite. True on success."""
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "CAREERS_DATA_DIR": str(settings.data_dir),
-           "PYTHONPATH": _child_pythonpath(), "PICCOLO_CONF": "piccolo_conf"}
-    result = subprocess.run([sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
-    failed = result.returncode != 0 or "Traceback" in result.stderr
-    if failed or verbose:
-        sys.stdout.write(result.stdout)
-        sys.stderr.write(result.stderr)
-    if failed:
-        print(f"careers: migrations failed (exit code {result.returncode})", file=sys.stderr)
-        return False
-    if settings.sqlite_path:
-        asyncio.run(_set_wal())
-    return True
-
-
-async def _set_wal() -> None:
-    from careers.core import db
-
-    await db.start()  # PRAGMA journal_mode=WAL, which the file remembers
-    await db.stop()
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -189,13 +140,6 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"Migrations applied to {masked_url(settings.database_url)}")
     return 0
-
-
-def masked_url(url: str) -> str:
-    parsed = urlparse(url)
-    if parsed.password:
-        return url.replace(f":{parsed.password}@", ":****@")
-    return url
 
 
 # ---- worker ----------------------------------------------------------------------------------------
@@ -206,8 +150,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_worker(settings: Settings, *, wait_for_lock: bool, worker_id: str | None) -> int:
-    from careers.core import db
-    from careers.worker import Worker, WorkerLockHeld
+    from careers.core import db  # late: the engine reads DATABASE_URL at import, which main() may take from .env
+    from careers.worker import Worker, WorkerLockHeld  # loads every domain's jobs: only this command needs them
 
     await db.start()
     worker = Worker(settings, worker_id=worker_id)
@@ -275,7 +219,7 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _create_admin(email: str, password: str) -> int:
     from careers.accounts.service import AccountError, create_admin
-    from careers.core import db
+    from careers.core import db  # late: the engine reads DATABASE_URL at import, which main() may take from .env
 
     await db.start()
     try:
@@ -397,7 +341,7 @@ def _database_status(settings: Settings, problems: list[str]) -> str:
         return f"SQLite {settings.sqlite_path}: not created yet (`careers migrate` or `careers serve` creates it)"
 
     async def probe() -> str | None:
-        from careers.core import db
+        from careers.core import db  # late: the engine reads DATABASE_URL at import, which main() may take from .env
 
         try:
             await asyncio.wait_for(db.start(), timeout=10)
@@ -424,8 +368,6 @@ def _search_status(settings: Settings, problems: list[str]) -> str:
     from search.client import admin_client
 
     if not settings.meili_url:
-        from careers import local
-
         try:
             binary = local.meilisearch_binary()
         except local.LocalServiceError as exc:
@@ -463,7 +405,7 @@ def _payments_status(settings: Settings, problems: list[str]) -> str:
     return f"Stripe, {mode} mode"
 
 
-# ---- serve: the supervisor -------------------------------------------------------------------------------------------
+# ---- serve (the supervisor is careers/supervisor.py) -------------------------------------------------------------------------------------------
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -472,272 +414,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     return Supervisor(settings, host=args.host, port=args.port, web_workers=args.workers,
                       run_worker=not args.no_worker).run()
-
-
-@dataclass
-class Child:
-    """One supervised process and how to (re)start it."""
-
-    proc: "local.ManagedProcess"  # noqa: F821
-    health_path: str | None = None  # wait for this path to answer 200 (None: port only; no port: no wait)
-    after_start: Callable[["local.ManagedProcess"], None] | None = None  # noqa: F821
-    ready_timeout: float = 60.0
-    delay: float = INITIAL_BACKOFF
-    restart_at: float | None = None
-    restarts: int = 0
-
-
-class StartFailed(Exception):
-    pass
-
-
-class Supervisor:
-    def __init__(self, settings: Settings, *, host: str, port: int, web_workers: int = 1, run_worker: bool = True) -> None:
-        self.settings = settings
-        self.host = host
-        self.port = port
-        self.web_workers = web_workers
-        self.run_worker = run_worker
-        self.loopback = "127.0.0.1" if host in ("0.0.0.0", "", "::", "localhost") else host
-        self.base_url = (_configured("BASE_URL") or f"http://{self.loopback}:{port}").rstrip("/")
-        self.children: list[Child] = []
-        self.stopping = False
-        self.state_file = settings.data_dir / "serve.json"
-        self.logs_dir = settings.data_dir / "logs"
-
-    # -- signals -----------------------------------------------------------------------------------
-    def _on_signal(self, signum, frame) -> None:
-        if self.stopping:
-            log.info("already stopping")
-            return
-        log.info("%s received: stopping every child", signal.Signals(signum).name)
-        self.stopping = True
-
-    def run(self) -> int:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
-                continue  # started under nohup: a closed terminal must not stop the board
-            signal.signal(sig, self._on_signal)
-        try:
-            self._refuse_a_second_supervisor()
-            if not self._start_everything():
-                return 0  # asked to stop while starting
-            print(f"CareerCenter is serving at {self.base_url}/  (Ctrl-C stops it)", flush=True)
-            while not self.stopping:
-                self._tick()
-                time.sleep(0.2)
-            return 0
-        except StartFailed as exc:
-            print(f"careers serve: {exc}", file=sys.stderr)
-            return 1
-        finally:
-            self._stop_all()
-            self.state_file.unlink(missing_ok=True)
-            log.info("every child stopped")
-
-    def _refuse_a_second_supervisor(self) -> None:
-        from careers import local
-
-        if self.state_file.is_file():
-            try:
-                other = json.loads(self.state_file.read_text()).get("pid")
-            except (ValueError, OSError):
-                other = None
-            if other and other != os.getpid() and _pid_alive(other):
-                raise StartFailed(f"another `careers serve` (pid {other}) is running on {self.settings.data_dir}")
-        if local.port_open(self.port, self.loopback):
-            raise StartFailed(f"port {self.port} on {self.loopback} is already in use; choose another with --port")
-
-    # -- start -------------------------------------------------------------------------------------
-    def _start_everything(self) -> bool:
-        from careers import local
-
-        settings = self.settings
-        log.info("applying migrations to %s", masked_url(settings.database_url))
-        if not run_migrations(settings, verbose=False):
-            raise StartFailed("migrations failed (output above)")
-        if self.stopping:
-            return False
-        env = {
-            "CAREERS_ENV": settings.env,
-            "CAREERS_DATA_DIR": str(settings.data_dir),
-            "DATABASE_URL": settings.database_url,
-            "SECRET_KEY": settings.secret_key,
-            "BASE_URL": self.base_url,
-            "CAREERS_WORKER_IN_PROCESS": "0",  # the supervisor runs the one worker
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": _child_pythonpath(),
-        }
-
-        if not settings.meili_url:
-            if settings.production:
-                raise StartFailed("production refuses the managed Meilisearch: set MEILI_URL")
-            try:
-                key = settings.meili_master_key or local.meili_master_key(settings.data_dir)
-                meili = local.meilisearch_process(settings.data_dir / "meilisearch", local.free_port(), key,
-                                                  log_path=self.logs_dir / "meilisearch.log")
-            except local.LocalServiceError as exc:
-                raise StartFailed(str(exc)) from None
-            meili.die_with_parent = True
-            self._launch(Child(meili, health_path="/health"))
-            env.update(MEILI_URL=meili.url, MEILI_MASTER_KEY=key)
-            log.info("managed Meilisearch at %s (data in %s)", meili.url, settings.data_dir / "meilisearch")
-        if self.stopping:
-            return False
-
-        if not settings.stripe_secret_key:
-            if settings.production:
-                raise StartFailed("production refuses the Stripe emulator: set the Stripe keys")
-            secret = local.emulator_webhook_secret(settings.data_dir)
-            emulator = local.stripe_emulator_process(local.free_port(), settings.data_dir / "stripe-emulator.pickle",
-                                                     log_path=self.logs_dir / "stripe-emulator.log")
-            emulator.die_with_parent = True
-            webhook = f"http://{self.loopback}:{self.port}{WEBHOOK_PATH}"
-
-            def register(proc) -> None:
-                # localstripe forgets webhooks when it restarts.
-                local.register_emulator_webhook(proc.url, webhook, secret)
-                log.info("Stripe emulator at %s sends webhooks to %s", proc.url, webhook)
-
-            self._launch(Child(emulator, after_start=register, ready_timeout=30))
-            env.update(STRIPE_API_BASE=emulator.url, STRIPE_JS_URL=emulator.url + "/js.stripe.com/v3/",
-                       STRIPE_SECRET_KEY=EMULATOR_SECRET_KEY, STRIPE_PUBLISHABLE_KEY=EMULATOR_PUBLISHABLE_KEY,
-                       STRIPE_WEBHOOK_SECRET=secret)
-        if self.stopping:
-            return False
-
-        web_argv = [sys.executable, "-m", "uvicorn", "--factory", "careers.app:create_app_from_env",
-                    "--host", self.host, "--port", str(self.port), "--workers", str(self.web_workers),
-                    "--timeout-graceful-shutdown", "5", "--no-server-header"]
-        web = local.ManagedProcess("web", web_argv, self.port, env=dict(env), inherit_output=True,
-                                   die_with_parent=True)
-        self._launch(Child(web, health_path="/healthz"))
-        if self.run_worker:
-            worker_argv = [sys.executable, "-m", "careers.cli", "worker", "--wait-for-lock",
-                           "--worker-id", f"serve-{os.getpid()}"]
-            # port 0: the worker listens nowhere; the same lease holder id lets a restarted worker take over at once.
-            worker = local.ManagedProcess("worker", worker_argv, 0, env=dict(env), inherit_output=True,
-                                          die_with_parent=True)
-            self._launch(Child(worker))
-        return not self.stopping
-
-    def _launch(self, child: Child) -> None:
-        """First start: a failure here stops `serve` with the reason instead of looping."""
-        self.children.append(child)
-        try:
-            self._start(child)
-        except _NotReady as exc:
-            raise StartFailed(str(exc)) from None
-
-    def _start(self, child: Child) -> None:
-        proc = child.proc
-        try:
-            proc.start()
-        except OSError as exc:  # e.g. the binary vanished
-            raise _NotReady(f"{proc.name} could not start: {exc}") from exc
-        log.info("%s started (pid %s)", proc.name, proc.pid)
-        self._write_state()
-        if proc.port:
-            self._wait_ready(child)
-        if child.after_start is not None and not self.stopping:
-            try:
-                child.after_start(proc)
-            except Exception as exc:
-                raise _NotReady(f"{proc.name}: {exc}") from exc
-
-    def _wait_ready(self, child: Child) -> None:
-        import httpx
-
-        proc = child.proc
-        host = self.loopback if proc.name == "web" else "127.0.0.1"
-        deadline = time.monotonic() + child.ready_timeout
-        while time.monotonic() < deadline and not self.stopping:
-            if not proc.alive():
-                where = f"; see {proc.log_path}" if proc.log_path else ""
-                raise _NotReady(f"{proc.name} exited with code {proc.process.returncode} while starting{where}")
-            if child.health_path is None:
-                if _port_open(proc.port, host):
-                    return
-            elif _port_open(proc.port, host):
-                try:
-                    if httpx.get(f"http://{host}:{proc.port}{child.health_path}", timeout=2).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.1)
-        if not self.stopping:
-            raise _NotReady(f"{proc.name} did not become ready on port {proc.port} within {child.ready_timeout:.0f}s")
-
-    # -- supervise ----------------------------------------------------------------------------------
-    def _tick(self) -> None:
-        now = time.monotonic()
-        for child in self.children:
-            if self.stopping:
-                return
-            proc = child.proc
-            if child.restart_at is None:
-                if proc.alive():
-                    continue
-                code = proc.process.returncode if proc.process else None
-                proc.stop()  # sweep whatever is left of its process group
-                if now - proc.started_at > STABLE_SECONDS:
-                    child.delay = INITIAL_BACKOFF
-                child.restart_at = now + child.delay
-                log.warning("%s (pid %s) exited with code %s; restarting in %.0f s", proc.name, proc.pid, code,
-                            child.delay)
-                child.delay = min(child.delay * 2, MAX_BACKOFF)
-            elif now >= child.restart_at:
-                child.restart_at = None
-                child.restarts += 1
-                try:
-                    self._start(child)
-                    log.info("%s restarted (restart #%d)", proc.name, child.restarts)
-                except _NotReady as exc:
-                    log.error("restart of %s failed: %s", proc.name, exc)
-                    proc.stop()
-
-    def _write_state(self) -> None:
-        """serve.json in the data dir: who runs where (operators and tests read it)."""
-        state = {"pid": os.getpid(), "url": self.base_url, "children": {}}
-        for child in self.children:
-            proc = child.proc
-            state["children"][proc.name] = {"pid": proc.pid, "port": proc.port or None,
-                                            "url": proc.url if proc.port else None}
-        tmp = self.state_file.with_suffix(".tmp")
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(state, indent=2))
-        os.replace(tmp, self.state_file)
-
-    # -- stop ------------------------------------------------------------------------------------------
-    def _stop_all(self) -> None:
-        """Web and worker first (they use the services), then the services: SIGTERM, then SIGKILL past the timeout."""
-        front = [c.proc for c in self.children if c.proc.name in ("web", "worker")]
-        back = [c.proc for c in self.children if c.proc.name not in ("web", "worker")]
-        for group in (front, back):
-            for proc in group:
-                proc.terminate()
-            for proc in group:
-                proc.reap(STOP_TIMEOUT)
-
-
-class _NotReady(Exception):
-    pass
-
-
-def _port_open(port: int, host: str = "127.0.0.1") -> bool:
-    from careers import local
-
-    return local.port_open(port, host)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 if __name__ == "__main__":

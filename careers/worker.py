@@ -14,9 +14,11 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from careers.core import clock, db, mail, outbox
+from careers.accounts import service as accounts
+from careers.core import clock, db, mail, outbox, ratelimit, registry
 from careers.core.config import Settings
 from careers.core.tables import WorkerLock
+from careers.domains import DOMAINS
 
 log = logging.getLogger("careers.worker")
 
@@ -29,11 +31,8 @@ class WorkerLockHeld(Exception):
 
 
 def default_handlers() -> dict[str, Handler]:
-    """Every outbox kind and the domain service that performs it."""
-    handlers: dict[str, Handler] = {mail.MAIL_KIND: mail.deliver}
-    for extra in _domain_handler_factories():
-        handlers.update(extra())
-    return handlers
+    """Every outbox kind and the domain service that performs it (mail, then each domain's in careers/domains.py)."""
+    return {mail.MAIL_KIND: mail.deliver, **registry.outbox_handlers(DOMAINS)}
 
 
 HOUSEKEEPING_INTERVAL = 3600.0
@@ -49,9 +48,6 @@ class Housekeeping:
         self._last_run: float | None = None
 
     async def __call__(self, settings: Settings) -> None:
-        from careers.accounts import service as accounts
-        from careers.core import ratelimit
-
         now = time.monotonic()
         if self._last_run is not None and now - self._last_run < self.interval:
             return
@@ -62,41 +58,7 @@ class Housekeeping:
 
 def default_periodic() -> list[Periodic]:
     """Jobs that run on every pass (expiry, abandoned payments, alert digests, ...)."""
-    jobs: list[Periodic] = [Housekeeping()]
-    for factory in _domain_periodic_factories():
-        jobs.extend(factory())
-    return jobs
-
-
-def _domain_handler_factories() -> list[Callable[[], dict[str, Handler]]]:
-    factories = []
-    for module_name in ("listings.jobs", "search.jobs", "billing.jobs", "careers.coders.jobs", "employers.jobs",
-                        "listings.moderation.jobs"):
-        module = _optional_import(module_name)
-        if module is not None and hasattr(module, "handlers"):
-            factories.append(module.handlers)
-    return factories
-
-
-def _domain_periodic_factories() -> list[Callable[[], list[Periodic]]]:
-    factories = []
-    for module_name in ("listings.jobs", "search.jobs", "billing.jobs", "careers.coders.jobs", "employers.jobs",
-                        "listings.moderation.jobs"):
-        module = _optional_import(module_name)
-        if module is not None and hasattr(module, "periodic"):
-            factories.append(module.periodic)
-    return factories
-
-
-def _optional_import(name: str):
-    import importlib
-
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            return None
-        raise
+    return [Housekeeping(), *registry.periodic_jobs(DOMAINS)]
 
 
 class Worker:

@@ -8,10 +8,13 @@ from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_role
 from careers.accounts.controllers import client_key, log_in
+from careers.coders.tables import Application
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.web import form_str, read_form, render
 from employers import service
+from listings import service as listings
+from listings.tables import Listing
 from listings.vocabulary import ListingState
 
 
@@ -55,9 +58,6 @@ class EmployerDashboardController(Controller):
 
     @get("/")
     async def dashboard(self, request: Request) -> Template:
-        from listings import service as listings
-        from listings.tables import Listing
-
         employer = await service.employer_for_user(request.user.id)
         groups: list[dict] = []
         if employer is not None:
@@ -85,12 +85,8 @@ DASHBOARD_ORDER = (ListingState.PUBLISHED, ListingState.IN_REVIEW, ListingState.
 
 
 async def _application_counts(listing_ids: list[int]) -> dict[int, int]:
-    """Applications per listing (the coders domain owns applications; 0 while it is absent)."""
+    """Applications per listing (the coders domain owns applications)."""
     if not listing_ids:
-        return {}
-    try:
-        from careers.coders.tables import Application
-    except ImportError:  # the coders domain is optional here
         return {}
     from piccolo.query.functions.aggregate import Count
 

@@ -25,9 +25,5 @@ async def refresh_trust_flags(settings: Settings) -> None:
     await service.refresh_all_trust_flags()
 
 
-def handlers() -> dict:
-    return {}
-
-
 def periodic() -> list:
     return [refresh_trust_flags]

@@ -1,8 +1,4 @@
-"""Employer organisation pages: settings, team and invitations, the public page and its logo.
-
-Also exports the feeds (/sitemap.xml, /jobs.rss, written in listings/feeds.py)
-through ROUTES, which careers/app.py includes.
-"""
+"""Employer organisation pages: settings, team and invitations, the public page and its logo."""
 
 from __future__ import annotations
 
@@ -22,7 +18,6 @@ from careers.core.errors import back_to
 from careers.core.uploads import storage_for
 from careers.core.web import form_str, read_form, redirect, render
 from employers import service
-from listings import feeds
 
 LOGO_CACHE = "public, max-age=3600"
 
@@ -260,4 +255,4 @@ class EmployerPublicController(Controller):
         return Response(content=data, media_type=content_type, headers=headers)
 
 
-ROUTES = [OrganisationController, InvitationController, EmployerPublicController, *feeds.ROUTES]
+ROUTES = [OrganisationController, InvitationController, EmployerPublicController]

@@ -20,6 +20,8 @@ from careers.core.config import Settings
 from careers.core.errors import Invalid, NotFound
 from careers.core.uploads import Storage, new_key
 from employers.tables import Employer, EmployerInvite, EmployerMember
+from listings.tables import Listing
+from listings.vocabulary import ListingState
 
 FREE_MAIL_DOMAINS = frozenset(
     {"gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "hotmail.com", "outlook.com", "live.com", "msn.com",
@@ -385,8 +387,6 @@ async def resync_listings_in_search(employer_id: int) -> None:
     Call inside the transaction that changed the employer.
     """
     from careers.core import outbox
-    from listings.tables import Listing
-    from listings.vocabulary import ListingState
 
     rows = await Listing.select(Listing.id).where(
         (Listing.employer == employer_id) & (Listing.status == ListingState.PUBLISHED.value)
@@ -397,9 +397,6 @@ async def resync_listings_in_search(employer_id: int) -> None:
 
 async def published_listings(employer_id: int) -> list[dict]:
     """The organisation's published, unhidden listings, newest first, with their page path and place."""
-    from listings.tables import Listing
-    from listings.vocabulary import ListingState
-
     rows = await Listing.select(
         Listing.id, Listing.title, Listing.slug, Listing.city, Listing.state, Listing.work_mode, Listing.published_at
     ).where(

@@ -13,12 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from billing.tables import Order, OrderStatus
 from careers.accounts import audit
 from careers.accounts import service as accounts
 from careers.core import clock, db
 from careers.core.errors import DomainError, NotFound
 from employers import service
 from employers.tables import Employer, EmployerMember
+from listings import service as listings
+from listings.tables import Listing, ListingEvent
 
 SUSPENSION_REASON = "employer suspended"  # prefix of the listing events written by a suspension
 
@@ -65,14 +68,8 @@ async def set_verified(employer_id: int, admin, reason: str, verified: bool = Tr
 
 
 async def _paid_orders(listing_ids: list[int]) -> list[int]:
-    """Paid orders of these listings (billing's table, read only); none if billing keeps no orders."""
+    """Paid orders of these listings (billing's table, read only)."""
     if not listing_ids:
-        return []
-    try:
-        from billing.tables import Order, OrderStatus
-    except ImportError:
-        return []
-    if not hasattr(Order, "listing"):
         return []
     rows = await Order.select(Order.id).where(Order.listing.is_in(listing_ids) & (Order.status == OrderStatus.PAID))
     return [r["id"] for r in rows]
@@ -80,9 +77,6 @@ async def _paid_orders(listing_ids: list[int]) -> list[int]:
 
 async def suspend(employer_id: int, admin, reason: str) -> dict[str, Any]:
     """Suspend: listings off the site and search, members locked out, paid orders left for refund (recorded)."""
-    from listings import service as listings
-    from listings.tables import Listing
-
     reason = _required(reason)
     employer = await _employer(employer_id)
     if employer.suspended:
@@ -111,9 +105,6 @@ async def suspend(employer_id: int, admin, reason: str) -> dict[str, Any]:
 
 async def reinstate(employer_id: int, admin, reason: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Lift a suspension: members log in again; listings the suspension removed come back if not yet expired."""
-    from listings import service as listings
-    from listings.tables import Listing, ListingEvent
-
     reason = _required(reason)
     now = now or clock.now()
     employer = await _employer(employer_id)
@@ -144,3 +135,8 @@ async def reinstate(employer_id: int, admin, reason: str, *, now: dt.datetime | 
         await audit.record("employer reinstated", actor=admin, employer_id=employer_id, reason=reason,
                            before={"suspended": True}, after=result)
     return result
+
+
+async def dashboard_figures(now: dt.datetime) -> dict[str, Any]:
+    """The admin dashboard's panel: employers who registered in the last seven days."""
+    return {"new_employers_week": await Employer.count().where(Employer.created_at >= now - dt.timedelta(days=7))}

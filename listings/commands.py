@@ -14,7 +14,12 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from careers.accounts import service as accounts
+from careers.accounts.tables import User
+from careers.coders import service as coders
 from careers.core import clock, db, geo
+from employers.service import unique_slug
+from employers.tables import Employer, EmployerMember
 from listings import service
 from listings.schemas import LISTING_FIELDS
 
@@ -107,9 +112,6 @@ def parse_expires_at(value: Any, now: dt.datetime) -> dt.datetime:
 
 
 async def _employer_named(name: str, *, create: bool):
-    from employers.service import unique_slug
-    from employers.tables import Employer
-
     employer = await Employer.objects().where(Employer.name == name).first()
     if employer is None and create:
         employer = Employer(name=name, slug=await unique_slug(name), website="")
@@ -338,10 +340,6 @@ def demo_listing_specs() -> list[tuple[int, dict]]:
 
 async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = None) -> int:
     """Create the demo board if it is not there yet; running it again adds nothing twice."""
-    from careers.accounts import service as accounts
-    from careers.accounts.tables import User
-    from employers.service import unique_slug
-    from employers.tables import Employer, EmployerMember
     from listings.tables import Listing
 
     out = out or sys.stdout
@@ -399,16 +397,7 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
             created["coders"] += int(new)
             coder_ids.append(user.id)
 
-    # ---- other domains extend the demo here ---------------------------------------------------------
-    # The coders domain may define `careers.coders.service.seed_demo_profiles(user_ids)` (idempotent) to
-    # give the demo coders profiles; it is called when present.
-    try:
-        from careers.coders import service as coders
-    except ImportError:
-        coders = None
-    seed_profiles = getattr(coders, "seed_demo_profiles", None)
-    if seed_profiles is not None:
-        await seed_profiles(coder_ids)
+    await coders.seed_demo_profiles(coder_ids)  # idempotent: profiles, resumes and applications for the demo coders
 
     print(f"Demo data: {len(DEMO_EMPLOYERS)} employers, {DEMO_LISTINGS} listings, {DEMO_CODERS} coders "
           f"({created['employers']} employers, {created['listings']} listings and {created['coders']} coders "

@@ -17,10 +17,12 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_admin, requires_role
+from careers.coders import service as coders_service
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
 from careers.core.web import form_list, form_str, read_form, redirect, render
+from employers.service import employer_for_user
 from employers.tables import Employer
 from listings import jobposting, service
 from listings import vocabulary as vocab
@@ -75,8 +77,6 @@ async def form_context(form: dict[str, Any], errors: dict[str, str], **extra: An
 
 
 async def _employer_of(request: Request) -> Employer:
-    from employers.service import employer_for_user
-
     employer = await employer_for_user(request.user.id)
     if employer is None:
         raise NotFoundException()
@@ -115,8 +115,6 @@ async def listing_page_context(request: Request, settings: Settings, listing: Li
     # e.g. the coders domain: `context.update(await coders_service.listing_context(request.user, listing))`
     # (apply state, saved job, qualification match); the template shows it in `{% block coder_panel %}`.
     if not preview:
-        from careers.coders import service as coders_service
-
         context.update(await coders_service.listing_context(request.user, listing))
     return context
 

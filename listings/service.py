@@ -20,6 +20,7 @@ from careers.core import clock, db, filters, forms, geo, mail, outbox
 from careers.core.errors import Conflict, DomainError, Invalid, NotFound
 from careers.core.forms import FormErrors
 from careers.core.text import render_markdown, slugify
+from employers.tables import Employer, EmployerMember
 from listings import vocabulary as vocab
 from listings.schemas import (  # noqa: F401 - the limits are part of this module's interface
     BENEFITS_MAX,
@@ -537,8 +538,6 @@ async def update_listing(listing_id: int, data: ListingInput, *, actor_kind: str
     An edit of a published listing is re-indexed (search-outbox row); when an unverified employer changes
     its title, description or pay, the listing goes back to review (published -> in_review) instead.
     """
-    from employers.tables import Employer
-
     async with db.transaction():
         owner = await Listing.select(Listing.employer).where(Listing.id == listing_id).first()
         if owner is not None:
@@ -629,8 +628,6 @@ async def clone_listing(listing_id: int, *, actor_id: int | None = None) -> List
 
 
 async def employer_ids_for_user(user_id: int) -> list[int]:
-    from employers.tables import EmployerMember
-
     rows = await EmployerMember.select(EmployerMember.employer).where(EmployerMember.user == user_id)
     return [r["employer"] for r in rows]
 
@@ -712,7 +709,6 @@ EXPIRY_WARNING = dt.timedelta(days=3)
 async def warn_expiring(settings, now: dt.datetime | None = None) -> list[int]:
     """Mail every member of the employer once, 3 days before a published listing expires, with a renew link."""
     from careers.accounts.tables import User
-    from employers.tables import EmployerMember
 
     now = now or clock.now()
     due = await Listing.select(Listing.id).where(

@@ -25,31 +25,16 @@ def register(subparsers) -> None:
                     "one it runs).",
     )
     parser.add_argument("--batch-size", type=int, default=5000, help="documents per indexing batch (default 5000)")
-    parser.set_defaults(func=cmd_reindex)
+    # managed_search: without MEILI_URL, careers/cli.py (the top floor) starts the managed Meilisearch for us
+    parser.set_defaults(func=cmd_reindex, managed_search=True)
 
 
 def cmd_reindex(args, settings: Settings) -> int:
-    managed = None
-    if not settings.meili_url:
-        from careers import local  # the CLI is the top floor: it may run the managed service for this command
-
-        try:
-            key = settings.meili_master_key or local.meili_master_key(settings.data_dir)
-            managed = local.start_meilisearch(settings.data_dir / "meilisearch", master_key=key,
-                                              log_path=settings.data_dir / "meilisearch-reindex.log")
-        except local.LocalServiceError as exc:
-            print(f"reindex: no MEILI_URL and the managed Meilisearch could not start ({exc}). If `careers serve` is "
-                  "running, set MEILI_URL and MEILI_MASTER_KEY to the Meilisearch it started.", file=sys.stderr)
-            return 2
-        settings = settings.replace(meili_url=managed.url, meili_master_key=key)
-    try:
-        return asyncio.run(_reindex(settings, args.batch_size))
-    finally:
-        if managed is not None:
-            managed.stop()
+    return asyncio.run(_reindex(settings, args.batch_size))
 
 
 async def _reindex(settings: Settings, batch_size: int) -> int:
+    # Meilisearch's and aiohttp's clients load only for this command: `careers --help` and the others start faster.
     from search.client import SearchEngineError, SearchUnavailable
     from search.indexing import rebuild_index
 

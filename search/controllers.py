@@ -16,6 +16,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
+from careers.coders.service import qualification_profile
 from careers.core.config import Settings
 from careers.core.web import render
 from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES, pay_text
@@ -41,10 +42,8 @@ async def resolve_qualified(request: Request, query: SearchQuery) -> tuple[Searc
     user = request.scope.get("user")
     if user is None or user.role != "coder":
         return query, QUALIFIED_ONLY_CODERS
-    profile = await service.qualification_for_user(user.id)
-    if profile is None:
-        return query, "Jobs you qualify for are not available right now."
-    return query.replace(qualified_for=profile), None
+    held, home_state = await qualification_profile(user.id)  # the coders domain owns the profile
+    return query.replace(qualified_for=(frozenset(c.upper() for c in held), home_state or None)), None
 
 
 # ---- the page ---------------------------------------------------------------------------------

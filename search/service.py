@@ -42,9 +42,10 @@ from markupsafe import Markup, escape
 
 from careers.core import db, forms, geo
 from careers.core.config import Settings
-from careers.core.forms import FormErrors
-from listings.vocabulary import ListingState
 from careers.core.errors import Invalid
+from careers.core.forms import FormErrors
+from listings.tables import Credential
+from listings.vocabulary import ListingState
 from search.client import SearchUnavailable, http_for
 from search.documents import credential_rank_token, documents_for
 from search.schemas import (  # noqa: F401 - the limits are part of this module's interface
@@ -188,8 +189,6 @@ async def refresh_lexicon(*, force: bool = False) -> Lexicon:
     if _lexicon and not force and now - _lexicon[0] < _LEXICON_TTL:
         return _lexicon[1]
     try:
-        from listings.tables import Credential
-
         terms = await load_terms()
         codes = frozenset(r["code"] for r in await Credential.select(Credential.code))
     except Exception:  # the database is the app's problem, not search's: keep what we had
@@ -553,15 +552,3 @@ def _ts(row: dict) -> float:
             return 0.0
     return 0.0
 
-
-# ---- "jobs I qualify for" ------------------------------------------------------------------------
-
-
-async def qualification_for_user(user_id: int) -> tuple[frozenset[str], str | None] | None:
-    """(held credential codes, home state) from the coders domain, or None if it cannot say."""
-    try:
-        from careers.coders.service import qualification_profile
-    except ImportError:
-        return None
-    held, home_state = await qualification_profile(user_id)
-    return frozenset(c.upper() for c in held), (home_state or None)

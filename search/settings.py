@@ -23,6 +23,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from listings.tables import Credential
 from listings.vocabulary import CREDENTIALS
 
 FEATURED_HEAD_START_SECONDS = 7 * 24 * 3600
@@ -173,8 +174,6 @@ def default_terms() -> list[CredentialTerm]:
 
 async def load_terms() -> list[CredentialTerm]:
     """The credential taxonomy from the Credential table (active rows)."""
-    from listings.tables import Credential
-
     rows = await Credential.select(Credential.code, Credential.full_name, Credential.aliases, Credential.entry_level,
                                    Credential.active).order_by(Credential.code)
     terms = []

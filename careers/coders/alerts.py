@@ -24,6 +24,7 @@ from careers.coders.tables import AlertSentListing, JobAlert
 from careers.core import clock, db, mail
 from careers.core.config import Settings
 from careers.core.errors import DomainError
+from search import service as search_service
 
 FREQUENCIES = {"daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}
 FREQUENCY_LABELS = {"daily": "Daily", "weekly": "Weekly"}
@@ -219,8 +220,6 @@ async def matching_listings(alert: JobAlert, since: dt.datetime, settings: Setti
 
     Uses search.service (which falls back to a database query when Meilisearch is down).
     """
-    from search import service as search_service
-
     query = search_service.parse_query(_params(alert.query))
     changes: dict[str, Any] = {"published_after": since, "page": 1, "per_page": search_service.MAX_PER_PAGE,
                                "sort": "newest"}
@@ -242,8 +241,6 @@ def _params(query_string: str) -> dict[str, list[str]]:
 
 def check_query(query_string: str) -> None:
     """Refuse to save a search the search page itself would refuse (AlertError naming the problem)."""
-    from search import service as search_service
-
     try:
         search_service.parse_query(_params(query_string))
     except search_service.SearchParamError as exc:

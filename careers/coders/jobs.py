@@ -40,7 +40,3 @@ async def application_retention(settings: Settings) -> None:
 
 def periodic() -> list:
     return [alert_digests, application_retention]
-
-
-def handlers() -> dict:
-    return {}

@@ -33,11 +33,11 @@ from careers.coders.tables import (
     SavedJob,
 )
 from careers.core import clock, db, forms, geo, mail, text, uploads
-from careers.core.forms import FormErrors
 from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
+from careers.core.forms import FormErrors
 from employers.tables import EmployerMember
-from listings.tables import Credential, Listing, ListingCredential, ListingRemoteState
+from listings.tables import Credential, Listing, ListingCredential, ListingEvent, ListingRemoteState
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, WORK_MODES, ListingState
 
 RESUME_MAX_BYTES = 5 * 1024 * 1024
@@ -875,8 +875,6 @@ async def my_applications(user_id: int) -> list[dict[str, Any]]:
 
 async def _listing_status_changes(listing_ids: list[int]) -> dict[int, dt.datetime]:
     """When each listing last left `published` (for "this job was closed on …")."""
-    from listings.tables import ListingEvent
-
     rows = await ListingEvent.select(ListingEvent.listing, ListingEvent.created_at).where(
         ListingEvent.listing.is_in(listing_ids) & (ListingEvent.from_status == ListingState.PUBLISHED)
         & (ListingEvent.to_status != ListingState.PUBLISHED)).order_by(ListingEvent.created_at)
@@ -938,3 +936,33 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
 async def listing_context(user: Any, listing: Any) -> dict[str, Any]:
     """The listing page's hook (listings.controllers merges it): `{"coder_panel": …}` for the panel partial."""
     return await listing_panel(user, listing.id if hasattr(listing, "id") else int(listing))
+
+
+# ---- the admin dashboard ------------------------------------------------------------------------------------
+
+DASHBOARD_DAYS = 30
+
+
+def _as_datetime(value: Any) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+async def dashboard_figures(now: dt.datetime) -> dict[str, Any]:
+    """The admin dashboard's panel: applications submitted on each of the last 30 days (UTC), oldest first."""
+    today = now.date()
+    first = today - dt.timedelta(days=DASHBOARD_DAYS - 1)
+    start = dt.datetime.combine(first, dt.time(), tzinfo=dt.timezone.utc)
+    counts = {first + dt.timedelta(days=i): 0 for i in range(DASHBOARD_DAYS)}
+    for row in await Application.select(Application.created_at.as_alias("at")).where(Application.created_at >= start):
+        at = _as_datetime(row["at"])
+        if at is not None:
+            day = at.astimezone(dt.timezone.utc).date()
+            if day in counts:
+                counts[day] += 1
+    return {"applications_per_day": sorted(counts.items())}

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
+from billing import service as billing  # a controller may show billing's order (ARCHITECTURE.md)
 from careers.accounts import audit
 from careers.accounts.auth import requires_admin
 from careers.core import clock, db, ratelimit
@@ -43,8 +44,6 @@ class ReviewController(Controller):
 
     @get("/")
     async def queue(self, request: Request) -> Template:
-        from billing import service as billing  # a controller may show billing's order (ARCHITECTURE.md)
-
         items = await service.review_queue()
         for item in items:
             if item.order:

@@ -69,9 +69,5 @@ async def review_notice(settings: Settings) -> None:
     await mail_admins_about_reviews(settings, now=now)
 
 
-def handlers() -> dict:
-    return {}
-
-
 def periodic() -> list:
     return [review_notice]

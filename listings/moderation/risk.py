@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from careers.accounts.tables import User
+from careers.core import clock
 from employers.service import FREE_MAIL_DOMAINS, domain_matches, registrable_domain
 from employers.tables import Employer, EmployerMember
 from listings.tables import Listing, ListingCodeSet, ListingCredential
 from listings.vocabulary import CREDENTIALS, ListingState, annualise
-from careers.core import clock
 
 NEW_EMPLOYER_DAYS = 7
 DUPLICATE_JACCARD = 0.5  # shared 5-word shingles over their union

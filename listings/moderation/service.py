@@ -2,7 +2,7 @@
 
 Every decision goes through the listing lifecycle (`listings.service.transition` with
 actor_kind "admin", or `set_hidden`) and writes an audit entry in the same transaction.
-Billing is reached only through the outbox (`billing.refund_listing`), never imported.
+Billing's rules are reached only through the outbox (`billing.refund_listing`); its orders are only read.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from billing.tables import Order
 from careers.accounts import audit
 from careers.accounts import service as accounts
 from careers.accounts.tables import User
 from careers.core import clock, db, mail, outbox, ratelimit
 from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
+from employers import trust
 from employers.tables import Employer, EmployerMember
 from listings import service as listings
 from listings.moderation import risk
@@ -127,13 +129,7 @@ def diff_html(old: str, new: str) -> str:
 
 
 async def order_for_listing(listing_id: int) -> dict | None:
-    """The listing's latest order from billing, if billing keeps orders (read-only; billing owns the rules)."""
-    try:
-        from billing.tables import Order
-    except ImportError:
-        return None
-    if not hasattr(Order, "listing"):
-        return None
+    """The listing's latest order from billing (read-only; billing owns the rules)."""
     return await Order.select().where(Order.listing == listing_id).order_by(Order.id, ascending=False).first()
 
 
@@ -448,6 +444,23 @@ async def open_report_count() -> int:
     return len(rows)
 
 
+async def dashboard_figures(now: dt.datetime) -> dict[str, Any]:
+    """The admin dashboard's panel: the review queue and its oldest wait, open reports, published listings."""
+    waiting = [r["id"] for r in await Listing.select(Listing.id).where(Listing.status == "in_review")]
+    oldest_wait = None
+    if waiting:
+        since: dict[int, dt.datetime] = {}
+        for row in await ListingEvent.select(ListingEvent.listing, ListingEvent.created_at).where(
+            ListingEvent.listing.is_in(waiting) & (ListingEvent.to_status == "in_review")
+        ):
+            since[row["listing"]] = max(since.get(row["listing"], row["created_at"]), row["created_at"])
+        if since:
+            oldest_wait = now - min(since.values())
+    published = await Listing.count().where((Listing.status == "published") & (Listing.hidden == False))  # noqa: E712
+    return {"waiting_reviews": len(waiting), "oldest_wait": oldest_wait, "open_reports": await open_report_count(),
+            "published_listings": published}
+
+
 async def _resolve(listing_ids: list[int], admin, resolution: str, status: str) -> int:
     rows = await Report.update({Report.status: status, Report.resolution: resolution, Report.resolved_by: admin.id,
                                 Report.resolved_at: clock.now()}).where(
@@ -491,8 +504,6 @@ async def remove_listing(listing_id: int, admin, reason: str) -> None:
 
 async def suspend_reported_employer(listing_id: int, admin, reason: str) -> dict[str, Any]:
     """Suspend the employer behind a reported listing; every open report on its listings is closed."""
-    from employers import trust
-
     listing = await Listing.objects().where(Listing.id == listing_id).first()
     if listing is None:
         raise ListingMissing()

@@ -1,5 +1,6 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from enum import Enum
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import Varchar
 
 ID = "2026-11-30T00:08:35:324192"

@@ -1,0 +1,9 @@
+"""Accounts on the board: sign-up, login, password reset and the second factor (ground floor, no jobs)."""
+
+from careers.core.registry import DomainPlugin
+
+PLUGIN = DomainPlugin(
+    name="accounts",
+    routes=("careers.accounts.controllers:AccountController", "careers.accounts.controllers:SecondFactorController"),
+    templates="accounts",
+)
