@@ -950,5 +950,5 @@ async def dashboard_figures(now: dt.datetime) -> dict[str, int]:
     Refunded or disputed orders do not count.
     """
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    rows = await Order.select(Order.amount_cents).where((Order.status == "paid") & (Order.paid_at >= start))
+    rows = await Order.select(Order.amount_cents).where((Order.status == OrderStatus.PAID) & (Order.paid_at >= start))
     return {"revenue_month_cents": sum(r["amount_cents"] or 0 for r in rows)}

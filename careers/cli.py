@@ -365,7 +365,7 @@ def _database_status(settings: Settings, problems: list[str]) -> str:
 def _search_status(settings: Settings, problems: list[str]) -> str:
     from meilisearch.errors import MeilisearchApiError, MeilisearchCommunicationError, MeilisearchTimeoutError
 
-    from search.client import admin_client
+    from search.client import admin_client  # late: only `careers check` needs the search stack loaded
 
     if not settings.meili_url:
         try:

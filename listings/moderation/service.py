@@ -29,6 +29,7 @@ from listings import service as listings
 from listings.moderation import risk
 from listings.moderation.tables import Report
 from listings.tables import Listing, ListingEvent
+from listings.vocabulary import ListingState
 
 REFUND_LISTING = "billing.refund_listing"  # payload {"listing_id", "reason"}; billing refunds the listing's paid order
 HIDE_THRESHOLD = 3  # distinct confirmed reporters that hide a listing until an admin decides
@@ -446,17 +447,17 @@ async def open_report_count() -> int:
 
 async def dashboard_figures(now: dt.datetime) -> dict[str, Any]:
     """The admin dashboard's panel: the review queue and its oldest wait, open reports, published listings."""
-    waiting = [r["id"] for r in await Listing.select(Listing.id).where(Listing.status == "in_review")]
+    waiting = [r["id"] for r in await Listing.select(Listing.id).where(Listing.status == ListingState.IN_REVIEW)]
     oldest_wait = None
     if waiting:
         since: dict[int, dt.datetime] = {}
         for row in await ListingEvent.select(ListingEvent.listing, ListingEvent.created_at).where(
-            ListingEvent.listing.is_in(waiting) & (ListingEvent.to_status == "in_review")
+            ListingEvent.listing.is_in(waiting) & (ListingEvent.to_status == ListingState.IN_REVIEW)
         ):
             since[row["listing"]] = max(since.get(row["listing"], row["created_at"]), row["created_at"])
         if since:
             oldest_wait = now - min(since.values())
-    published = await Listing.count().where((Listing.status == "published") & (Listing.hidden == False))  # noqa: E712
+    published = await Listing.count().where((Listing.status == ListingState.PUBLISHED) & (Listing.hidden == False))  # noqa: E712
     return {"waiting_reviews": len(waiting), "oldest_wait": oldest_wait, "open_reports": await open_report_count(),
             "published_listings": published}
 
