@@ -29,6 +29,7 @@ from careers.core.errors import EXCEPTION_HANDLERS
 from careers.core.web import CSRF_COOKIE, render
 from careers.domains import DOMAINS
 from careers.worker import Worker
+from listings import stats as listing_stats
 from search import client as search_client
 from search import indexing as search_indexing
 
@@ -163,8 +164,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await db.start()
+        await db.start(settings)
         await _prepare_search(settings)
+        stats_flusher = asyncio.create_task(listing_stats.flush_every())  # view counts buffered in this process
         worker_task = None
         worker = None
         if settings.worker_in_process:
@@ -177,6 +179,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 worker.stop()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(worker_task, timeout=10)
+            stats_flusher.cancel()
+            with contextlib.suppress(Exception):
+                await listing_stats.flush()  # the last seconds' counts
             await search_client.close_http()
             await stripe_client.close_http()
             await db.stop()

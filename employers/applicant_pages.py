@@ -55,10 +55,10 @@ class ApplicantController(Controller):
                          errors: dict[str, str] | None = None, kept: dict[str, Any] | None = None,
                          status_code: int = 200) -> Template:
         listing = await service.listing_for_member(listing_id, request.user.id)
-        counts = await service.stage_counts(listing_id)
+        applicants, counts = await service.applicant_list(listing_id, query)
         return render(request, "employers/applicants/list.html", {
             "listing": listing,
-            "applicants": await service.applicants(listing_id, query),
+            "applicants": applicants,
             "query": query,
             "total": sum(counts.values()),
             "counts": counts,

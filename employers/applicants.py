@@ -19,8 +19,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from piccolo.query.functions.aggregate import Count
-
 from careers.coders import service as coders
 from careers.coders.tables import Application, ApplicationEvent, ApplicationStage
 from careers.core import clock, db
@@ -28,7 +26,8 @@ from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
 from careers.core.text import sanitise_html
 from employers.tables import EmployerMember
-from employers.tracking.tables import ApplicationNote, MemberVisit
+from employers.tracking.tables import ApplicationNote
+from listings.page_data import listing_with_employer
 from listings.tables import Listing
 from listings.vocabulary import WORK_MODES, ListingState
 
@@ -238,11 +237,27 @@ def _sort_key(query: ApplicantQuery):
     return newest
 
 
+async def _listing_facts(listing_id: int) -> dict[str, Any]:
+    """The listing's side of the qualification rule, in one statement."""
+    found = await listing_with_employer(listing_id)
+    return {"work_mode": found.listing.work_mode, **found.details} if found else {}
+
+
 async def applicants(listing_id: int, query: ApplicantQuery | None = None) -> list[dict[str, Any]]:
     """The listing's applicants, filtered and sorted as `query` asks (the caller checked access)."""
+    return (await applicant_list(listing_id, query))[0]
+
+
+async def applicant_list(listing_id: int, query: ApplicantQuery | None = None
+                         ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """(the applicants `query` asks for, how many applications are at each stage): two statements, whatever the
+    number of applicants (the listing's facts, then every application row)."""
     query = query or ApplicantQuery()
-    facts = await coders.listing_facts(listing_id) or {}
+    facts = await _listing_facts(listing_id)
     rows = await Application.select(*_APP_COLUMNS).where(Application.listing == listing_id).order_by(Application.id)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["stage"]] = counts.get(r["stage"], 0) + 1
     out = [applicant_view(r, facts) for r in rows]
     if query.stage:
         out = [a for a in out if a["stage"] == query.stage]
@@ -254,14 +269,7 @@ async def applicants(listing_id: int, query: ApplicantQuery | None = None) -> li
         needle = query.q.casefold()
         out = [a for a in out if needle in a["name"].casefold()]
     out.sort(key=_sort_key(query))
-    return out
-
-
-async def stage_counts(listing_id: int) -> dict[str, int]:
-    """How many of the listing's applications are at each stage (for the filter's labels)."""
-    rows = await Application.select(Application.stage, Count(alias="n")).where(
-        Application.listing == listing_id).group_by(Application.stage)
-    return {r["stage"]: r["n"] for r in rows}
+    return out, counts
 
 
 async def history(application_id: int) -> list[dict[str, Any]]:
@@ -315,7 +323,7 @@ async def open_application(application_id: int, user_id: int) -> ApplicationPage
     if first_view:
         await coders.mark_viewed(application_id)
     row = await Application.select(*_APP_COLUMNS).where(Application.id == application_id).first()
-    facts = await coders.listing_facts(listing.id) or {}
+    facts = await _listing_facts(listing.id)
     return ApplicationPage(listing=listing, applicant=applicant_view(row, facts), history=await history(application_id),
                            notes=await notes(application_id, listing.employer), first_view=first_view)
 
@@ -453,26 +461,32 @@ class DashboardApplicants:
     new_since_last_visit: int
     since: dt.datetime | None
     listings: list[dict[str, Any]]
+    figures: list[dict[str, Any]] = field(default_factory=list)  # every listing of the organisation, newest first
+
+
+def _as_datetime(value: Any) -> dt.datetime | None:
+    """A timestamp from raw SQL (SQLite may answer a RETURNING column as text)."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 async def record_visit(member: EmployerMember, now: dt.datetime | None = None) -> dt.datetime | None:
     """Note a dashboard view; returns where "since your last visit" starts for this visit.
 
     Views closer together than VISIT_GAP are one visit (a reload keeps the count); a first
-    visit counts from when the person joined the organisation.
+    visit counts from when the person joined the organisation. One upsert: in SET, the row's
+    columns are its values before this visit.
     """
     now = now or clock.now()
-    async with db.transaction():
-        visit = await MemberVisit.objects().where(MemberVisit.member == member.id).first()
-        if visit is None:
-            since = member.created_at
-            await MemberVisit.insert(MemberVisit(member=member.id, last_seen_at=now, since=since)).on_conflict(
-                target=MemberVisit.member, action="DO NOTHING")
-            return since
-        since = visit.since if now - visit.last_seen_at < VISIT_GAP else visit.last_seen_at
-        await MemberVisit.update({MemberVisit.last_seen_at: now, MemberVisit.since: since}).where(
-            MemberVisit.id == visit.id)
-        return since
+    rows = await db.fetch(
+        "INSERT INTO employer_member_visits (member, last_seen_at, since) VALUES ({}, {}, {}) "
+        "ON CONFLICT (member) DO UPDATE SET since = CASE WHEN employer_member_visits.last_seen_at > {} "
+        "THEN employer_member_visits.since ELSE employer_member_visits.last_seen_at END, "
+        "last_seen_at = excluded.last_seen_at RETURNING since",
+        member.id, now, member.created_at, now - VISIT_GAP)
+    return _as_datetime(rows[0]["since"])
 
 
 def conversion(applications: int, views: int) -> str:
@@ -482,35 +496,42 @@ def conversion(applications: int, views: int) -> str:
     return f"{100 * applications / views:.1f}%"
 
 
-async def dashboard_applicants(user_id: int, now: dt.datetime | None = None) -> DashboardApplicants | None:
+async def listing_figures(employer_id: int, since: dt.datetime | None) -> list[dict[str, Any]]:
+    """Every listing of the organisation, newest first, with its applications (all, and those after `since`),
+    views and apply clicks (`listing_daily_stats`): one grouped statement, whatever the number of listings."""
+    fresh = "SUM(CASE WHEN created_at > {} THEN 1 ELSE 0 END)" if since is not None else "0"
+    args: list[Any] = [since] if since is not None else []
+    rows = await db.fetch(
+        "SELECT l.id, l.title, l.status, l.hidden, l.expires_at, l.updated_at, "
+        "COALESCE(a.n, 0) AS applications, COALESCE(a.fresh, 0) AS new, "
+        "COALESCE(s.views, 0) AS views, COALESCE(s.apply_clicks, 0) AS apply_clicks FROM listings l "
+        "LEFT JOIN (SELECT listing, COUNT(*) AS n, " + fresh + " AS fresh FROM applications "
+        "WHERE listing IN (SELECT id FROM listings WHERE employer = {}) GROUP BY listing) a ON a.listing = l.id "
+        "LEFT JOIN (SELECT listing, SUM(views) AS views, SUM(apply_clicks) AS apply_clicks FROM listing_daily_stats "
+        "WHERE listing IN (SELECT id FROM listings WHERE employer = {}) GROUP BY listing) s ON s.listing = l.id "
+        "WHERE l.employer = {} ORDER BY l.id DESC", *args, employer_id, employer_id, employer_id)
+    for r in rows:
+        for key in ("applications", "new", "views", "apply_clicks"):
+            r[key] = int(r[key] or 0)
+        r["hidden"] = bool(r["hidden"])
+        r["expires_at"], r["updated_at"] = _as_datetime(r["expires_at"]), _as_datetime(r["updated_at"])
+    return rows
+
+
+async def dashboard_applicants(user_id: int, now: dt.datetime | None = None, *,
+                               member: EmployerMember | None = None) -> DashboardApplicants | None:
     """New applicants since the member's last visit and per-listing stats (views, apply clicks,
     applications, conversion); records this visit. None for an employer without an organisation."""
-    member = await current_membership(user_id)
+    member = member or await current_membership(user_id)
     if member is None:
         return None
     since = await record_visit(member, now)
-    listings = await Listing.select(Listing.id, Listing.title, Listing.status, Listing.views,
-                                    Listing.apply_clicks).where(Listing.employer == member.employer).order_by(
-        Listing.id, ascending=False)
-    ids = [r["id"] for r in listings]
-    totals: dict[int, int] = {}
-    fresh: dict[int, int] = {}
-    if ids:
-        for r in await Application.select(Application.listing, Count(alias="n")).where(
-                Application.listing.is_in(ids)).group_by(Application.listing):
-            totals[r["listing"]] = r["n"]
-        query = Application.select(Application.listing, Count(alias="n")).where(
-            Application.listing.is_in(ids))
-        if since is not None:
-            query = query.where(Application.created_at > since)
-        for r in await query.group_by(Application.listing):
-            fresh[r["listing"]] = r["n"]
+    figures = await listing_figures(member.employer, since)
     rows = []
-    for r in listings:
-        n = totals.get(r["id"], 0)
-        if r["status"] in (ListingState.DRAFT, ListingState.AWAITING_PAYMENT) and not n:
+    for r in figures:
+        if r["status"] in (ListingState.DRAFT, ListingState.AWAITING_PAYMENT) and not r["applications"]:
             continue  # never shown to coders: nothing to count yet
-        rows.append({**r, "applications": n, "new": fresh.get(r["id"], 0), "conversion": conversion(n, r["views"]),
+        rows.append({**r, "conversion": conversion(r["applications"], r["views"]),
                      "applicants_url": f"/employer/listings/{r['id']}/applicants"})
-    return DashboardApplicants(new_since_last_visit=sum(fresh.values()), since=since, listings=rows)
-
+    return DashboardApplicants(new_since_last_visit=sum(r["new"] for r in figures), since=since, listings=rows,
+                               figures=figures)

@@ -8,13 +8,12 @@ from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_role
 from careers.accounts.controllers import client_key, log_in
-from careers.coders.tables import Application
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.web import form_str, read_form, render
 from employers import service
+from employers.tables import Employer
 from listings import service as listings
-from listings.tables import Listing
 from listings.vocabulary import ListingState
 
 
@@ -58,23 +57,18 @@ class EmployerDashboardController(Controller):
 
     @get("/")
     async def dashboard(self, request: Request) -> Template:
-        employer = await service.employer_for_user(request.user.id)
+        from employers.applicants import current_membership, dashboard_applicants  # records this visit
+
+        member = await current_membership(request.user.id)
+        employer = await Employer.objects().where(Employer.id == member.employer).first() if member else None
+        applicant_summary = await dashboard_applicants(request.user.id, member=member) if member else None
         groups: list[dict] = []
-        if employer is not None:
-            rows = await Listing.select(
-                Listing.id, Listing.title, Listing.status, Listing.hidden, Listing.views, Listing.apply_clicks,
-                Listing.expires_at, Listing.updated_at,
-            ).where(Listing.employer == employer.id).order_by(Listing.updated_at, ascending=False)
-            counts = await _application_counts([r["id"] for r in rows])
-            for row in rows:
-                row["applications"] = counts.get(row["id"], 0)
+        if applicant_summary is not None:
+            rows = sorted(applicant_summary.figures, key=lambda r: r["updated_at"] or r["id"], reverse=True)
             for status in DASHBOARD_ORDER:
                 members = [r for r in rows if r["status"] == status]
                 if members:
                     groups.append({"status": status, "label": listings.STATE_LABELS[status], "listings": members})
-        from employers.applicants import dashboard_applicants  # records this visit for "new since your last visit"
-
-        applicant_summary = await dashboard_applicants(request.user.id)
         return render(request, "employers/dashboard.html",
                       {"employer": employer, "groups": groups, "applicant_summary": applicant_summary})
 
@@ -82,15 +76,3 @@ class EmployerDashboardController(Controller):
 # Listing groups on the dashboard, most urgent first.
 DASHBOARD_ORDER = (ListingState.PUBLISHED, ListingState.IN_REVIEW, ListingState.AWAITING_PAYMENT, ListingState.DRAFT,
                    ListingState.EXPIRED, ListingState.CLOSED, ListingState.REJECTED, ListingState.REMOVED)
-
-
-async def _application_counts(listing_ids: list[int]) -> dict[int, int]:
-    """Applications per listing (the coders domain owns applications)."""
-    if not listing_ids:
-        return {}
-    from piccolo.query.functions.aggregate import Count
-
-    rows = await Application.select(Application.listing, Count(Application.id, alias="n")).where(
-        Application.listing.is_in(listing_ids)
-    ).group_by(Application.listing)
-    return {r["listing"]: r["n"] for r in rows}

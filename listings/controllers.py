@@ -17,14 +17,14 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_admin, requires_role
-from careers.coders import service as coders_service
+from careers.coders import panel as coders_panel
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
 from careers.core.web import form_list, form_str, read_form, redirect, render
 from employers.service import employer_for_user
 from employers.tables import Employer
-from listings import jobposting, service
+from listings import jobposting, page_data, service, stats
 from listings import vocabulary as vocab
 from listings.schemas import LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
 from listings.tables import Listing
@@ -91,11 +91,14 @@ async def _own_listing(request: Request, listing_id: int) -> Listing:
     return listing
 
 
-async def listing_page_context(request: Request, settings: Settings, listing: Listing, *,
-                               preview: bool) -> dict[str, Any]:
-    """Everything the listing page (and its preview) shows."""
-    employer = await Employer.objects().get(Employer.id == listing.employer)
-    details = await service.listing_details(listing.id)
+async def listing_page_context(request: Request, settings: Settings, listing: Listing, *, preview: bool,
+                               employer: Employer | None = None,
+                               details: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """Everything the listing page (and its preview) shows; the public page passes the employer and details it
+    read with the listing (`listings.page_data`), so the page costs one statement plus the coder panel's one."""
+    if employer is None or details is None:
+        employer = await Employer.objects().get(Employer.id == listing.employer)
+        details = await service.listing_details(listing.id)
     view = service.listing_view(listing, details, employer, await service.credential_names())
     context: dict[str, Any] = {
         "listing": listing,
@@ -111,11 +114,11 @@ async def listing_page_context(request: Request, settings: Settings, listing: Li
         context["jsonld"] = jobposting.script_json(posting)
 
     # ---- extra context from other domains ---------------------------------------------------
-    # Other domains add what the listing page shows about the visitor here, as a plain dict merge,
-    # e.g. the coders domain: `context.update(await coders_service.listing_context(request.user, listing))`
-    # (apply state, saved job, qualification match); the template shows it in `{% block coder_panel %}`.
+    # Other domains add what the listing page shows about the visitor here, as a plain dict merge, within the
+    # page's budget of three statements (session, listing, coder panel): cache, or read with one statement.
+    # The coders domain: apply state, saved job, qualification match (`{% block coder_panel %}`).
     if not preview:
-        context.update(await coders_service.listing_context(request.user, listing))
+        context.update(await coders_panel.listing_panel(request.user, listing, details))
     return context
 
 
@@ -173,6 +176,7 @@ class EmployerListingsController(Controller):
             "editable": listing.status in service.EDITABLE_STATES,
             "public_path": service.listing_path(listing),
             "is_live": service.is_public(listing),
+            "counts": (await stats.totals([listing.id]))[listing.id],
         })
 
     @get("/{listing_id:int}/edit")
@@ -297,10 +301,16 @@ class AdminListingsController(Controller):
 # ---- the public listing page ------------------------------------------------------------------
 
 
+def _may_show(listing: Listing | None) -> bool:
+    """The public may ask for a listing published or gone (expired, closed, removed), never a hidden one."""
+    return listing is not None and not listing.hidden and (service.is_public(listing)
+                                                           or listing.status in service.GONE_STATES)
+
+
 async def _public_listing(listing_id: int) -> Listing:
-    """A listing the public may ask for: published or gone (expired, closed, removed), never hidden; else 404."""
+    """A listing the public may see; else 404."""
     listing = await Listing.objects().where(Listing.id == listing_id).first()
-    if listing is None or listing.hidden or not (service.is_public(listing) or listing.status in service.GONE_STATES):
+    if not _may_show(listing):
         raise NotFoundException()
     return listing
 
@@ -317,16 +327,19 @@ class ListingPageController(Controller):
     @get("/{listing_id:int}/{slug:str}")
     async def page(self, request: Request, settings: NamedDependency[Settings], listing_id: FromPath[int],
                    slug: FromPath[str]) -> Template | Redirect:
-        listing = await _public_listing(listing_id)
+        found = await page_data.listing_with_employer(listing_id)  # one statement: listing, employer, details
+        if found is None or not _may_show(found.listing):
+            raise NotFoundException()
+        listing = found.listing
         if slug != listing.slug:
             return Redirect(path=service.listing_path(listing), status_code=301)
         if listing.status in service.GONE_STATES:
-            employer = await Employer.objects().get(Employer.id == listing.employer)
             return render(request, "listings/gone.html", {
-                "listing": listing, "employer": employer, "removed": listing.status == service.REMOVED,
+                "listing": listing, "employer": found.employer, "removed": listing.status == service.REMOVED,
             }, status_code=410)
-        await service.count_view(listing.id)
-        context = await listing_page_context(request, settings, listing, preview=False)
+        stats.count_view(listing.id)  # in memory; flushed to listing_daily_stats every few seconds
+        context = await listing_page_context(request, settings, listing, preview=False, employer=found.employer,
+                                             details=found.details)
         return render(request, "listings/page.html", context)
 
     @get("/{listing_id:int}/external-apply")
@@ -335,7 +348,7 @@ class ListingPageController(Controller):
         listing = await _public_listing(listing_id)
         if not service.is_public(listing) or not listing.apply_url:
             raise NotFoundException()
-        await service.count_apply_click(listing.id)
+        stats.count_apply_click(listing.id)
         return Redirect(path=listing.apply_url, status_code=303)
 
 

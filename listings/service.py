@@ -268,13 +268,38 @@ def listing_slug(title: str, city: str, state: str, work_mode: str) -> str:
     return "-".join(words)[:220].strip("-") or "job"
 
 
+# The credential taxonomy is reference data that changes only through migrations (run before the web starts):
+# each process reads it once and keeps it; `forget_taxonomy()` drops the copy (call it after changing the table),
+# and the copy also lapses after TAXONOMY_TTL so a hand edit in the database shows up without a restart.
+TAXONOMY_TTL = dt.timedelta(minutes=10)
+_taxonomy: tuple[dt.datetime, list[dict]] | None = None
+
+
+def forget_taxonomy() -> None:
+    """Drop this process's copy of the credential taxonomy; the next reader loads it again."""
+    global _taxonomy
+    _taxonomy = None
+
+
+async def _credential_rows() -> list[dict]:
+    global _taxonomy
+    now = clock.now()
+    if _taxonomy is None or not (_taxonomy[0] <= now < _taxonomy[0] + TAXONOMY_TTL):
+        rows = await Credential.select(Credential.id, Credential.code, Credential.full_name, Credential.issuing_body,
+                                       Credential.active, Credential.aliases).order_by(Credential.id)
+        for row in rows:
+            aliases = row["aliases"]
+            row["aliases"] = aliases if isinstance(aliases, list) else json.loads(aliases or "[]")
+        _taxonomy = (now, rows)
+    return _taxonomy[1]
+
+
 async def credential_lookup() -> dict[str, str]:
     """Upper-cased code or alias -> the credential's code, from the taxonomy table."""
-    rows = await Credential.select(Credential.code, Credential.aliases).output(load_json=True)
+    rows = await _credential_rows()
     lookup: dict[str, str] = {}
     for row in rows:
-        aliases = row["aliases"] if isinstance(row["aliases"], list) else json.loads(row["aliases"] or "[]")
-        for alias in aliases:
+        for alias in row["aliases"]:
             lookup[str(alias).strip().upper()] = row["code"]
     for row in rows:  # a real code always wins over an alias
         lookup[row["code"].upper()] = row["code"]
@@ -282,15 +307,13 @@ async def credential_lookup() -> dict[str, str]:
 
 
 async def credential_names() -> dict[str, str]:
-    rows = await Credential.select(Credential.code, Credential.full_name)
-    return {r["code"]: r["full_name"] for r in rows}
+    return {r["code"]: r["full_name"] for r in await _credential_rows()}
 
 
 async def credential_choices() -> list[dict]:
     """Credentials for forms: code and full name, grouped by issuing body order."""
-    return await Credential.select(Credential.code, Credential.full_name, Credential.issuing_body).where(
-        Credential.active == True  # noqa: E712
-    ).order_by(Credential.id)
+    return [{"code": r["code"], "full_name": r["full_name"], "issuing_body": r["issuing_body"]}
+            for r in await _credential_rows() if r["active"]]
 
 
 def _us_today() -> dt.date:
@@ -638,15 +661,6 @@ async def listing_for_member(listing_id: int, user_id: int) -> Listing | None:
     if not employer_ids:
         return None
     return await Listing.objects().where((Listing.id == listing_id) & Listing.employer.is_in(employer_ids)).first()
-
-
-async def count_view(listing_id: int) -> None:
-    await Listing.update({Listing.views: Listing.views + 1}).where(Listing.id == listing_id)
-
-
-async def count_apply_click(listing_id: int) -> None:
-    """One click on a listing's apply call-to-action (internal apply form or the external link)."""
-    await Listing.update({Listing.apply_clicks: Listing.apply_clicks + 1}).where(Listing.id == listing_id)
 
 
 async def close_listing(listing_id: int, *, actor_id: int | None = None, reason: str = "filled") -> Listing:

@@ -122,3 +122,19 @@ class ListingEvent(Table, tablename="listing_events"):
     to_status = Varchar(length=20)
     reason = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ListingDailyStat(Table, tablename="listing_daily_stats"):
+    """Views, apply clicks and applications per listing, UTC day and traffic source: what dashboards read.
+
+    Unique on (listing, day, source) (an index the migration creates); web processes buffer counts in memory and
+    add them here in one upsert every few seconds (`listings.stats`).
+    """
+
+    id = Serial(primary_key=True)
+    listing = ForeignKey(references=Listing, index=True)
+    day = Date()
+    source = Varchar(length=32, default="direct")
+    views = Integer(default=0)
+    apply_clicks = Integer(default=0)
+    applies = Integer(default=0)

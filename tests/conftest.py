@@ -124,6 +124,9 @@ def frozen_clock(wall_clock):
 async def clean_database(database):
     """Every test starts from an empty database (reference data kept)."""
     yield
+    from listings import stats
+
+    stats.discard()  # unflushed view counts belong to the rows deleted below
     names = await _table_names()
     if ON_POSTGRES:
         await db.DB.run_ddl("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
@@ -151,6 +154,16 @@ async def clean_database(database):
             if not failed:
                 break
             pending = failed
+
+
+@pytest.fixture
+def statements(database):
+    """Every SQL statement sent to the database while the test runs (SQLite's trace callback, asyncpg's query
+    logger), in order; a test clears it before the request it measures."""
+    log: list[str] = []
+    stop = db.listen_to_statements(log.append)
+    yield log
+    stop()
 
 
 # ---- real services, one each per session -------------------------------------------------

@@ -19,6 +19,7 @@ from typing import Any
 
 from careers.accounts import service as accounts
 from careers.accounts.tables import User
+from careers.coders.listing_reads import coder_side
 from careers.coders.schemas import SUMMARY_MAX, ProfileForm  # noqa: F401 - SUMMARY_MAX is part of this interface
 from careers.coders.tables import (
     Application,
@@ -37,6 +38,8 @@ from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
 from careers.core.forms import FormErrors
 from employers.tables import EmployerMember
+from listings import stats as listing_stats
+from listings.page_data import listing_with_employer
 from listings.tables import Credential, Listing, ListingCredential, ListingEvent, ListingRemoteState
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, WORK_MODES, ListingState
 
@@ -608,37 +611,16 @@ async def listing_panel(user: Any, listing_id: int) -> dict[str, Any]:
 
     For a signed-in coder: the credential-by-credential match, whether they may apply (and why
     not), their existing application and whether the job is saved. For anyone else only who they are.
+    (The listing page itself calls `careers.coders.panel.listing_panel` with the listing it already read.)
     """
+    from careers.coders import panel  # panel builds on this module
+
     if user is None or getattr(user, "role", None) != "coder":
         return {"coder_panel": {"signed_in": user is not None, "is_coder": False, "listing_id": listing_id}}
-    listing = await Listing.select(Listing.id, Listing.status, Listing.hidden).where(Listing.id == listing_id).first()
-    if listing is None:
+    page = await listing_with_employer(listing_id)
+    if page is None:
         return {}
-    match = await match_for(user.id, listing_id)
-    existing = await Application.select(Application.id, Application.stage, Application.created_at).where(
-        Application.listing_coder == f"{listing_id}:{user.id}").first()
-    saved = await SavedJob.exists().where(SavedJob.user_listing == f"{user.id}:{listing_id}")
-    live = listing["status"] == ListingState.PUBLISHED and not listing["hidden"]
-    blockers: list[str] = []
-    if not live:
-        blockers.append(listing_notice(listing["status"], listing["hidden"]) + " It no longer accepts applications.")
-    if not user.email_confirmed:
-        blockers.append("Confirm your email address before applying (see your account page).")
-    if match and match["state_eligible"] is False:
-        blockers.append(match["reasons"][-1] + " You cannot apply to it.")
-    return {"coder_panel": {
-        "signed_in": True,
-        "is_coder": True,
-        "listing_id": listing_id,
-        "match": match,
-        "application": ({"id": existing["id"], "stage": existing["stage"],
-                         "stage_label": STAGE_LABELS.get(existing["stage"], existing["stage"]),
-                         "created_at": existing["created_at"]} if existing else None),
-        "saved": saved,
-        "can_apply": not blockers and existing is None,
-        "blockers": blockers,
-        "cover_note_max": COVER_NOTE_MAX,
-    }}
+    return await panel.listing_panel(user, page.listing, page.details)
 
 
 # ---- applications ------------------------------------------------------------------------------------------
@@ -655,74 +637,85 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
     """Apply to a listing with the profile as it is now, once.
 
     Only a coder with a confirmed email, only to a published unhidden listing, only when their
-    state is eligible for a remote job. The application row, its profile snapshot, a copy of the
-    resume, its history row, the employer members' mail and the listing's apply click are one
-    transaction; the unique `listing_coder` column makes concurrent attempts create exactly one.
-    A second attempt returns the first application (created=False).
+    state is eligible for a remote job. Everything is read, the resume copied and the mail composed
+    first; then one short transaction writes the application (with its profile snapshot and resume
+    copy), its history row and every employer member's mail (one multi-row insert). The unique
+    `listing_coder` column makes concurrent attempts create exactly one; a second attempt returns the
+    first application (created=False). The apply click is counted in `listings.stats`.
     """
     cover_note = (cover_note or "").replace("\r\n", "\n").strip()
     if len(cover_note) > COVER_NOTE_MAX:
         raise CoderError(f"Keep your cover note to {COVER_NOTE_MAX} characters (it has {len(cover_note)}).", "cover_note")
     if getattr(user, "role", None) != "coder":
         raise NotAllowed()
-    listing = await Listing.objects().where(Listing.id == listing_id).first()
+    found = await listing_with_employer(listing_id)
+    listing = found.listing if found else None
     if listing is None or (listing.hidden and listing.status == ListingState.PUBLISHED) or listing.status in (
             ListingState.DRAFT, ListingState.AWAITING_PAYMENT, ListingState.REJECTED):
         raise NotAllowed()
-    existing = await _existing_application(listing_id, user.id)
-    if existing is not None:
-        return existing
+    coder = await coder_side(user.id, listing_id)
+    if coder["application"] is not None:
+        return ApplyResult(coder["application"]["id"], False, coder["application"]["created_at"])
     if listing.status != ListingState.PUBLISHED:
         raise CoderError(listing_notice(listing.status, listing.hidden) + " It no longer accepts applications.")
     if not user.email_confirmed:
         raise CoderError("Confirm your email address before applying: open the link we mailed you, "
                          "or ask for a new one on your account page.")
-    match = await match_for(user.id, listing_id)
-    if match and match["state_eligible"] is False:
+    match = qualification_match(coder["held"], coder["home_state"], {"work_mode": listing.work_mode, **found.details})
+    if match["state_eligible"] is False:
         raise CoderError(match["reasons"][-1] + " You cannot apply to it.")
     profile = await get_or_create_profile(user.id)
     if not profile.name:
         raise CoderError("Add your name to your profile before applying.")
-    account = await User.objects().get(User.id == user.id)
-    details = await profile_details(profile)
-    snapshot = {**details, "email": account.email, "taken_at": clock.now().isoformat(),
+    email = getattr(user, "email", None) or (await User.objects().get(User.id == user.id)).email
+    snapshot = {**await profile_details(profile), "email": email, "taken_at": clock.now().isoformat(),
                 "match": {k: match[k] for k in ("qualifies", "missing", "any_of_missing", "preferred_met",
-                                                "state_eligible")} if match else None}
+                                                "state_eligible")}}
+    mail_to = await employer_member_emails(listing.employer)
+    subject, before_link, after_link = _employer_mail_parts(listing, profile.name, match)
     storage = uploads.storage_for(settings)
-    resume_copy: str | None = None
+    resume_copy = await _copy_resume(profile, storage)  # file I/O stays outside the write lock
+    application_id = None
     try:
         async with db.transaction():
             rows = await Application.insert(Application(
                 listing=listing_id, coder=user.id, listing_coder=f"{listing_id}:{user.id}",
-                stage=ApplicationStage.SUBMITTED,
-                cover_note=cover_note, profile_snapshot=json.dumps(snapshot, default=str),
+                stage=ApplicationStage.SUBMITTED, cover_note=cover_note,
+                profile_snapshot=json.dumps(snapshot, default=str), resume_key=resume_copy,
+                resume_filename=profile.resume_filename if resume_copy else "",
+                resume_content_type=profile.resume_content_type if resume_copy else "",
             )).on_conflict(target=Application.listing_coder, action="DO NOTHING").returning(Application.id)
-            if not rows:
-                return await _existing_application(listing_id, user.id)  # a concurrent attempt won
-            application_id = rows[0]["id"]
-            if profile.resume_key:
-                try:
-                    data = await storage.open(profile.resume_key)
-                except FileNotFoundError:
-                    data = None
-                if data is not None:
-                    suffix = ".docx" if profile.resume_content_type == DOCX_TYPE else ".pdf"
-                    resume_copy = uploads.new_key("application-resumes", suffix)
-                    await storage.save(data, resume_copy)
-                    await Application.update({
-                        Application.resume_key: resume_copy,
-                        Application.resume_filename: profile.resume_filename,
-                        Application.resume_content_type: profile.resume_content_type,
-                    }).where(Application.id == application_id)
-            await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=user.id, actor_kind="coder",
-                                                           from_stage="", to_stage=ApplicationStage.SUBMITTED))
-            await Listing.update({Listing.apply_clicks: Listing.apply_clicks + 1}).where(Listing.id == listing_id)
-            await _mail_employer_members(listing, profile.name, application_id, match, settings)
+            if rows:
+                application_id = rows[0]["id"]
+                await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=user.id,
+                                                               actor_kind="coder", from_stage="",
+                                                               to_stage=ApplicationStage.SUBMITTED))
+                link = f"{settings.base_url}/employer/applications/{application_id}"
+                await mail.queue_mails([mail.mail_payload(to, subject, before_link + link + after_link)
+                                        for to in mail_to])
     except BaseException:
         if resume_copy:
             await storage.delete(resume_copy)
         raise
+    if application_id is None:  # a concurrent attempt won
+        if resume_copy:
+            await storage.delete(resume_copy)
+        return await _existing_application(listing_id, user.id)
+    listing_stats.count_apply(listing_id)
     return ApplyResult(application_id, True)
+
+
+async def _copy_resume(profile: CoderProfile, storage: Any) -> str | None:
+    """A copy of the coder's resume for the employer to keep (None without one); its key."""
+    if not profile.resume_key:
+        return None
+    try:
+        data = await storage.open(profile.resume_key)
+    except FileNotFoundError:
+        return None
+    key = uploads.new_key("application-resumes", ".docx" if profile.resume_content_type == DOCX_TYPE else ".pdf")
+    await storage.save(data, key)
+    return key
 
 
 async def _existing_application(listing_id: int, user_id: int) -> ApplyResult | None:
@@ -738,18 +731,14 @@ async def employer_member_emails(employer_id: int) -> list[str]:
     return [r["email"] for r in rows if not r["disabled"]]
 
 
-async def _mail_employer_members(listing: Listing, coder_name: str, application_id: int,
-                                 match: dict[str, Any] | None, settings: Settings) -> None:
-    link = f"{settings.base_url}/employer/applications/{application_id}"
-    fit = ""
-    if match is not None:
-        fit = ("They hold every required credential.\n" if match["credentials_met"]
-               else "They do not hold every required credential (" + ", ".join(match["missing"] + match["any_of_missing"])
-               + ").\n")
-    text = (f"{coder_name} applied to your listing \"{listing.title}\" on CareerCenter.\n\n{fit}\n"
-            f"Review the application, their profile and resume here:\n{link}\n")
-    for email in await employer_member_emails(listing.employer):
-        await mail.queue_mail(email, f"New application: {listing.title}", text)
+def _employer_mail_parts(listing: Listing, coder_name: str, match: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text before the application's link, text after it): the link needs the new application's id."""
+    fit = ("They hold every required credential.\n" if match["credentials_met"]
+           else "They do not hold every required credential (" + ", ".join(match["missing"] + match["any_of_missing"])
+           + ").\n")
+    before = (f"{coder_name} applied to your listing \"{listing.title}\" on CareerCenter.\n\n{fit}\n"
+              f"Review the application, their profile and resume here:\n")
+    return f"New application: {listing.title}", before, "\n"
 
 
 async def _locked_application(application_id: int) -> Application | None:

@@ -68,6 +68,7 @@ class Settings:
     session_days: int = 14
     worker_in_process: bool = False  # tests drive the worker by hand
     outbox_lease_seconds: int = 60  # how long a claimed outbox row stays the worker's (drills shorten it)
+    db_pool_size: int = 10  # PostgreSQL connections per process (DB_POOL_SIZE)
     print_mail: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -204,6 +205,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         worker_in_process=env.get("CAREERS_WORKER_IN_PROCESS", "") == "1",
         outbox_lease_seconds=_positive_int(env, "CAREERS_OUTBOX_LEASE_SECONDS", Settings.outbox_lease_seconds),
+        db_pool_size=_positive_int(env, "DB_POOL_SIZE", Settings.db_pool_size),
     )
     values.update(_raised_rate_limits(env))
     values.update(overrides)

@@ -9,6 +9,7 @@ per engine).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,12 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
-from careers.core.config import PROJECT_ROOT
+from careers.core.config import PROJECT_ROOT, Settings
+from careers.core.sqlite_engine import CareersSQLiteEngine
+
+# asyncpg prepares every statement it runs and keeps the plans per connection in an LRU cache; ours has a few
+# hundred distinct statements, so the cache holds them all (asyncpg's default is 100).
+STATEMENT_CACHE_SIZE = 1024
 
 
 def database_url_from_env() -> str:
@@ -31,8 +37,8 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        # A generous busy timeout: concurrent writers queue instead of failing.
-        return SQLiteEngine(path=str(path), timeout=30)
+        # Long-lived reader and writer connections; a generous busy timeout for other processes' writers.
+        return CareersSQLiteEngine(path=str(path), timeout=30)
     if url.startswith(("postgres://", "postgresql://")):
         return PostgresEngine(config={"dsn": url})
     raise ValueError(f"Unsupported DATABASE_URL: {url!r}")
@@ -52,17 +58,44 @@ def transaction():
     return DB.transaction()
 
 
-async def start() -> None:
-    """Open the engine: WAL mode on SQLite, a connection pool on PostgreSQL."""
+async def start(settings: Settings | None = None) -> None:
+    """Open the engine: WAL mode on SQLite, a connection pool of `settings.db_pool_size` on PostgreSQL."""
     if isinstance(DB, SQLiteEngine):
         await DB.run_ddl("PRAGMA journal_mode=WAL")
     else:
-        await DB.start_connection_pool(min_size=1, max_size=int(os.environ.get("DB_POOL_SIZE", "10")))
+        size = (settings or Settings()).db_pool_size
+        await DB.start_connection_pool(min_size=1, max_size=size, statement_cache_size=STATEMENT_CACHE_SIZE,
+                                       init=_listen_to_statements)
 
 
 async def stop() -> None:
     if isinstance(DB, PostgresEngine):
         await DB.close_connection_pool()
+    elif isinstance(DB, CareersSQLiteEngine):
+        await DB.close_connections()
+
+
+# ---- statement listeners (tests count what reaches the database) ------------------------------------------------
+
+_LISTENERS: list[Callable[[str], None]] = []
+
+
+def _notify(sql: str) -> None:
+    for listener in list(_LISTENERS):
+        listener(sql)
+
+
+async def _listen_to_statements(connection: Any) -> None:
+    connection.add_query_logger(lambda record: _notify(record.query))
+
+
+def listen_to_statements(listener: Callable[[str], None]) -> Callable[[], None]:
+    """Call `listener(sql)` for every statement sent to the database (SQLite's trace callback, asyncpg's query
+    logger); returns the function that stops it. Statements of a connection opened outside `start()` are missed."""
+    _LISTENERS.append(listener)
+    if isinstance(DB, CareersSQLiteEngine) and _notify not in DB.statement_listeners:
+        DB.statement_listeners.append(_notify)
+    return lambda: _LISTENERS.remove(listener)
 
 
 async def ping() -> bool:
@@ -104,3 +137,8 @@ def is_unique_violation(exc: BaseException) -> bool:
 
 def now_sql() -> str:
     return "CURRENT_TIMESTAMP"
+
+
+def comma_list(expression: str) -> str:
+    """An aggregate joining `expression`'s values with commas: `group_concat` on SQLite, `string_agg` on PostgreSQL."""
+    return f"group_concat({expression}, ',')" if is_sqlite() else f"string_agg({expression}, ',')"

@@ -30,9 +30,18 @@ async def queue_mail(
     to: str, subject: str, text: str, *, html: str | None = None, headers: dict[str, str] | None = None
 ) -> int:
     """Queue one mail to `to`. Call inside the transaction of the change the mail reports."""
-    return await outbox.enqueue(
-        MAIL_KIND, {"to": to, "subject": subject, "text": text, "html": html, "headers": headers or {}}
-    )
+    return await outbox.enqueue(MAIL_KIND, mail_payload(to, subject, text, html=html, headers=headers))
+
+
+def mail_payload(to: str, subject: str, text: str, *, html: str | None = None,
+                 headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """One mail as the outbox stores it (for `queue_mails`)."""
+    return {"to": to, "subject": subject, "text": text, "html": html, "headers": headers or {}}
+
+
+async def queue_mails(payloads: list[dict[str, Any]]) -> None:
+    """Queue several mails (`mail_payload(...)`) in one statement. Call inside the transaction of the change."""
+    await outbox.enqueue_many(MAIL_KIND, payloads)
 
 
 def build_message(payload: dict[str, Any], row_id: int, settings: Settings) -> EmailMessage:

@@ -27,6 +27,14 @@ async def enqueue(kind: str, payload: dict[str, Any], *, delay_seconds: float = 
     return row.id
 
 
+async def enqueue_many(kind: str, payloads: list[dict[str, Any]]) -> None:
+    """Queue several units of work of `kind` in one multi-row INSERT (one statement inside a short transaction)."""
+    if not payloads:
+        return
+    now = clock.now()
+    await OutboxRow.insert(*[OutboxRow(kind=kind, payload=json.dumps(p), run_after=now) for p in payloads])
+
+
 async def claim(worker_id: str, *, limit: int = 50, kinds: list[str] | None = None,
                 lease_seconds: float = LEASE_SECONDS) -> list[dict]:
     """Lease up to `limit` due rows to `worker_id`. A crashed worker's lease runs out and the rows come back."""

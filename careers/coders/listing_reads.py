@@ -1,0 +1,37 @@
+"""What a listing page and an apply need to know about the coder, in one statement.
+
+Kept apart from `service` so both `service.apply` and `panel` import it without a cycle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from careers.core import db
+
+
+def _statement() -> str:
+    return (
+        'SELECT (SELECT state FROM coder_profiles WHERE "user" = {}) AS home_state, '
+        "(SELECT " + db.comma_list("cc.credential") + " FROM coder_credentials cc "
+        'JOIN coder_profiles p ON p.id = cc.profile WHERE p."user" = {}) AS held, '
+        "a.id AS application_id, a.stage AS application_stage, a.created_at AS application_created_at, "
+        "(SELECT COUNT(*) FROM saved_jobs WHERE user_listing = {}) AS saved "
+        "FROM (SELECT 1 AS one) AS base LEFT JOIN applications a ON a.listing_coder = {}"
+    )
+
+
+async def coder_side(user_id: int, listing_id: int) -> dict[str, Any]:
+    """The coder's home state and held credentials (the qualification rule's inputs), their application to this
+    listing (id, stage, created_at) or None, and whether they saved it — one round trip."""
+    row = (await db.fetch(_statement(), user_id, user_id, f"{user_id}:{listing_id}", f"{listing_id}:{user_id}"))[0]
+    application = None
+    if row["application_id"]:
+        application = {"id": row["application_id"], "stage": row["application_stage"],
+                       "created_at": row["application_created_at"]}
+    return {
+        "home_state": row["home_state"] or None,
+        "held": {c for c in (row["held"] or "").split(",") if c},
+        "application": application,
+        "saved": bool(row["saved"]),
+    }

@@ -1,0 +1,185 @@
+"""Piccolo's SQLite engine with long-lived connections: readers in WAL mode and one writer per process.
+
+Piccolo's own `SQLiteEngine` opens a new connection (and a new thread) for every query and every
+transaction. Here each event loop keeps a few reader connections for statements outside a
+transaction and ONE writer connection: writes outside a transaction and every transaction take the
+writer in turn (an asyncio lock), so writers of one process queue in memory instead of in SQLite's
+busy handler, and every transaction is `BEGIN IMMEDIATE` (no read-to-write upgrade can deadlock).
+Writers of other processes (the worker, other web workers) still meet the 30 s busy timeout.
+
+Each connection runs on a one-thread executor of its own (sqlite3 objects stay on one thread); the
+executor's thread is joined at interpreter exit, so a process that never closes them still ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
+from piccolo.querystring import QueryString
+
+READ_PREFIXES = ("select", "with", "explain")
+
+
+def is_read(sql: str) -> bool:
+    """A statement a reader connection may run (reads never go through the writer's queue)."""
+    return sql.lstrip().lower().startswith(READ_PREFIXES)
+
+
+class Connection:
+    """One sqlite3 connection, used only from its own thread; `execute` answers rows as dicts."""
+
+    def __init__(self, connect_kwargs: dict[str, Any], trace: Callable[[str], None]) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="careers-sqlite")
+        self._kwargs = connect_kwargs
+        self._trace = trace
+        self._db: sqlite3.Connection | None = None
+
+    def _open(self) -> None:
+        conn = sqlite3.connect(**self._kwargs, check_same_thread=False)
+        conn.row_factory = dict_factory
+        conn.execute("PRAGMA foreign_keys = 1")
+        conn.set_trace_callback(self._trace)
+        self._db = conn
+
+    def _run(self, sql: str, args: Any) -> list[dict]:
+        assert self._db is not None
+        cursor = self._db.execute(sql, args)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    async def open(self) -> "Connection":
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._open)
+        return self
+
+    async def execute(self, sql: str, args: Any = ()) -> list[dict]:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, sql, list(args or ()))
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await asyncio.get_running_loop().run_in_executor(self._executor, db.close)
+        self._executor.shutdown(wait=False)
+
+
+class _Connections:
+    """The connections of one event loop."""
+
+    def __init__(self) -> None:
+        self.readers: list[Connection] = []
+        self.next_reader = 0
+        self.writer: Connection | None = None
+        self.write_lock = asyncio.Lock()
+        self.opening = asyncio.Lock()
+
+
+class WriterTransaction(SQLiteTransaction):
+    """A transaction on the loop's single writer connection, held for its whole length; always IMMEDIATE."""
+
+    __slots__ = ("_lock",)
+
+    async def get_connection(self):
+        engine: CareersSQLiteEngine = self.engine  # type: ignore[assignment]
+        conns = await engine.connections()
+        self._lock = conns.write_lock
+        await self._lock.acquire()
+        return conns.writer
+
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            await self.begin()
+        except BaseException:
+            self._lock.release()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                try:
+                    await self.commit()
+                except BaseException:
+                    await self.rollback()
+                    raise
+        finally:
+            self.engine.current_transaction.reset(self.context)
+            self._lock.release()
+        return exception is None
+
+
+class CareersSQLiteEngine(SQLiteEngine):
+    """SQLiteEngine with long-lived per-loop connections (see the module's docstring)."""
+
+    def __init__(self, path: str, readers: int = 2, **connection_kwargs) -> None:
+        super().__init__(path=path, **connection_kwargs)
+        self.readers = max(1, readers)
+        self.statement_listeners: list[Callable[[str], None]] = []
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Connections] = \
+            weakref.WeakKeyDictionary()
+
+    def _trace(self, sql: str) -> None:
+        for listener in list(self.statement_listeners):
+            listener(sql)
+
+    async def connections(self) -> _Connections:
+        loop = asyncio.get_running_loop()
+        conns = self._by_loop.get(loop)
+        if conns is None:
+            conns = self._by_loop[loop] = _Connections()
+        if conns.writer is None:
+            async with conns.opening:
+                if conns.writer is None:
+                    kwargs = dict(self.connection_kwargs)
+                    conns.readers = [await Connection(kwargs, self._trace).open() for _ in range(self.readers)]
+                    conns.writer = await Connection(kwargs, self._trace).open()
+        return conns
+
+    async def close_connections(self) -> None:
+        """Close this loop's connections (the next query opens new ones)."""
+        conns = self._by_loop.pop(asyncio.get_running_loop(), None)
+        if conns is None:
+            return
+        async with conns.write_lock:
+            for conn in [*conns.readers, *([conns.writer] if conns.writer else [])]:
+                await conn.close()
+
+    def transaction(self, transaction_type: TransactionType = TransactionType.immediate,
+                    allow_nested: bool = True) -> SQLiteTransaction:
+        # Every transaction takes the one writer, so it may as well take the write lock at BEGIN.
+        return WriterTransaction(engine=self, transaction_type=TransactionType.immediate, allow_nested=allow_nested)
+
+    async def _run_in_existing_connection(self, connection, query: str, args=None, query_type: str = "generic",
+                                          table=None):
+        return await connection.execute(query, args or [])
+
+    async def _run_in_new_connection(self, query: str, args=None, query_type: str = "generic", table=None):
+        conns = await self.connections()
+        if is_read(query):
+            reader = conns.readers[conns.next_reader % len(conns.readers)]
+            conns.next_reader += 1
+            return await reader.execute(query, args or [])
+        async with conns.write_lock:
+            return await conns.writer.execute(query, args or [])  # type: ignore[union-attr]
+
+    async def run_querystring(self, querystring: QueryString, in_pool: bool = False):
+        query, query_args = querystring.compile_string(engine_type=self.engine_type)
+        current = self.current_transaction.get()
+        if current:
+            return await current.connection.execute(query, query_args)
+        return await self._run_in_new_connection(query, query_args)
