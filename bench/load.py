@@ -40,6 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--database-url", default="",
                         help="a SCRATCH PostgreSQL database (its public schema is dropped); default: SQLite")
     parser.add_argument("--coders", type=int, default=2000, help="signed-in coders who apply (default 2000)")
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default="",
+                        help="the web server `careers serve` runs (default: its own default)")
     parser.add_argument("--json", metavar="FILE", help="also write the results here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return parser.parse_args(argv)
@@ -221,9 +223,10 @@ def serve_env(meili) -> dict[str, str]:
 
 
 def start_serve(env: dict, port: int, workers: int, log_path: Path) -> subprocess.Popen:
+    server = ["--server", ARGS.server] if ARGS.server else []
     proc = subprocess.Popen([sys.executable, "-m", "careers.cli", "serve", "--port", str(port), "--workers",
-                             str(workers)], cwd=TMP, env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                             str(workers), *server], cwd=TMP, env=env, stdout=open(log_path, "ab"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
     import httpx
 
     deadline = time.monotonic() + 180
@@ -351,8 +354,8 @@ def print_table(engine: str, results: dict) -> None:
 
 def main() -> int:
     engine = "PostgreSQL" if ARGS.database_url else "SQLite"
-    log(f"load benchmark in {TMP} ({engine}); machine: {os.cpu_count()} cores, load average "
-        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    log(f"load benchmark in {TMP} ({engine}, {ARGS.server or 'default'} server); machine: {os.cpu_count()} cores, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     meili = None
     try:
         meili = local.start_meilisearch(TMP / "meili", master_key=MASTER_KEY, log_path=TMP / "meili.log")
@@ -379,7 +382,8 @@ def main() -> int:
         print_table(engine, results)
         log(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if ARGS.json:
-            Path(ARGS.json).write_text(json.dumps({"engine": engine, "listings": ARGS.listings,
+            Path(ARGS.json).write_text(json.dumps({"engine": engine, "server": ARGS.server or "default",
+                                                   "load_average_after": os.getloadavg(), "listings": ARGS.listings,
                                                    "concurrency": ARGS.concurrency, "seconds": ARGS.seconds,
                                                    "results": results}, indent=2))
         return 0

@@ -25,7 +25,7 @@ from careers import local
 from careers.core import registry
 from careers.core.config import PROJECT_ROOT, ConfigurationError, Settings, load_settings
 from careers.domains import DOMAINS
-from careers.supervisor import Supervisor, masked_url, run_migrations
+from careers.supervisor import DEFAULT_WEB_SERVER, WEB_SERVERS, Supervisor, masked_url, run_migrations
 
 log = logging.getLogger("careers.cli")
 
@@ -103,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="migrate, start the managed services, the web server and the worker")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1, help="web processes (uvicorn workers; default 1)")
+    serve.add_argument("--workers", type=int, default=1, help="web processes (the web server's workers; default 1)")
+    serve.add_argument("--server", choices=WEB_SERVERS, default=DEFAULT_WEB_SERVER,
+                       help=f"the web server (default {DEFAULT_WEB_SERVER}; measured in bench/README.md)")
     serve.add_argument("--no-worker", action="store_true", help="do not run the background worker")
     serve.set_defaults(func=cmd_serve)
 
@@ -413,7 +415,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         print("careers serve: --workers must be at least 1", file=sys.stderr)
         return 2
     return Supervisor(settings, host=args.host, port=args.port, web_workers=args.workers,
-                      run_worker=not args.no_worker).run()
+                      run_worker=not args.no_worker, server=args.server).run()
 
 
 if __name__ == "__main__":

@@ -101,13 +101,30 @@ class Child:
     restarts: int = 0
 
 
+WEB_SERVERS = ("uvicorn", "granian")
+DEFAULT_WEB_SERVER = "uvicorn"  # measured against granian in bench/README.md
+
+
+def web_server_argv(server: str, host: str, port: int, workers: int) -> list[str]:
+    """The web server's command line: N worker processes of the app factory under the server's own master."""
+    if server == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", host, "--port", str(port),
+                "--workers", str(workers), "--no-ws", "--workers-kill-timeout", "5", "careers.app:create_app_from_env"]
+    if server != "uvicorn":
+        raise ValueError(f"unknown web server {server!r}; choose one of {', '.join(WEB_SERVERS)}")
+    return [sys.executable, "-m", "uvicorn", "--factory", "careers.app:create_app_from_env", "--host", host, "--port",
+            str(port), "--workers", str(workers), "--timeout-graceful-shutdown", "5", "--no-server-header"]
+
+
 class StartFailed(Exception):
     pass
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, *, host: str, port: int, web_workers: int = 1, run_worker: bool = True) -> None:
+    def __init__(self, settings: Settings, *, host: str, port: int, web_workers: int = 1, run_worker: bool = True,
+                 server: str = DEFAULT_WEB_SERVER) -> None:
         self.settings = settings
+        self.server = server
         self.host = host
         self.port = port
         self.web_workers = web_workers
@@ -228,10 +245,8 @@ class Supervisor:
                    STRIPE_WEBHOOK_SECRET=secret)
 
     def _start_web_and_worker(self, env: dict[str, str]) -> None:
-        web_argv = [sys.executable, "-m", "uvicorn", "--factory", "careers.app:create_app_from_env",
-                    "--host", self.host, "--port", str(self.port), "--workers", str(self.web_workers),
-                    "--timeout-graceful-shutdown", "5", "--no-server-header"]
-        web = local.ManagedProcess("web", web_argv, self.port, env=dict(env), inherit_output=True,
+        argv = web_server_argv(self.server, self.host, self.port, self.web_workers)
+        web = local.ManagedProcess("web", argv, self.port, env=dict(env), inherit_output=True,
                                    die_with_parent=True)
         self._launch(Child(web, health_path="/healthz"))
         if self.run_worker:

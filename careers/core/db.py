@@ -65,7 +65,7 @@ async def start(settings: Settings | None = None) -> None:
     else:
         size = (settings or Settings()).db_pool_size
         await DB.start_connection_pool(min_size=1, max_size=size, statement_cache_size=STATEMENT_CACHE_SIZE,
-                                       init=_listen_to_statements)
+                                       init=_listen_to_statements, reset=_keep_session)
 
 
 async def stop() -> None:
@@ -73,6 +73,12 @@ async def stop() -> None:
         await DB.close_connection_pool()
     elif isinstance(DB, CareersSQLiteEngine):
         await DB.close_connections()
+
+
+async def _keep_session(connection: Any) -> None:
+    """Release a pooled connection without asyncpg's reset query (`RESET ALL; UNLISTEN *; …`), a second round trip
+    after every pooled statement. asyncpg still rolls back an unfinished transaction first; nothing here sets
+    session state, takes advisory locks or LISTENs on a pooled connection (a listener needs its own connection)."""
 
 
 # ---- statement listeners (tests count what reaches the database) ------------------------------------------------
