@@ -166,7 +166,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.start(settings)
         await _prepare_search(settings)
-        stats_flusher = asyncio.create_task(listing_stats.flush_every())  # view counts buffered in this process
+        stop_flushing = asyncio.Event()
+        stats_flusher = asyncio.create_task(listing_stats.flush_every(stop_flushing))  # buffered view counts
         worker_task = None
         worker = None
         if settings.worker_in_process:
@@ -179,9 +180,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 worker.stop()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(worker_task, timeout=10)
-            stats_flusher.cancel()
+            stop_flushing.set()  # the flusher writes the last seconds' counts, then ends
             with contextlib.suppress(Exception):
-                await listing_stats.flush()  # the last seconds' counts
+                await asyncio.wait_for(stats_flusher, timeout=10)
             await search_client.close_http()
             await stripe_client.close_http()
             await db.stop()

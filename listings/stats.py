@@ -9,6 +9,7 @@ one place dashboards, charts and source reports read (`totals`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Iterable
@@ -97,10 +98,14 @@ async def flush() -> int:
     return len(items)
 
 
-async def flush_every(seconds: float = FLUSH_SECONDS) -> None:
-    """The web process's flusher (started by the app's lifespan, which flushes once more at shutdown)."""
-    while True:
-        await asyncio.sleep(seconds)
+async def flush_every(stop: asyncio.Event, seconds: float = FLUSH_SECONDS) -> None:
+    """The web process's flusher (run by the app's lifespan): every `seconds`, and once more when `stop` is set.
+
+    Stopping by an event, not by cancelling, so a flush is never cut off after its statement ran (its counts
+    would go back into the buffer and be written twice)."""
+    while not stop.is_set():
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
         try:
             await flush()
         except Exception:  # the counts stay buffered; the next round tries again

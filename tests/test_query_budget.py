@@ -3,6 +3,7 @@ query logger: what actually reaches the database), and the buffered view counts 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import re
@@ -15,6 +16,7 @@ from listings import stats
 from listings.tables import ListingDailyStat
 from tests import factories
 from tests.conftest import register_coder, register_employer
+from tests.waiting import apoll
 
 PROFILE = {"name": "Casey Coder", "zip": "60614", "credentials": ["CPC"], "year_CPC": "2019", "handle": "casey-page"}
 WRITES = ("insert", "update", "delete", "begin", "commit")
@@ -89,6 +91,23 @@ async def test_views_are_buffered_and_flushed_into_the_daily_table_in_one_statem
         first.id: {"views": 4, "apply_clicks": 0, "applies": 0},
         second.id: {"views": 2, "apply_clicks": 0, "applies": 0},
         999: {"views": 0, "apply_clicks": 0, "applies": 0}}
+
+
+async def test_the_flusher_writes_every_period_and_once_more_when_stopped(browser):
+    listing = await published("Acme Health")
+    path = f"/jobs/{listing.id}/{listing.slug}"
+    stop = asyncio.Event()
+    flusher = asyncio.create_task(stats.flush_every(stop, seconds=0.05))
+
+    async def views() -> int:
+        return (await stats.totals([listing.id]))[listing.id]["views"]
+
+    await browser.get(path)
+    assert await apoll(lambda: views(), timeout=10) == 1  # written by the periodic flush
+    await browser.get(path)
+    stop.set()  # as the app's lifespan does at shutdown
+    await asyncio.wait_for(flusher, timeout=10)
+    assert await views() == 2 and stats.pending() == 0
 
 
 async def test_a_failed_flush_keeps_the_counts_for_the_next_one(browser, monkeypatch):

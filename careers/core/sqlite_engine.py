@@ -39,11 +39,15 @@ class Connection:
         self._kwargs = connect_kwargs
         self._trace = trace
         self._db: sqlite3.Connection | None = None
+        self.inline = False  # inside a transaction that holds SQLite's write lock: run statements on the caller
 
     def _open(self) -> None:
         conn = sqlite3.connect(**self._kwargs, check_same_thread=False)
         conn.row_factory = dict_factory
         conn.execute("PRAGMA foreign_keys = 1")
+        # WAL with synchronous=NORMAL: a commit appends to the WAL without an fsync (checkpoints still sync), so
+        # the one writer is not paced by the disk; a power loss may undo the last commits, never corrupt the file.
+        conn.execute("PRAGMA synchronous = NORMAL")
         conn.set_trace_callback(self._trace)
         self._db = conn
 
@@ -60,6 +64,8 @@ class Connection:
         return self
 
     async def execute(self, sql: str, args: Any = ()) -> list[dict]:
+        if self.inline:
+            return self._run(sql, list(args or ()))
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, sql, list(args or ()))
 
     async def close(self) -> None:
@@ -81,7 +87,14 @@ class _Connections:
 
 
 class WriterTransaction(SQLiteTransaction):
-    """A transaction on the loop's single writer connection, held for its whole length; always IMMEDIATE."""
+    """A transaction on the loop's single writer connection, held for its whole length; always IMMEDIATE.
+
+    `BEGIN IMMEDIATE` runs on the connection's thread (it may wait up to the busy timeout for another process's
+    writer). Once it holds SQLite's write lock, the transaction's statements, COMMIT and ROLLBACK run on the
+    event loop's own thread: each takes microseconds and can no longer wait for a lock, while a hop to the thread
+    and back would keep the write lock held across a turn of a busy event loop (measured: writers then queued
+    for seconds under load).
+    """
 
     __slots__ = ("_lock",)
 
@@ -101,6 +114,7 @@ class WriterTransaction(SQLiteTransaction):
         except BaseException:
             self._lock.release()
             raise
+        self.connection.inline = True
         self.context = self.engine.current_transaction.set(self)
         return self
 
@@ -118,6 +132,7 @@ class WriterTransaction(SQLiteTransaction):
                     await self.rollback()
                     raise
         finally:
+            self.connection.inline = False
             self.engine.current_transaction.reset(self.context)
             self._lock.release()
         return exception is None
