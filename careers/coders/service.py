@@ -6,6 +6,7 @@ Job alerts live in `careers.coders.alerts`, data export and account deletion in
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
@@ -40,6 +41,7 @@ from careers.core.forms import FormErrors
 from employers.tables import EmployerMember
 from listings import stats as listing_stats
 from listings.page_data import listing_with_employer
+from listings.service import credential_names
 from listings.tables import Credential, Listing, ListingCredential, ListingEvent, ListingRemoteState
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, WORK_MODES, ListingState
 
@@ -301,17 +303,15 @@ async def _replace_rows(table, profile_id: int, rows: list) -> None:
 
 async def profile_details(profile: CoderProfile) -> dict[str, Any]:
     """Everything a page (or a snapshot) shows about a profile, with labels resolved."""
-    names = {c["code"]: c["full_name"] for c in await Credential.select(Credential.code, Credential.full_name)}
-    creds = await CoderCredential.select(CoderCredential.credential, CoderCredential.year_earned).where(
-        CoderCredential.profile == profile.id).order_by(CoderCredential.credential)
-
     async def values(table) -> list[str]:
         return [r["value"] for r in await table.select(table.value).where(table.profile == profile.id).order_by(table.value)]
 
-    settings_ = await values(CoderSetting)
-    specialties = await values(CoderSpecialty)
-    code_sets = await values(CoderCodeSet)
-    remote_states = await values(CoderRemoteState)
+    # independent reads, sent together (the taxonomy's names come from the process's cached copy)
+    names, creds, settings_, specialties, code_sets, remote_states = await asyncio.gather(
+        credential_names(),
+        CoderCredential.select(CoderCredential.credential, CoderCredential.year_earned).where(
+            CoderCredential.profile == profile.id).order_by(CoderCredential.credential).run(),
+        values(CoderSetting), values(CoderSpecialty), values(CoderCodeSet), values(CoderRemoteState))
     return {
         "handle": profile.handle,
         "visible": profile.visible,
@@ -648,12 +648,11 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
         raise CoderError(f"Keep your cover note to {COVER_NOTE_MAX} characters (it has {len(cover_note)}).", "cover_note")
     if getattr(user, "role", None) != "coder":
         raise NotAllowed()
-    found = await listing_with_employer(listing_id)
+    found, coder = await asyncio.gather(listing_with_employer(listing_id), coder_side(user.id, listing_id))
     listing = found.listing if found else None
     if listing is None or (listing.hidden and listing.status == ListingState.PUBLISHED) or listing.status in (
             ListingState.DRAFT, ListingState.AWAITING_PAYMENT, ListingState.REJECTED):
         raise NotAllowed()
-    coder = await coder_side(user.id, listing_id)
     if coder["application"] is not None:
         return ApplyResult(coder["application"]["id"], False, coder["application"]["created_at"])
     if listing.status != ListingState.PUBLISHED:
@@ -668,10 +667,10 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
     if not profile.name:
         raise CoderError("Add your name to your profile before applying.")
     email = getattr(user, "email", None) or (await User.objects().get(User.id == user.id)).email
-    snapshot = {**await profile_details(profile), "email": email, "taken_at": clock.now().isoformat(),
+    details, mail_to = await asyncio.gather(profile_details(profile), employer_member_emails(listing.employer))
+    snapshot = {**details, "email": email, "taken_at": clock.now().isoformat(),
                 "match": {k: match[k] for k in ("qualifies", "missing", "any_of_missing", "preferred_met",
                                                 "state_eligible")}}
-    mail_to = await employer_member_emails(listing.employer)
     subject, before_link, after_link = _employer_mail_parts(listing, profile.name, match)
     storage = uploads.storage_for(settings)
     resume_copy = await _copy_resume(profile, storage)  # file I/O stays outside the write lock
