@@ -1,14 +1,20 @@
 """Piccolo's SQLite engine with long-lived connections: readers in WAL mode and one writer per process.
 
 Piccolo's own `SQLiteEngine` opens a new connection (and a new thread) for every query and every
-transaction. Here each event loop keeps a few reader connections for statements outside a
-transaction and ONE writer connection: writes outside a transaction and every transaction take the
-writer in turn (an asyncio lock), so writers of one process queue in memory instead of in SQLite's
-busy handler, and every transaction is `BEGIN IMMEDIATE` (no read-to-write upgrade can deadlock).
-Writers of other processes (the worker, other web workers) still meet the 30 s busy timeout.
+transaction. Here each event loop keeps two reader connections for statements outside a transaction
+(each on a one-thread executor of its own) and two writer connections taken in turn under one asyncio
+lock, so the writers of one process queue in memory instead of in SQLite's busy handler:
 
-Each connection runs on a one-thread executor of its own (sqlite3 objects stay on one thread); the
-executor's thread is joined at interpreter exit, so a process that never closes them still ends.
+- the quick writer (busy timeout 0) runs on the event loop's own thread: a write statement or a whole
+  transaction (`BEGIN IMMEDIATE` … `COMMIT`) takes microseconds there, and never holds SQLite's write lock
+  across a turn of a busy event loop (with a thread hop per statement, writers were measured queueing for
+  seconds under load);
+- when another process (the worker, another web worker) holds the write lock, the quick writer answers
+  busy at once and the statement, or the transaction's BEGIN, goes to the patient writer, which waits up
+  to the 30 s busy timeout on its own thread; the transaction's later statements then run inline.
+
+Every transaction is IMMEDIATE (no read-to-write upgrade can deadlock). Executor threads are joined at
+interpreter exit, so a process that never closes its connections still ends.
 """
 
 from __future__ import annotations
@@ -31,15 +37,21 @@ def is_read(sql: str) -> bool:
     return sql.lstrip().lower().startswith(READ_PREFIXES)
 
 
+class Busy(Exception):
+    """Another process holds SQLite's write lock."""
+
+
 class Connection:
     """One sqlite3 connection, used only from its own thread; `execute` answers rows as dicts."""
 
-    def __init__(self, connect_kwargs: dict[str, Any], trace: Callable[[str], None]) -> None:
+    def __init__(self, connect_kwargs: dict[str, Any], trace: Callable[[str], None], *,
+                 always_inline: bool = False) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="careers-sqlite")
         self._kwargs = connect_kwargs
         self._trace = trace
         self._db: sqlite3.Connection | None = None
-        self.inline = False  # inside a transaction that holds SQLite's write lock: run statements on the caller
+        self.always_inline = always_inline
+        self.inline = always_inline  # run statements on the caller's thread (see WriterTransaction)
 
     def _open(self) -> None:
         conn = sqlite3.connect(**self._kwargs, check_same_thread=False)
@@ -58,6 +70,15 @@ class Connection:
             return cursor.fetchall()
         finally:
             cursor.close()
+
+    def run_here(self, sql: str, args: Any = ()) -> list[dict]:
+        """Run on the caller's thread; `Busy` when another process holds the write lock (busy timeout 0)."""
+        try:
+            return self._run(sql, list(args or ()))
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY:
+                raise Busy() from exc
+            raise
 
     async def open(self) -> "Connection":
         await asyncio.get_running_loop().run_in_executor(self._executor, self._open)
@@ -81,9 +102,29 @@ class _Connections:
     def __init__(self) -> None:
         self.readers: list[Connection] = []
         self.next_reader = 0
-        self.writer: Connection | None = None
+        self.writer: Connection | None = None  # waits up to the busy timeout, on its own thread
+        self.quick: Connection | None = None  # busy timeout 0, on the event loop's thread
         self.write_lock = asyncio.Lock()
         self.opening = asyncio.Lock()
+
+    async def write(self, sql: str, args: Any) -> list[dict]:
+        """One statement outside a transaction (the caller holds `write_lock`): on the quick connection unless
+        another process is writing, then on the patient one."""
+        try:
+            return self.quick.run_here(sql, args)  # type: ignore[union-attr]
+        except Busy:
+            return await self.writer.execute(sql, args)  # type: ignore[union-attr]
+
+    async def begin_immediate(self) -> Connection:
+        """BEGIN IMMEDIATE on the quick connection, or on the patient one when another process is writing; the
+        connection then runs the transaction's statements on the event loop's thread."""
+        try:
+            self.quick.run_here("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+            return self.quick  # type: ignore[return-value]
+        except Busy:
+            await self.writer.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+            self.writer.inline = True  # type: ignore[union-attr]
+            return self.writer  # type: ignore[return-value]
 
 
 class WriterTransaction(SQLiteTransaction):
@@ -98,23 +139,18 @@ class WriterTransaction(SQLiteTransaction):
 
     __slots__ = ("_lock",)
 
-    async def get_connection(self):
+    async def __aenter__(self) -> SQLiteTransaction:
+        if self._parent is not None:
+            return self._parent
         engine: CareersSQLiteEngine = self.engine  # type: ignore[assignment]
         conns = await engine.connections()
         self._lock = conns.write_lock
         await self._lock.acquire()
-        return conns.writer
-
-    async def __aenter__(self) -> SQLiteTransaction:
-        if self._parent is not None:
-            return self._parent
-        self.connection = await self.get_connection()
         try:
-            await self.begin()
+            self.connection = await conns.begin_immediate()
         except BaseException:
             self._lock.release()
             raise
-        self.connection.inline = True
         self.context = self.engine.current_transaction.set(self)
         return self
 
@@ -132,7 +168,7 @@ class WriterTransaction(SQLiteTransaction):
                     await self.rollback()
                     raise
         finally:
-            self.connection.inline = False
+            self.connection.inline = self.connection.always_inline
             self.engine.current_transaction.reset(self.context)
             self._lock.release()
         return exception is None
@@ -163,6 +199,7 @@ class CareersSQLiteEngine(SQLiteEngine):
                     kwargs = dict(self.connection_kwargs)
                     conns.readers = [await Connection(kwargs, self._trace).open() for _ in range(self.readers)]
                     conns.writer = await Connection(kwargs, self._trace).open()
+                    conns.quick = await Connection({**kwargs, "timeout": 0}, self._trace, always_inline=True).open()
         return conns
 
     async def close_connections(self) -> None:
@@ -171,8 +208,9 @@ class CareersSQLiteEngine(SQLiteEngine):
         if conns is None:
             return
         async with conns.write_lock:
-            for conn in [*conns.readers, *([conns.writer] if conns.writer else [])]:
-                await conn.close()
+            for conn in [*conns.readers, conns.writer, conns.quick]:
+                if conn is not None:
+                    await conn.close()
 
     def transaction(self, transaction_type: TransactionType = TransactionType.immediate,
                     allow_nested: bool = True) -> SQLiteTransaction:
@@ -190,7 +228,7 @@ class CareersSQLiteEngine(SQLiteEngine):
             conns.next_reader += 1
             return await reader.execute(query, args or [])
         async with conns.write_lock:
-            return await conns.writer.execute(query, args or [])  # type: ignore[union-attr]
+            return await conns.write(query, args or [])
 
     async def run_querystring(self, querystring: QueryString, in_pool: bool = False):
         query, query_args = querystring.compile_string(engine_type=self.engine_type)
