@@ -407,12 +407,10 @@ class ListingApiController(Controller):
         responses={404: ResponseSpec(data_container=ApiError, description="No published listing has this id.")},
     )
     async def get_listing(self, settings: NamedDependency[Settings], listing_id: FromPath[int]) -> ListingOut:
-        listing = await Listing.objects().where(Listing.id == listing_id).first()
-        if listing is None or not service.is_public(listing):
+        found = await page_data.listing_with_employer(listing_id)  # one statement
+        if found is None or not service.is_public(found.listing):
             raise NotFoundException(detail="No published listing has this id.")
-        employer = await Employer.objects().get(Employer.id == listing.employer)
-        details = await service.listing_details(listing.id)
-        return listing_out(listing, details, employer, settings.base_url)
+        return listing_out(found.listing, found.details, found.employer, settings.base_url)
 
 
 ROUTES = [EmployerListingsController, AdminListingsController, ListingPageController, ListingApiController]

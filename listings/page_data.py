@@ -16,7 +16,7 @@ from listings.tables import Listing
 from listings.vocabulary import CredentialKind
 
 EMPLOYER_PREFIX = "employer__"
-# (details key, join table, the value expression, the vocabulary order it is shown in)
+# (details key, join table, the vocabulary order its values are shown in)
 DETAIL_TABLES = (
     ("settings", "listing_settings", vocab.SETTINGS),
     ("specialties", "listing_specialties", vocab.SPECIALTIES),
