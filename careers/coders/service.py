@@ -6,7 +6,6 @@ Job alerts live in `careers.coders.alerts`, data export and account deletion in
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 import json
@@ -307,7 +306,7 @@ async def profile_details(profile: CoderProfile) -> dict[str, Any]:
         return [r["value"] for r in await table.select(table.value).where(table.profile == profile.id).order_by(table.value)]
 
     # independent reads, sent together (the taxonomy's names come from the process's cached copy)
-    names, creds, settings_, specialties, code_sets, remote_states = await asyncio.gather(
+    names, creds, settings_, specialties, code_sets, remote_states = await db.gather(
         credential_names(),
         CoderCredential.select(CoderCredential.credential, CoderCredential.year_earned).where(
             CoderCredential.profile == profile.id).order_by(CoderCredential.credential).run(),
@@ -648,7 +647,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
         raise CoderError(f"Keep your cover note to {COVER_NOTE_MAX} characters (it has {len(cover_note)}).", "cover_note")
     if getattr(user, "role", None) != "coder":
         raise NotAllowed()
-    found, coder = await asyncio.gather(listing_with_employer(listing_id), coder_side(user.id, listing_id))
+    found, coder = await db.gather(listing_with_employer(listing_id), coder_side(user.id, listing_id))
     listing = found.listing if found else None
     if listing is None or (listing.hidden and listing.status == ListingState.PUBLISHED) or listing.status in (
             ListingState.DRAFT, ListingState.AWAITING_PAYMENT, ListingState.REJECTED):
@@ -667,7 +666,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
     if not profile.name:
         raise CoderError("Add your name to your profile before applying.")
     email = getattr(user, "email", None) or (await User.objects().get(User.id == user.id)).email
-    details, mail_to = await asyncio.gather(profile_details(profile), employer_member_emails(listing.employer))
+    details, mail_to = await db.gather(profile_details(profile), employer_member_emails(listing.employer))
     snapshot = {**details, "email": email, "taken_at": clock.now().isoformat(),
                 "match": {k: match[k] for k in ("qualifies", "missing", "any_of_missing", "preferred_met",
                                                 "state_eligible")}}

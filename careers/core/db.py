@@ -8,6 +8,7 @@ per engine).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -148,3 +149,11 @@ def now_sql() -> str:
 def comma_list(expression: str) -> str:
     """An aggregate joining `expression`'s values with commas: `group_concat` on SQLite, `string_agg` on PostgreSQL."""
     return f"group_concat({expression}, ',')" if is_sqlite() else f"string_agg({expression}, ',')"
+
+
+async def gather(*reads: Any) -> list[Any]:
+    """Await independent queries together (each takes its own pooled or reader connection); one after another
+    inside a transaction, whose one connection runs one statement at a time."""
+    if DB.current_transaction.get() is not None:
+        return [await read for read in reads]
+    return list(await asyncio.gather(*reads))
