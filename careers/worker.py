@@ -39,7 +39,8 @@ HOUSEKEEPING_INTERVAL = 3600.0
 
 
 class Housekeeping:
-    """Hourly: delete expired rate-limit counters, sessions and one-time links, or those tables only ever grow."""
+    """Hourly: delete expired rate-limit counters, sessions and one-time links, and mail sent over 30 days ago,
+    or those tables only ever grow."""
 
     __name__ = "core.housekeeping"
 
@@ -54,6 +55,7 @@ class Housekeeping:
         self._last_run = now
         await ratelimit.purge_expired()
         await accounts.purge_expired()
+        await mail.purge_sent_mail()
 
 
 def default_periodic() -> list[Periodic]:

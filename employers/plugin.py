@@ -11,6 +11,7 @@ PLUGIN = DomainPlugin(
         "employers.applicant_pages:ROUTES",
     ),
     templates="employers",
+    outbox_handlers=("employers.service:mail_handlers",),
     periodic_jobs=("employers.jobs:periodic",),
     admin_panels=("employers.trust:dashboard_figures",),
 )

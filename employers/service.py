@@ -478,7 +478,6 @@ async def invite_colleague(employer_id: int, inviter_id: int, email: str, settin
         raise EmployerError(f"{email} is already a member of your organisation.", "email")
     employer = await Employer.objects().get(Employer.id == employer_id)
     inviter = await User.objects().get(User.id == inviter_id)
-    token = secrets.token_urlsafe(32)
     now = clock.now()
     async with db.transaction():
         await EmployerInvite.update({EmployerInvite.revoked_at: now}).where(
@@ -490,22 +489,43 @@ async def invite_colleague(employer_id: int, inviter_id: int, email: str, settin
         invite = EmployerInvite(
             employer=employer_id,
             email=email,
-            token_hash=accounts.token_hash(token),
+            # The hash of a token nobody holds: the link's own token is made when the mail is sent.
+            token_hash=accounts.token_hash(secrets.token_urlsafe(32)),
             invited_by=inviter_id,
             expires_at=now + INVITE_TTL,
         )
         await invite.save()
         who = inviter.display_name or inviter.email
-        link = f"{settings.base_url}/employer/invites/accept?token={token}"
-        await mail.queue_mail(
-            email,
-            f"{who} invited you to join {employer.name} on CareerCenter",
-            f"{who} ({inviter.email}) invited you to join {employer.name} on CareerCenter, the job board for "
-            f"medical coders, to manage its job listings and applicants.\n\n"
-            f"Accept the invitation here (valid for 7 days, once):\n{link}\n\n"
-            "If you do not know this organisation, ignore this mail.",
-        )
+        await mail.queue_link_mail("employer_invite", email, f"{who} invited you to join {employer.name} on CareerCenter",
+                                   invite.id)
     return invite
+
+
+async def _compose_invite(payload: dict, settings: Settings) -> dict | None:
+    """The invitation mail, with a fresh token for a still pending invitation (None once it is not)."""
+    token = secrets.token_urlsafe(32)
+    rows = await EmployerInvite.update({EmployerInvite.token_hash: accounts.token_hash(token)}).where(
+        (EmployerInvite.id == payload["id"])
+        & EmployerInvite.used_at.is_null()
+        & EmployerInvite.revoked_at.is_null()
+        & (EmployerInvite.expires_at > clock.now())
+    ).returning(EmployerInvite.employer, EmployerInvite.invited_by, EmployerInvite.email)
+    if not rows:
+        return None
+    employer = await Employer.objects().get(Employer.id == rows[0]["employer"])
+    inviter = await User.objects().where(User.id == rows[0]["invited_by"]).first()
+    who = f"{inviter.display_name or inviter.email} ({inviter.email})" if inviter else "A colleague"
+    link = f"{settings.base_url}/employer/invites/accept?token={token}"
+    return {"to": rows[0]["email"], "subject": payload["subject"],
+            "text": f"{who} invited you to join {employer.name} on CareerCenter, the job board for "
+                    f"medical coders, to manage its job listings and applicants.\n\n"
+                    f"Accept the invitation here (valid for 7 days, once):\n{link}\n\n"
+                    "If you do not know this organisation, ignore this mail."}
+
+
+def mail_handlers() -> dict:
+    """The invitation mail's outbox handler: its link is made when it is sent."""
+    return {mail.LINK_MAIL_PREFIX + "employer_invite": mail.link_mail_handler(_compose_invite)}
 
 
 async def revoke_invite(employer_id: int, invite_id: int) -> None:

@@ -180,9 +180,29 @@ def stripe_emulator():
     proc.stop()
 
 
+_MAILBOX: list = []  # [the session's SMTP sink, the settings its mail is sent with], once started
+
+
 @pytest.fixture(scope="session")
-def base_settings(meilisearch, stripe_emulator) -> Settings:
-    return load_settings(
+def mail_sink():
+    """A real SMTP server (aiosmtpd) for the session: the worker sends every mail there (`sent_mail` reads it)."""
+    from tests.mailbox import start_sink
+
+    sink, stop = start_sink()
+    yield sink
+    stop()
+
+
+@pytest.fixture(autouse=True)
+def empty_mailbox():
+    """Each test reads only the mail it caused."""
+    if _MAILBOX:
+        _MAILBOX[0].clear()
+
+
+@pytest.fixture(scope="session")
+def base_settings(meilisearch, stripe_emulator, mail_sink) -> Settings:
+    settings = load_settings(
         meili_url=meilisearch.url,
         meili_master_key="test-master-key-0123456789",
         meili_index="listings_test",
@@ -201,7 +221,10 @@ def base_settings(meilisearch, stripe_emulator) -> Settings:
         report_rate=(1000, 60),
         post_rate=(1000, 60),
         print_mail=False,
+        smtp_url=mail_sink.url,
     )
+    _MAILBOX[:] = [mail_sink, settings]
+    return settings
 
 
 @pytest.fixture
@@ -294,6 +317,21 @@ async def outbox_mail(to: str | None = None) -> list[dict]:
     return [r["payload"] | {"id": r["id"], "status": r["status"]} for r in rows if to is None or r["payload"]["to"] == to]
 
 
+async def sent_mail(to: str | None = None, settings: Settings | None = None) -> list[dict]:
+    """The worker sends the queued mail to the test SMTP server; returns what it received (to `to`), oldest first.
+
+    Each: {to, subject, text, html, headers (the message)}. This is the mail as people get it: one-time links are written only
+    when a mail is sent, never into the outbox.
+    """
+    from careers.core import mail
+    from careers.worker import Worker, default_handlers
+
+    sink, base = _MAILBOX
+    handlers = {kind: handler for kind, handler in default_handlers().items() if mail.is_mail_kind(kind)}
+    await Worker(settings or base, handlers=handlers, periodic=[]).drain()
+    return sink.mails(to)
+
+
 def link_in(text: str, path_prefix: str) -> str:
     import re
 
@@ -308,7 +346,7 @@ async def register_coder(browser: Browser, email: str = "coder@example.org", pas
                                                         "password_confirm": password})
     assert response.status_code == 303, response.text
     if confirm:
-        mail = (await outbox_mail(email))[-1]
+        mail = (await sent_mail(email))[-1]
         await browser.get(link_in(mail["text"], "/account/confirm"))
     return response
 
@@ -321,7 +359,7 @@ async def register_employer(browser: Browser, email: str = "hr@acmehealth.org", 
                                                            "password_confirm": password})
     assert response.status_code == 303, response.text
     if confirm:
-        mail = (await outbox_mail(email))[-1]
+        mail = (await sent_mail(email))[-1]
         await browser.get(link_in(mail["text"], "/account/confirm"))
     return response
 

@@ -14,7 +14,7 @@ from careers.accounts.tables import User
 from careers.coders import alerts, privacy, service
 from careers.coders.tables import AlertSentListing, Application, CoderProfile, JobAlert, SavedJob
 from listings import service as listings_service
-from tests.conftest import link_in, login, outbox_mail, register_coder, register_employer
+from tests.conftest import link_in, login, register_coder, register_employer, sent_mail
 from tests.search_helpers import fresh_index
 from tests.test_coders import PDF, coder_with_profile, employer_id, make_listing
 
@@ -26,7 +26,7 @@ def utcnow() -> dt.datetime:
 
 
 async def digest_mails(email: str) -> list[dict]:
-    return [m for m in await outbox_mail(email) if "for your alert" in m["subject"]]
+    return [m for m in await sent_mail(email) if "for your alert" in m["subject"]]
 
 
 async def sync_search(worker) -> None:
@@ -112,7 +112,7 @@ async def test_guest_alert_waits_for_double_opt_in(browser, make_browser, settin
     await sync_search(worker)
     assert await alerts.send_due_digests(settings, now=alert.created_at + 8 * DAY) == 0  # not confirmed
 
-    link = link_in((await outbox_mail("guest@example.org"))[-1]["text"], "/alerts/confirm")
+    link = link_in((await sent_mail("guest@example.org"))[-1]["text"], "/alerts/confirm")
     page = await browser.get(link)
     assert page.status_code == 200 and "Yes, start my alert" in page.text
     assert (await JobAlert.objects().get(JobAlert.id == alert.id)).confirmed_at is None  # a GET confirms nothing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from careers.accounts.tables import AuditEntry
 from listings.moderation.tables import Report
 from listings.tables import Listing
-from tests.conftest import create_admin, link_in, login, outbox_mail, register_coder
+from tests.conftest import create_admin, link_in, login, register_coder, sent_mail
 from tests.test_moderation_support import (
     make_employer,
     make_listing,
@@ -23,7 +23,7 @@ async def report(browser, listing_id: int, reason: str = "scam", detail: str = "
 
 
 async def confirm_guest_report(browser, email: str) -> None:
-    mail = [m for m in await outbox_mail(email) if "Confirm your report" in m["subject"]][-1]
+    mail = [m for m in await sent_mail(email) if "Confirm your report" in m["subject"]][-1]
     page = await browser.get(link_in(mail["text"], "/reports/confirm"))
     assert page.status_code == 200 and "Report confirmed" in page.text
 

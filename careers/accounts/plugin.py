@@ -6,4 +6,5 @@ PLUGIN = DomainPlugin(
     name="accounts",
     routes=("careers.accounts.controllers:AccountController", "careers.accounts.controllers:SecondFactorController"),
     templates="accounts",
+    outbox_handlers=("careers.accounts.service:mail_handlers",),
 )

@@ -218,11 +218,21 @@ async def disable_login(user_id: int, disabled: bool = True) -> None:
 # ---- one-time tokens ---------------------------------------------------------------
 
 
+CONFIRM_SUBJECT = "Confirm your email address for CareerCenter"
+RESET_SUBJECT = "Reset your CareerCenter password"
+
+
 async def issue_token(user_id: int, purpose: str, ttl: dt.timedelta) -> str:
+    """A new one-time token (only its sha256 is stored); the older unused ones of the same purpose stop working."""
     token = secrets.token_urlsafe(32)
-    await AccountToken.insert(
-        AccountToken(token_hash=token_hash(token), purpose=purpose, user=user_id, expires_at=clock.now() + ttl)
-    )
+    now = clock.now()
+    async with db.transaction():
+        await AccountToken.update({AccountToken.used_at: now}).where(
+            (AccountToken.user == user_id) & (AccountToken.purpose == purpose) & AccountToken.used_at.is_null()
+        )
+        await AccountToken.insert(
+            AccountToken(token_hash=token_hash(token), purpose=purpose, user=user_id, expires_at=now + ttl)
+        )
     return token
 
 
@@ -240,15 +250,20 @@ async def consume_token(token: str, purpose: str) -> int:
     return rows[0]["user"]
 
 
-async def send_confirmation(user: User, settings: Settings) -> None:
+async def send_confirmation(user: User, settings: Settings | None = None) -> None:
+    """Queue the confirmation mail; its link is made when the worker sends it."""
+    await mail.queue_link_mail("confirm_email", user.email, CONFIRM_SUBJECT, user.id)
+
+
+async def _compose_confirmation(payload: dict, settings: Settings) -> dict | None:
+    user = await User.objects().where(User.id == payload["id"]).first()
+    if user is None or user.email_confirmed_at is not None:
+        return None
     token = await issue_token(user.id, "confirm_email", CONFIRM_TTL)
     link = f"{settings.base_url}/account/confirm?token={token}"
-    await mail.queue_mail(
-        user.email,
-        "Confirm your email address for CareerCenter",
-        f"Welcome to CareerCenter.\n\nConfirm your email address by opening this link (valid for 3 days):\n{link}\n\n"
-        "If you did not create an account, ignore this mail.",
-    )
+    return {"to": user.email, "subject": CONFIRM_SUBJECT,
+            "text": f"Welcome to CareerCenter.\n\nConfirm your email address by opening this link (valid for 3 days):\n"
+                    f"{link}\n\nIf you did not create an account, ignore this mail."}
 
 
 async def confirm_email(token: str) -> int:
@@ -260,8 +275,8 @@ async def confirm_email(token: str) -> int:
     return user_id
 
 
-async def request_password_reset(email: str, settings: Settings) -> None:
-    """Mail a reset link if the account exists; says nothing either way (no account probing)."""
+async def request_password_reset(email: str, settings: Settings | None = None) -> None:
+    """Queue a reset mail if the account exists, confirmed or not; says nothing either way (no account probing)."""
     try:
         email = normalise_email(email)
     except AccountError:
@@ -269,24 +284,36 @@ async def request_password_reset(email: str, settings: Settings) -> None:
     user = await User.objects().where(User.email == email).first()
     if user is None:
         return
-    async with db.transaction():
-        token = await issue_token(user.id, "reset_password", RESET_TTL)
-        link = f"{settings.base_url}/password/reset/confirm?token={token}"
-        await mail.queue_mail(
-            user.email,
-            "Reset your CareerCenter password",
-            f"Someone asked to reset the password of this account.\n\nChoose a new password here (valid for 1 hour, once):\n"
-            f"{link}\n\nIf it was not you, ignore this mail; your password stays as it is.",
-        )
+    await mail.queue_link_mail("reset_password", user.email, RESET_SUBJECT, user.id)
+
+
+async def _compose_reset(payload: dict, settings: Settings) -> dict | None:
+    user = await User.objects().where(User.id == payload["id"]).first()
+    if user is None:
+        return None
+    token = await issue_token(user.id, "reset_password", RESET_TTL)
+    link = f"{settings.base_url}/password/reset/confirm?token={token}"
+    return {"to": user.email, "subject": RESET_SUBJECT,
+            "text": f"Someone asked to reset the password of this account.\n\nChoose a new password here (valid for 1 "
+                    f"hour, once):\n{link}\n\nIf it was not you, ignore this mail; your password stays as it is."}
+
+
+def mail_handlers() -> dict:
+    """The outbox handlers of the mails whose link is made when they are sent."""
+    return {mail.LINK_MAIL_PREFIX + "confirm_email": mail.link_mail_handler(_compose_confirmation),
+            mail.LINK_MAIL_PREFIX + "reset_password": mail.link_mail_handler(_compose_reset)}
 
 
 async def reset_password(token: str, new_password: str) -> int:
-    """Set a new password from a reset token and end every session of that account."""
+    """Set a new password from a reset token; every other reset link and every session of that account end."""
     async with db.transaction():
         user_id = await consume_token(token, "reset_password")
         user = await User.objects().get(User.id == user_id)
         check_password_strength(new_password, user.email)
         await User.update({User.password_hash: hash_password(new_password)}).where(User.id == user_id)
+        await AccountToken.update({AccountToken.used_at: clock.now()}).where(
+            (AccountToken.user == user_id) & (AccountToken.purpose == "reset_password") & AccountToken.used_at.is_null()
+        )
         await end_all_sessions(user_id)
     return user_id
 

@@ -6,6 +6,7 @@ PLUGIN = DomainPlugin(
     name="moderation",
     routes=("listings.moderation.controllers:ROUTES",),
     templates="moderation",
+    outbox_handlers=("listings.moderation.jobs:mail_handlers",),
     periodic_jobs=("listings.moderation.jobs:periodic",),
     admin_panels=("listings.moderation.service:dashboard_figures",),
 )

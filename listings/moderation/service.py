@@ -12,7 +12,6 @@ import difflib
 import html
 import json
 import re
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -355,21 +354,13 @@ async def submit_report(listing_id: int, reason: str, detail: str, settings: Set
     account = await User.select(User.id).where(User.email == address).first()
     # The same person counts once, whether they report signed in or by mail.
     key = f"user:{account['id']}" if account else f"email:{address}"
-    token = secrets.token_urlsafe(32)
     async with db.transaction():
         report = Report(listing=listing_id, reporter=account["id"] if account else None, reporter_email=address,
                         reporter_key=key, reason=reason, detail=detail,
-                        counts=not (account and account["id"] in members),
-                        confirm_token_hash=accounts.token_hash(token))
+                        counts=not (account and account["id"] in members))
         await report.save()
-        await mail.queue_mail(
-            address, "Confirm your report to CareerCenter",
-            f"Someone (we hope you) reported the job “{listing.title}” on CareerCenter as: "
-            f"{REPORT_REASONS[reason].lower()}.\n\n"
-            f"Confirm the report by opening this link (valid for 3 days):\n"
-            f"{settings.base_url}/reports/confirm?token={token}\n\n"
-            "If it was not you, ignore this mail and nothing happens.\n",
-        )
+        # The confirmation link's token is made when the mail is sent (listings.moderation.jobs).
+        await mail.queue_link_mail("report_confirm", address, "Confirm your report to CareerCenter", report.id)
     return ReportOutcome(report.id, False)
 
 
