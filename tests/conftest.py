@@ -323,11 +323,10 @@ async def sent_mail(to: str | None = None, settings: Settings | None = None) -> 
     Each: {to, subject, text, html, headers (the message)}. This is the mail as people get it: one-time links are written only
     when a mail is sent, never into the outbox.
     """
-    from careers.core import mail
     from careers.worker import Worker, default_handlers
 
     sink, base = _MAILBOX
-    handlers = {kind: handler for kind, handler in default_handlers().items() if mail.is_mail_kind(kind)}
+    handlers = {kind: handler for kind, handler in default_handlers().items() if kind.split(".")[0] == "mail"}
     await Worker(settings or base, handlers=handlers, periodic=[]).drain()
     return sink.mails(to)
 
