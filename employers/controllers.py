@@ -8,6 +8,7 @@ from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_role
 from careers.accounts.controllers import client_key, log_in
+from careers.accounts.service import limit_key
 from careers.coders.tables import Application
 from careers.core import ratelimit
 from careers.core.config import Settings
@@ -35,6 +36,7 @@ class EmployerRegistrationController(Controller):
             errors["password_confirm"] = "The two passwords differ."
         try:
             await ratelimit.hit("register-ip", client_key(request), settings.register_rate)
+            await ratelimit.hit("register-account", limit_key(kept["email"]), settings.register_rate)
         except ratelimit.RateLimited as exc:
             return render(request, "employers/register.html", {"form": kept, "errors": {"__all__": str(exc)}}, status_code=429)
         if not errors:
@@ -47,7 +49,8 @@ class EmployerRegistrationController(Controller):
         if errors:
             return render(request, "employers/register.html", {"form": kept, "errors": errors}, status_code=400)
         return await log_in(
-            request, user.id, "/employer", "Welcome! Confirm your email address with the link we sent before posting a job."
+            request, user.id, "/employer", "Welcome! Confirm your email address with the link we sent before posting a job.",
+            second_factor_ok=True,
         )
 
 

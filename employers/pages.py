@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from careers.accounts import service as accounts
 from careers.accounts.auth import requires_role
-from careers.accounts.controllers import client_key, log_in
+from careers.accounts.controllers import after_password, client_key, log_in
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
@@ -203,12 +203,12 @@ class InvitationController(Controller):
             if situation.action == "login":
                 try:
                     await ratelimit.hit("login-ip", client_key(request), settings.login_rate)
-                    await ratelimit.hit("login-account", situation.email, settings.login_account_rate)
+                    await ratelimit.hit("login-account", accounts.limit_key(situation.email), settings.login_account_rate)
                 except ratelimit.RateLimited as exc:
                     return self._page(request, token, situation, {}, {"__all__": str(exc)}, 429)
                 user = await accounts.authenticate(situation.email, form_str(form, "password", 1000))
                 await service.accept_invite(token, user.id)
-                return await log_in(request, user.id, "/employer/organisation", welcome)
+                return await after_password(request, user, "/employer/organisation", welcome)
             if situation.action == "create":
                 kept = {"display_name": form_str(form, "display_name", 200)}
                 password = form_str(form, "password", 1000)
@@ -219,7 +219,7 @@ class InvitationController(Controller):
                     user = await service.accept_invite_with_new_account(token, kept["display_name"], password)
                 except accounts.AccountError as exc:
                     return self._page(request, token, situation, kept, {exc.field or "__all__": exc.message}, 400)
-                return await log_in(request, user.id, "/employer/organisation", welcome)
+                return await log_in(request, user.id, "/employer/organisation", welcome, second_factor_ok=True)
         except accounts.AccountError as exc:
             return self._page(request, token, situation, {}, {exc.field or "__all__": exc.message}, 400)
         return self._page(request, token, situation, {}, {}, 409)

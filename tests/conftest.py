@@ -377,8 +377,10 @@ async def create_admin(browser: Browser, email: str = "admin@careercenter.org", 
     return response
 
 
-async def enrol_totp(browser: Browser) -> str:
-    """An admin who just gave the password sets up the authenticator app (the first login); returns the secret.
+async def enrol_totp(browser: Browser, base: str = "/admin/2fa", *, password: str | None = None,
+                     current_code: str | None = None) -> str:
+    """Set up the authenticator app on the set-up page; returns the secret. An admin who just gave the password
+    (the first login) needs nothing more; a complete login changing it gives `password` (and `current_code`).
 
     The secret and the recovery codes shown once are kept on the browser (`totp_secret`, `recovery_codes`).
     """
@@ -386,10 +388,13 @@ async def enrol_totp(browser: Browser) -> str:
 
     import pyotp
 
-    page = await browser.get("/admin/2fa/setup")
+    page = await browser.get(base + "/setup")
     assert page.status_code == 200, page.text
     secret = re.search(r'data-totp-secret="([A-Z2-7]+)"', page.text).group(1)
-    done = await browser.submit("/admin/2fa/setup", {"secret": secret, "code": pyotp.TOTP(secret).now()})
+    form = {"code": pyotp.TOTP(secret).now()}
+    form |= {"password": password} if password is not None else {}
+    form |= {"current_code": current_code} if current_code is not None else {}
+    done = await browser.submit(base + "/setup", form)
     assert done.status_code == 200 and "recovery codes" in done.text, done.text
     browser.totp_secret = secret
     browser.recovery_codes = re.findall(r'<code class="recovery-code">([a-z0-9-]+)</code>', done.text)

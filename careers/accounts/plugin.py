@@ -4,7 +4,8 @@ from careers.core.registry import DomainPlugin
 
 PLUGIN = DomainPlugin(
     name="accounts",
-    routes=("careers.accounts.controllers:AccountController", "careers.accounts.controllers:SecondFactorController"),
+    routes=("careers.accounts.controllers:AccountController", "careers.accounts.controllers:SecondFactorController",
+            "careers.accounts.controllers:AccountSecondFactorController"),
     templates="accounts",
     outbox_handlers=("careers.accounts.service:mail_handlers",),
 )

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 import pyotp
@@ -19,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
 from careers.accounts.tables import AccountToken, RecoveryCode, Session, User
-from careers.core import clock, db, mail
+from careers.core import clock, db, mail, sealing
 from careers.core.config import Settings
 from careers.core.errors import DomainError
 
@@ -48,7 +49,7 @@ class CurrentUser:
     display_name: str
     email_confirmed: bool
     session_id: int
-    second_factor_ok: bool = True
+    second_factor_ok: bool = False  # fails closed: only a session that proved everything its account needs is True
 
     @property
     def is_admin(self) -> bool:
@@ -70,6 +71,16 @@ def normalise_email(email: str) -> str:
     except EmailNotValidError as exc:
         raise AccountError(f"That email address is not valid: {exc}", "email") from None
     return result.normalized.lower()
+
+
+def limit_key(email: str) -> str:
+    """The address as the per-account rate limits count it: normalised the way `authenticate` finds the account
+    (IDNA, lower case) and NFKC-folded, or the raw text folded the same way when it is no valid address."""
+    try:
+        address = normalise_email(email)
+    except AccountError:
+        address = (email or "").strip()
+    return unicodedata.normalize("NFKC", address).casefold()[:320]
 
 
 def check_password_strength(password: str, email: str = "") -> None:
@@ -141,29 +152,47 @@ async def authenticate(email: str, password: str) -> User:
     return user
 
 
-# ---- sessions ---------------------------------------------------------------------
+# ---- sessions ----------------------------------------------------------------------
+
+# A session lives `idle` past its last use (refreshed at most every SESSION_REFRESH_EVERY, so a page view is not a
+# write) and never beyond `cap` after its login. Admins' are short: a forgotten admin tab is a standing risk.
+SESSION_CAP = dt.timedelta(days=30)
+ADMIN_SESSION_IDLE = dt.timedelta(minutes=30)
+ADMIN_SESSION_CAP = dt.timedelta(hours=12)
+SESSION_REFRESH_EVERY = dt.timedelta(minutes=5)
 
 
-async def start_session(user_id: int, settings: Settings, *, second_factor_ok: bool = True) -> str:
-    """A fresh session id for this login (never reuses the visitor's old one); returns the cookie token."""
+def session_limits(role: str, session_days: int = 14) -> tuple[dt.timedelta, dt.timedelta]:
+    """(idle lifetime, absolute cap) of a session of an account with `role`."""
+    if role == "admin":
+        return ADMIN_SESSION_IDLE, ADMIN_SESSION_CAP
+    return dt.timedelta(days=session_days), SESSION_CAP
+
+
+async def start_session(user_id: int, settings: Settings, *, second_factor_ok: bool = False) -> str:
+    """A fresh session id for this login (never reuses the visitor's old one); returns the cookie token.
+
+    `second_factor_ok` says the login is complete; a session without it reaches only the second-factor pages.
+    """
     token = secrets.token_urlsafe(32)
+    now = clock.now()
+    role = (await User.select(User.role).where(User.id == user_id).first() or {}).get("role", "")
+    idle, _ = session_limits(role, settings.session_days)
     await Session.insert(
-        Session(
-            token_hash=token_hash(token),
-            user=user_id,
-            expires_at=clock.now() + dt.timedelta(days=settings.session_days),
-            second_factor_ok=second_factor_ok,
-        )
+        Session(token_hash=token_hash(token), user=user_id, created_at=now, expires_at=now + idle,
+                second_factor_ok=second_factor_ok)
     )
-    await User.update({User.last_login_at: clock.now()}).where(User.id == user_id)
+    await User.update({User.last_login_at: now}).where(User.id == user_id)
     return token
 
 
-async def load_session(token: str) -> CurrentUser | None:
+async def load_session(token: str, session_days: int = 14) -> CurrentUser | None:
+    """The signed-in user of a cookie token, or None; extends the session's idle expiry (one write per 5 minutes)."""
     if not token or len(token) > 200:
         return None
     rows = await Session.select(
         Session.id,
+        Session.created_at,
         Session.expires_at,
         Session.second_factor_ok,
         Session.user.id.as_alias("user_id"),
@@ -176,8 +205,13 @@ async def load_session(token: str) -> CurrentUser | None:
     if not rows:
         return None
     row = rows[0]
-    if row["expires_at"] < clock.now() or row["disabled"]:
+    now = clock.now()
+    idle, cap = session_limits(row["role"], session_days)
+    if row["expires_at"] <= now or row["disabled"] or now >= row["created_at"] + cap:
         return None
+    wanted = min(now + idle, row["created_at"] + cap)
+    if wanted - row["expires_at"] >= SESSION_REFRESH_EVERY:
+        await Session.update({Session.expires_at: wanted}).where(Session.id == row["id"])
     return CurrentUser(
         id=row["user_id"],
         email=row["email"],
@@ -334,10 +368,11 @@ async def create_admin(email: str, password: str) -> User:
         return await create_user(email, password, "admin", "Administrator", confirmed=True)
 
 
-# ---- admins' second factor: TOTP and single-use recovery codes ----------------------
+# ---- the second factor: TOTP and single-use recovery codes (required of admins, optional for everyone) --------
 
 TOTP_ISSUER = "CareerCenter"
 TOTP_STEP_SECONDS = 30
+TOTP_SETUP_KEPT = dt.timedelta(minutes=10)  # a key shown on the setup page survives reloads this long
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
 
@@ -386,31 +421,66 @@ async def _replace_recovery_codes(user_id: int) -> list[str]:
     return codes
 
 
+def seal_totp_secret(secret: str, settings: Settings) -> str:
+    """The authenticator key as stored: sealed under TOTP_KEY (or SECRET_KEY)."""
+    return sealing.seal(secret, sealing.key_material(settings))
+
+
 async def has_totp(user_id: int) -> bool:
-    return await User.exists().where((User.id == user_id) & User.totp_secret.is_not_null())
+    return await User.exists().where((User.id == user_id) & User.totp_secret_sealed.is_not_null())
 
 
-async def enrol_totp(user_id: int, secret: str, code: str, *, now: dt.datetime | None = None) -> list[str]:
-    """Keep `secret` once the admin proves their app shows its codes; returns fresh recovery codes (shown once)."""
-    if not valid_totp_secret(secret):
-        raise AccountError("The enrolment expired. Start again.", "code")
+async def totp_setup_secret(session_id: int, settings: Settings) -> str:
+    """The key this browser is setting up: the one shown in the last 10 minutes, else a new one (kept sealed)."""
+    now = clock.now()
+    row = await Session.select(Session.totp_setup_sealed, Session.totp_setup_until).where(
+        Session.id == session_id).first()
+    if row and row["totp_setup_until"] and row["totp_setup_until"] > now:
+        kept = sealing.unseal(row["totp_setup_sealed"], sealing.key_material(settings))
+        if kept and valid_totp_secret(kept):
+            return kept
+    secret = new_totp_secret()
+    await Session.update({Session.totp_setup_sealed: seal_totp_secret(secret, settings),
+                          Session.totp_setup_until: now + TOTP_SETUP_KEPT}).where(Session.id == session_id)
+    return secret
+
+
+async def _kept_setup_secret(session_id: int, settings: Settings) -> str | None:
+    row = await Session.select(Session.totp_setup_sealed, Session.totp_setup_until).where(
+        Session.id == session_id).first()
+    if not row or not row["totp_setup_until"] or row["totp_setup_until"] <= clock.now():
+        return None
+    return sealing.unseal(row["totp_setup_sealed"], sealing.key_material(settings))
+
+
+async def enrol_totp(user_id: int, session_id: int, code: str, settings: Settings, *,
+                     now: dt.datetime | None = None) -> list[str]:
+    """Keep the key this session is setting up once the person proves their app shows its codes; returns fresh
+    recovery codes (shown once). Re-enrolment must be authorised first (`check_password_and_factor`)."""
+    secret = await _kept_setup_secret(session_id, settings)
+    if not secret or not valid_totp_secret(secret):
+        raise AccountError("The set-up key expired. Scan the new QR code on this page.", "code")
     step = _totp_step(secret, code, now)
     if step is None:
         raise AccountError("That code does not match. Check the clock of your phone and try the newest code.", "code")
     async with db.transaction():
-        await User.update({User.totp_secret: secret, User.totp_last_step: step}).where(User.id == user_id)
+        await User.update({User.totp_secret_sealed: seal_totp_secret(secret, settings), User.totp_last_step: step}
+                          ).where(User.id == user_id)
+        await Session.update({Session.totp_setup_sealed: None, Session.totp_setup_until: None}).where(
+            Session.id == session_id)
         return await _replace_recovery_codes(user_id)
 
 
-async def verify_second_factor(user_id: int, code: str, *, now: dt.datetime | None = None) -> str:
+async def verify_second_factor(user_id: int, code: str, settings: Settings, *, now: dt.datetime | None = None) -> str:
     """Accept a TOTP code (each time step once) or an unused recovery code (then spent); returns which.
 
     Raises AccountError(field='code') for anything else.
     """
     user = await User.objects().where(User.id == user_id).first()
-    if user is None or not user.totp_secret:
+    secret = sealing.unseal(user.totp_secret_sealed, sealing.key_material(settings)) if user else None
+    if user is None or not user.totp_secret_sealed:
         raise AccountError("Set up your authenticator app first.", "code")
-    step = _totp_step(user.totp_secret, code, now)
+    step = _totp_step(secret, code, now) if secret else None
     if step is not None:
         accepted = await User.update({User.totp_last_step: step}).where(
             (User.id == user_id) & (User.totp_last_step.is_null() | (User.totp_last_step < step))
@@ -430,10 +500,31 @@ async def verify_second_factor(user_id: int, code: str, *, now: dt.datetime | No
     raise AccountError("That code is not right.", "code")
 
 
-async def regenerate_recovery_codes(user_id: int) -> list[str]:
-    """New recovery codes; every older one stops working."""
+async def check_password_and_factor(user_id: int, password: str, code: str, settings: Settings) -> None:
+    """What changing two-step login asks: the password, and a current code (or a recovery code) when it is on."""
+    user = await User.objects().get(User.id == user_id)
+    if not verify_password(user.password_hash, password):
+        raise AccountError("Your password is wrong.", "password")
+    if user.totp_secret_sealed:
+        await verify_second_factor(user_id, code, settings)
+
+
+async def regenerate_recovery_codes(user_id: int, password: str, code: str, settings: Settings) -> list[str]:
+    """New recovery codes (password and a current code required); every older one stops working."""
+    await check_password_and_factor(user_id, password, code, settings)
     async with db.transaction():
         return await _replace_recovery_codes(user_id)
+
+
+async def turn_off_totp(user_id: int, password: str, code: str, settings: Settings) -> None:
+    """A coder or employer turns two-step login off (password and a current code); admins cannot."""
+    user = await User.objects().get(User.id == user_id)
+    if user.role == "admin":
+        raise AccountError("Admins always log in with two steps.", "code")
+    await check_password_and_factor(user_id, password, code, settings)
+    async with db.transaction():
+        await User.update({User.totp_secret_sealed: None, User.totp_last_step: None}).where(User.id == user_id)
+        await RecoveryCode.delete().where(RecoveryCode.user == user_id)
 
 
 async def recovery_codes_left(user_id: int) -> int:

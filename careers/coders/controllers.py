@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from careers.accounts.controllers import client_key, log_in
-from careers.accounts.service import AccountError
+from careers.accounts.service import AccountError, limit_key
 from careers.coders import service
 from careers.core import ratelimit
 from careers.core.config import Settings
@@ -31,6 +31,7 @@ class CoderRegistrationController(Controller):
             errors["password_confirm"] = "The two passwords differ."
         try:
             await ratelimit.hit("register-ip", client_key(request), settings.register_rate)
+            await ratelimit.hit("register-account", limit_key(kept["email"]), settings.register_rate)
         except ratelimit.RateLimited as exc:
             return render(request, "accounts/register_coder.html", {"form": kept, "errors": {"__all__": str(exc)}}, status_code=429)
         if not errors:
@@ -41,5 +42,6 @@ class CoderRegistrationController(Controller):
         if errors:
             return render(request, "accounts/register_coder.html", {"form": kept, "errors": errors}, status_code=400)
         return await log_in(
-            request, user.id, "/account", "Welcome! We sent you a link to confirm your email address; confirm it before applying."
+            request, user.id, "/account", "Welcome! We sent you a link to confirm your email address; confirm it before applying.",
+            second_factor_ok=True,
         )

@@ -118,7 +118,7 @@ async def delete_account(user_id: int, password: str, settings: Settings) -> Non
             User.display_name: "Deleted coder",
             User.password_hash: "!deleted",
             User.login_disabled: True,
-            User.totp_secret: None,
+            User.totp_secret_sealed: None,
         }).where(User.id == user_id)
     if profile is not None and profile.resume_key:
         await uploads.storage_for(settings).delete(profile.resume_key)

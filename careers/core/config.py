@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 SECRET_NAMES = frozenset(
-    {"MEILI_MASTER_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SECRET_KEY", "SMTP_URL", "DATABASE_URL"}
+    {"MEILI_MASTER_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SECRET_KEY", "TOTP_KEY", "SMTP_URL", "DATABASE_URL"}
 )
 PRODUCTION_REQUIRED = (
     "DATABASE_URL",
@@ -56,6 +56,7 @@ class Settings:
     smtp_url: str = ""
     mail_from: str = "CareerCenter <no-reply@careercenter.localhost>"
     secret_key: str = ""
+    totp_key: str = ""  # seals authenticator keys at rest; SECRET_KEY when unset (careers/core/sealing.py)
     base_url: str = "http://127.0.0.1:8000"
     # Rate limits: (requests, window seconds). Tests raise or lower them.
     login_rate: tuple[int, int] = (10, 300)
@@ -124,6 +125,7 @@ class Settings:
             "SMTP_URL": _mask_url(self.smtp_url) if self.smtp_url else "(unset: mail kept in the outbox)",
             "MAIL_FROM": self.mail_from,
             "SECRET_KEY": _mask(self.secret_key),
+            "TOTP_KEY": _mask(self.totp_key) if self.totp_key else "(unset: derived from SECRET_KEY)",
             "BASE_URL": self.base_url,
         }
         return shown
@@ -201,6 +203,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         smtp_url=env.get("SMTP_URL", ""),
         mail_from=env.get("MAIL_FROM") or Settings.mail_from,
         secret_key=secret_key,
+        totp_key=env.get("TOTP_KEY", ""),
         base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         worker_in_process=env.get("CAREERS_WORKER_IN_PROCESS", "") == "1",
         outbox_lease_seconds=_positive_int(env, "CAREERS_OUTBOX_LEASE_SECONDS", Settings.outbox_lease_seconds),

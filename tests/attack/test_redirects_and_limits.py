@@ -97,7 +97,7 @@ async def test_the_admin_second_step_never_redirects_off_site(make_browser, sett
 
     secret = pyotp.random_base32()
     admin = await accounts.create_admin("redirect-admin@careercenter.org", PASSWORD)
-    await User.update({User.totp_secret: secret}).where(User.id == admin.id)
+    await User.update({User.totp_secret_sealed: accounts.seal_totp_secret(secret, settings)}).where(User.id == admin.id)
     browser = make_browser()
     await browser.get("/login")
     browser.cookies.set("cc_session", await accounts.start_session(admin.id, settings, second_factor_ok=False))

@@ -33,6 +33,7 @@ import pytest
 
 from careers.core.config import PROJECT_ROOT
 from tests.conftest import ON_POSTGRES, skip_or_fail
+from tests.mailbox import start_sink
 from tests.waiting import poll
 
 CHROMIUM = Path(os.environ.get("CAREERS_CHROMIUM", "/usr/bin/chromium"))
@@ -85,6 +86,7 @@ class Site:
     process: subprocess.Popen
     log_path: Path
     ports: dict[str, int] = field(default_factory=dict)
+    mailbox: object = None  # tests.mailbox.SmtpSink: the SMTP server `serve` sends every mail to
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """`careers ...` against the served site's database (same environment as `serve`)."""
@@ -149,12 +151,16 @@ def site():
     data_dir = Path(tempfile.mkdtemp(prefix="careers-e2e-"))
     port = local.free_port()
     env = _clean_env(data_dir)
+    # People read their mail where a mail server delivers it: a real SMTP server in this process (tests/mailbox.py).
+    mailbox, stop_mailbox = start_sink()
+    env["SMTP_URL"] = mailbox.url
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "e2e-serve.log"
     log = open(log_path, "w")  # noqa: SIM115 (closed at teardown)
     process = subprocess.Popen([sys.executable, "-m", "careers.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
                                env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    site = Site(url=f"http://127.0.0.1:{port}", data_dir=data_dir, env=env, process=process, log_path=log_path)
+    site = Site(url=f"http://127.0.0.1:{port}", data_dir=data_dir, env=env, process=process, log_path=log_path,
+                mailbox=mailbox)
     try:
         _wait_ready(site)
         state = json.loads((data_dir / "serve.json").read_text())
@@ -164,6 +170,7 @@ def site():
         yield site
     finally:
         stopped_in = _stop(site)
+        stop_mailbox()
         log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
     assert stopped_in is not None, f"careers serve did not stop within 30 s of SIGTERM:\n{site.log_tail()}"
