@@ -107,7 +107,7 @@ async def signed_in_browsers(make_browser, user_ids: list[int], settings: Settin
         client = first if n == 0 else make_browser()
         if n:
             client.cookies.set(CSRF_COOKIE, token)
-        client.cookies.set(SESSION_COOKIE, await accounts.start_session(uid, settings))
+        client.cookies.set(SESSION_COOKIE, await accounts.start_session(uid, settings, second_factor_ok=True))
         client.csrf = token
         browsers.append(client)
     return browsers
