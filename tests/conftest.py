@@ -209,6 +209,15 @@ def settings(base_settings) -> Settings:
     return base_settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def search_index_ready(database, base_settings):
+    """The session's index exists with our settings before any test runs, whatever order they run in (a sync
+    row written before any test applied the settings would make Meilisearch create it bare)."""
+    from tests.search_helpers import fresh_index
+
+    await fresh_index(base_settings)
+
+
 _APPS: dict[int, tuple[Settings, object]] = {}
 
 
