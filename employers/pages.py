@@ -16,7 +16,7 @@ from careers.accounts import service as accounts
 from careers.accounts.auth import requires_role
 from careers.accounts.controllers import client_key, log_in
 from careers.core import ratelimit
-from careers.core.uploads import storage_for
+from careers.core.storage import storage_for
 from careers.core.web import form_str, read_form, redirect, render, settings_of
 from employers import service
 from listings import feeds
