@@ -120,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--password", help="prompted for when omitted")
     admin.set_defaults(func=cmd_create_admin)
 
+    storage = sub.add_parser("storage", help="uploaded files: `migrate --to s3://BUCKET/PREFIX` copies them to a bucket")
+    storage_sub = storage.add_subparsers(dest="storage_command", metavar="ACTION", required=True)
+    storage_migrate = storage_sub.add_parser("migrate", help="copy every upload to --to, verified; re-runnable")
+    storage_migrate.add_argument("--to", required=True, help="s3://BUCKET/PREFIX (or file:///PATH)")
+    storage_migrate.add_argument("--from", dest="source", default=None,
+                                 help="where the files are now (default file://$CAREERS_DATA_DIR/uploads)")
+    storage_migrate.set_defaults(func=cmd_storage_migrate)
+
     check = sub.add_parser("check", help="print the configuration (secrets masked) and the status of each service")
     check.set_defaults(func=cmd_check, needs_settings=False)
 
@@ -289,6 +297,15 @@ async def _create_admin(email: str, password: str) -> int:
     return 0
 
 
+# ---- storage -----------------------------------------------------------------------------------------------
+
+
+def cmd_storage_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from careers.storage_cli import cmd_storage_migrate as migrate
+
+    return migrate(args, settings)
+
+
 # ---- backup ------------------------------------------------------------------------------------------------
 
 
@@ -301,8 +318,12 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         status = _backup_sqlite(settings.sqlite_path, dest / f"careers-{stamp}.sqlite3")
     elif settings.is_postgres:
         status = _backup_postgres(settings.database_url, dest / f"careers-{stamp}.dump")
-    uploads = settings.uploads_dir
-    if uploads.is_dir():
+    uploads = Path(urlparse(settings.storage_url).path) if settings.storage_url.startswith("file://") else settings.uploads_dir
+    if settings.storage_url.startswith("s3://"):
+        from careers.storage_cli import backup_uploads
+
+        backup_uploads(settings, dest, stamp)
+    elif uploads.is_dir():
         target = dest / f"careers-{stamp}-uploads"
         shutil.copytree(uploads, target)
         count = sum(1 for p in target.rglob("*") if p.is_file())

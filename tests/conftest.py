@@ -212,10 +212,13 @@ class MotoS3:
 @pytest.fixture(scope="session")
 def moto_s3():
     """A real S3 API (moto's server mode) on a free loopback port, as Meilisearch and the Stripe emulator are."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
     from careers.local import free_port
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per S3 request would bury a failure's log
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
