@@ -23,6 +23,7 @@ from careers.accounts.auth import SessionAuthMiddleware
 from careers.api_docs import openapi_config
 from careers.core import db
 from careers.core.config import PROJECT_ROOT, Settings, load_settings
+from careers.core.logs import logging_config, request_id_middleware
 from careers.core.web import CSRF_COOKIE, LoginRequired, render
 
 log = logging.getLogger("careers.app")
@@ -183,7 +184,9 @@ def route_handlers() -> list:
     from careers.coders.controllers import CoderRegistrationController
     from employers.controllers import EmployerDashboardController, EmployerRegistrationController
 
-    handlers: list = [home, healthz, readyz, AccountController, SecondFactorController, AdminController,
+    from careers.metrics import metrics
+
+    handlers: list = [home, healthz, readyz, metrics, AccountController, SecondFactorController, AdminController,
                       CoderRegistrationController, EmployerRegistrationController, EmployerDashboardController]
     for module_name in ("listings.controllers", "search.controllers", "billing.controllers",
                         "careers.coders.pages", "employers.pages", "listings.moderation.controllers",
@@ -257,7 +260,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[*route_handlers(), create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"])],
         template_config=templates,
         csrf_config=csrf,
-        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$", "^/readyz$"])],
+        middleware=[_prometheus_middleware(),
+                    DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$", "^/readyz$"])],
+        logging_config=logging_config(settings),
         before_send=[security_headers_hook(settings)],
         before_request=reject_impossible_ids,
         exception_handlers={
@@ -271,7 +276,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=openapi_config(settings),
         debug=False,
     )
+    app.asgi_handler = request_id_middleware(app.asgi_handler, settings)  # every answer, the router's 404s too
     return app
+
+
+def _prometheus_middleware():
+    from careers.metrics import prometheus_config
+
+    return prometheus_config().middleware
 
 
 def create_app_from_env() -> Litestar:

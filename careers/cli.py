@@ -49,7 +49,6 @@ WEBHOOK_PATH = "/billing/stripe/webhook"
 
 
 def main(argv: list[str] | None = None) -> int:
-    setup_logging()
     # Piccolo finds its tables' engine through the top-level `piccolo_conf` module in the project root;
     # make it importable when `careers` runs from any folder.
     if str(PROJECT_ROOT) not in sys.path:
@@ -60,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except ConfigurationError as exc:
         config_error = exc
+    setup_logging(settings)
     if settings is not None:
         # The engine (careers.core.db) and every child read these from the environment; a `.env` value must reach them.
         os.environ["DATABASE_URL"] = settings.database_url
@@ -80,14 +80,15 @@ def main(argv: list[str] | None = None) -> int:
 _logging_ready = False
 
 
-def setup_logging() -> None:
-    """INFO and up to stderr, once per process."""
+def setup_logging(settings: Settings | None = None) -> None:
+    """INFO and up to stderr, once per process: JSON lines in production, readable lines otherwise
+    (careers.core.logs; Piccolo's engine banner silenced)."""
     global _logging_ready
     if _logging_ready:
         return
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise here
+    from careers.core.logs import configure_logging
+
+    configure_logging(settings or Settings())
     _logging_ready = True
 
 
@@ -404,6 +405,11 @@ def cmd_check(args: argparse.Namespace, _settings: Settings | None) -> int:
     print(f"  {'search':<10} {_search_status(settings, problems)}")
     print(f"  {'payments':<10} {_payments_status(settings, problems)}")
     print(f"  {'mail':<10} {'SMTP ' + masked_url(settings.smtp_url) if settings.smtp_url else 'kept in the outbox (read at /admin/mail)'}")
+    from careers.storage_cli import storage_status
+
+    print(f"  {'storage':<10} {storage_status(settings, problems)}")
+    print(f"  {'metrics':<10} " + ("/metrics enabled (Authorization: Bearer $METRICS_TOKEN)" if settings.metrics_token
+                                   else "/metrics disabled (METRICS_TOKEN unset: it answers 404)"))
     if problems:
         print(f"{len(problems)} problem(s):", file=sys.stderr)
         for problem in problems:

@@ -156,3 +156,18 @@ def backup_uploads(settings: Settings, dest: Path, stamp: str) -> None:
     print(f"uploads: {len(objects)} object(s) in {storage.url}; listing written to {target}")
     print("uploads: the bucket itself holds the files, not this backup. Enable bucket versioning (and a lifecycle "
           "rule for old versions) so an overwritten or deleted upload can be recovered.")
+
+
+def storage_status(settings: Settings, problems: list[str]) -> str:
+    """For `careers check`: where uploads live and, for a bucket, whether it answers."""
+    import asyncio
+
+    storage = storage_at(settings.storage_url or f"file://{settings.uploads_dir}", settings)
+    if isinstance(storage, LocalDiskStorage):
+        return f"{storage.url} (this machine only: use s3:// with more than one web machine)"
+    try:
+        asyncio.run(storage.exists("logos/" + "0" * 32))
+    except Exception as exc:  # obstore raises its own error types for refused keys and unreachable endpoints
+        problems.append(f"the bucket of STORAGE_URL does not answer: {exc!r:.200} (S3_ENDPOINT_URL, AWS_* keys)")
+        return f"{storage.url}: unreachable"
+    return f"{storage.url}: ok"

@@ -192,7 +192,8 @@ async def test_storage_refuses_keys_it_did_not_make(any_storage, key):
 def test_storage_lives_under_the_data_dir_not_static_unless_storage_url_says_s3(settings):
     default = storage_for(settings.replace(storage_url=""))
     assert isinstance(default, LocalDiskStorage) and default.root == settings.data_dir / "uploads"
-    s3 = storage_for(settings.replace(storage_url="s3://some-bucket/careers/uploads", s3_endpoint_url="http://127.0.0.1:9"))
+    s3 = storage_for(settings.replace(storage_url="s3://some-bucket/careers/uploads", s3_endpoint_url="http://127.0.0.1:9",
+                                      aws_access_key_id="key", aws_secret_access_key="secret"))
     assert isinstance(s3, S3Storage) and s3.bucket == "some-bucket" and s3.prefix == "careers/uploads"
     with pytest.raises(InvalidKey):
         new_key("../static")

@@ -229,6 +229,9 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         trusted_proxies=_trusted_proxies(env.get("TRUSTED_PROXIES", "")),
         metrics_token=env.get("METRICS_TOKEN", ""),
     )
+    if values["storage_url"].startswith("s3://") and not (values["aws_access_key_id"] and values["aws_secret_access_key"]):
+        # static keys only: without them the S3 client would go looking for cloud instance credentials
+        raise ConfigurationError(["STORAGE_URL is s3://…: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"])
     values.update(_raised_rate_limits(env))
     values.update(overrides)
     return Settings(**values)

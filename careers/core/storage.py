@@ -269,9 +269,11 @@ class S3Storage:
         config: dict = {"region": region or "us-east-1"}
         if endpoint:
             config["endpoint"] = endpoint
-        if access_key_id:
-            config["access_key_id"] = access_key_id
-            config["secret_access_key"] = secret_access_key
+        if not (access_key_id and secret_access_key):
+            # never fall back to the cloud metadata endpoint: keys are configuration (STORAGE_URL needs them)
+            raise ConfigurationError([f"{self.url}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"])
+        config["access_key_id"] = access_key_id
+        config["secret_access_key"] = secret_access_key
         options = {"allow_http": endpoint.startswith("http://"), "timeout": "60s", "connect_timeout": "5s"}
         self.store = S3Store(bucket, prefix=self.prefix or None, client_options=options, **config)
 
