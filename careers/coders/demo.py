@@ -24,8 +24,8 @@ from careers.coders.tables import (
     JobAlert,
 )
 from careers.core import clock, db
-from careers.core.storage import new_key, storage_for
 from careers.core.config import Settings, load_settings
+from careers.core.storage import new_key, storage_for
 from listings.tables import Listing
 
 DEMO_ZIPS = ["43215", "80202", "60614", "98101", "68102", "40202", "85004", "55401", "30303", "78701", "33602",

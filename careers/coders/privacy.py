@@ -32,8 +32,8 @@ from careers.coders.tables import (
     SavedJob,
 )
 from careers.core import clock, db
-from careers.core.storage import storage_for
 from careers.core.config import Settings
+from careers.core.storage import storage_for
 
 RETENTION_DAYS = service.RETENTION_DAYS
 RULE = (f"Applications you already sent stay with those employers for {RETENTION_DAYS} days after you sent each one "

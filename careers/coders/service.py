@@ -36,9 +36,9 @@ from careers.coders.tables import (
     SavedJob,
 )
 from careers.core import clock, db, mail
-from careers.core.storage import StoredObject, new_key, storage_for
 from careers.core.config import Settings
-from employers.tables import Employer, EmployerMember
+from careers.core.storage import StoredObject, new_key, storage_for
+from employers.tables import EmployerMember
 from listings.tables import Credential, Listing, ListingCredential, ListingRemoteState
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
 

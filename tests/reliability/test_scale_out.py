@@ -34,7 +34,6 @@ from billing.tables import Credit
 from careers import local
 from careers.accounts import service as accounts
 from careers.coders.tables import Application
-from careers.core.config import PROJECT_ROOT
 from careers.core.tables import OutboxRow
 from careers.core.web import CSRF_COOKIE, SESSION_COOKIE
 from tests.conftest import _TMP, ON_POSTGRES, skip_or_fail
@@ -307,7 +306,7 @@ async def publish_alternately_and_find_each_once_through_both(url: dict[str, str
         return sorted(ids) == sorted(drafts)  # every one, and none twice
 
     for name in ("a", "b"):
-        await wait_until(lambda: found_once_through(url[name]), timeout=90, interval=0.25,
+        await wait_until(lambda base=url[name]: found_once_through(base), timeout=90, interval=0.25,
                          what=f"all {LISTINGS} listings searchable through {name}")
     return drafts
 
