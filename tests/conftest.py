@@ -49,8 +49,9 @@ IN_CI = os.environ.get("CI") == "true"
 ON_S3 = os.environ.get("TEST_STORAGE_URL", "").strip().lower() in ("s3", "s3://")
 S3_BUCKET = "careers-test"
 S3_KEYS = {"aws_access_key_id": "test-access-key", "aws_secret_access_key": "test-secret-key", "s3_region": "us-east-1"}
-# Tables whose rows are reference data seeded by migrations: kept between tests.
-REFERENCE_TABLES = {"credentials", "plans", "piccolo_migration"}
+# Tables whose rows are reference data seeded by migrations, and Piccolo's own record of applied migrations
+# (its table is `migration`): kept between tests, so a `careers serve` a test starts finds the schema up to date.
+REFERENCE_TABLES = {"credentials", "plans", "piccolo_migration", "migration"}
 
 
 def pytest_report_header(config):
