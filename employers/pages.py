@@ -15,7 +15,7 @@ from careers.accounts.controllers import client_key, log_in
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
-from careers.core.uploads import storage_for
+from careers.core.storage import storage_for
 from careers.core.web import form_str, read_form, redirect, render
 from employers import service
 

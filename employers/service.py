@@ -18,7 +18,7 @@ from careers.accounts.tables import User
 from careers.core import clock, db, geo, mail, text
 from careers.core.config import Settings
 from careers.core.errors import Invalid, NotFound
-from careers.core.uploads import Storage, new_key
+from careers.core.storage import Storage, new_key
 from employers.tables import Employer, EmployerInvite, EmployerMember
 from listings.tables import Listing
 from listings.vocabulary import ListingState
@@ -257,7 +257,7 @@ async def update_organisation(
     new_logo_key = None
     if logo_image is not None:
         new_logo_key = new_key("logos", logo_image[1])
-        await storage.save(logo_image[0], new_logo_key)
+        await storage.put(new_logo_key, logo_image[0])
         changes[Employer.logo_path] = new_logo_key
     elif remove_logo:
         changes[Employer.logo_path] = None
@@ -283,7 +283,7 @@ async def logo_for(slug: str, storage: Storage) -> tuple[bytes, str, str] | None
     if employer is None or content_type is None:
         return None
     try:
-        return await storage.open(employer.logo_path), content_type, employer.logo_path
+        return await storage.read(employer.logo_path), content_type, employer.logo_path
     except FileNotFoundError:
         return None
 

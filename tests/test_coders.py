@@ -16,6 +16,7 @@ from listings import service as listings_service
 from listings.tables import Listing
 from tests import factories
 from tests.conftest import outbox_mail, register_coder, register_employer
+from tests.conftest import stored, stored_count
 
 PASSWORD = "correct horse battery"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -229,13 +230,13 @@ async def test_cover_note_over_the_limit_is_refused(browser, make_browser):
     assert shortened.status_code == 303 and await Application.count() == 1
 
 
-def stored_files(settings) -> int:
-    return sum(1 for p in settings.uploads_dir.rglob("*") if p.is_file()) if settings.uploads_dir.exists() else 0
+async def stored_files(settings) -> int:
+    return await stored_count(settings)
 
 
 async def test_an_executable_renamed_pdf_is_refused_and_nothing_stored(browser, settings):
     await register_coder(browser)
-    files_before = stored_files(settings)
+    files_before = await stored_files(settings)
     elf = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 2000
     response = await browser.submit("/account/profile/resume", files={"resume": ("resume.pdf", elf, "application/pdf")})
     assert response.status_code == 400 and "That file is not a PDF or a Word (DOCX) document" in response.text
@@ -244,18 +245,18 @@ async def test_an_executable_renamed_pdf_is_refused_and_nothing_stored(browser, 
     assert response.status_code == 400 and "not a PDF or a Word" in response.text
     profile = await CoderProfile.objects().first()
     assert profile.resume_key is None
-    assert stored_files(settings) == files_before
+    assert await stored_files(settings) == files_before
 
 
 async def test_a_six_megabyte_file_is_refused_with_a_clear_message(browser, settings):
     await register_coder(browser)
-    files_before = stored_files(settings)
+    files_before = await stored_files(settings)
     big = b"%PDF-1.7\n" + b"0" * (6 * 1024 * 1024)
     response = await browser.submit("/account/profile/resume", files={"resume": ("big.pdf", big, "application/pdf")})
     assert response.status_code == 400 and "a resume may be at most 5 MB" in response.text
     assert "5.0 MB" not in response.text  # the file was 6 MB: never tell the person it is 5.0
     assert (await CoderProfile.objects().first()).resume_key is None
-    assert stored_files(settings) == files_before
+    assert await stored_files(settings) == files_before
 
 
 async def test_a_docx_resume_is_accepted_by_its_content_whatever_its_name(browser):
@@ -434,4 +435,4 @@ async def test_demo_coders_get_profiles_applications_and_alerts_once(browser, ma
     assert await service.seed_demo_profiles(ids, settings) == 0  # idempotent
     assert await CoderCredential.count() >= 4 and await JobAlert.count() >= 1
     profile = await CoderProfile.objects().get(CoderProfile.user == ids[0])
-    assert profile.state and profile.resume_key and (settings.uploads_dir / profile.resume_key).is_file()
+    assert profile.state and profile.resume_key and await stored(settings, profile.resume_key) is not None

@@ -24,8 +24,9 @@ from careers.coders.tables import (
     CoderSpecialty,
     JobAlert,
 )
-from careers.core import clock, db, uploads
+from careers.core import clock, db
 from careers.core.config import Settings, load_settings
+from careers.core.storage import new_key, storage_for
 from listings.tables import Listing
 from listings.vocabulary import ListingState
 
@@ -75,7 +76,7 @@ def demo_pdf(name: str) -> bytes:
 async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = None, *, seed: int = 6) -> int:
     """Give each demo coder a profile (most with a resume), a few applications and some alerts; returns how many."""
     settings = settings or load_settings()
-    storage = uploads.storage_for(settings)
+    storage = storage_for(settings)
     rng = random.Random(seed)
     listings = await Listing.select(Listing.id, Listing.employer).where(
         (Listing.status == ListingState.PUBLISHED) & (Listing.hidden == False)).order_by(Listing.id)  # noqa: E712
@@ -93,8 +94,8 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
         summary = rng.choice(SUMMARIES).format(s=settings_[0].replace("_", " "), y=years, c=creds[0], t=tools)
         resume_key = None
         if n % 4 != 3:
-            resume_key = uploads.new_key("resumes", ".pdf")
-            await storage.save(demo_pdf(profile.name or f"Coder {n}"), resume_key)
+            resume_key = new_key("resumes", ".pdf")
+            await storage.put(resume_key, demo_pdf(profile.name or f"Coder {n}"))
         async with db.transaction():
             await CoderProfile.update({
                 CoderProfile.visible: n % 2 == 0,
@@ -138,8 +139,8 @@ async def _demo_application(listing_id: int, user_id: int, details: dict, resume
                             now: dt.datetime, storage) -> None:
     copy_key = None
     if resume_key:
-        copy_key = uploads.new_key("application-resumes", ".pdf")
-        await storage.save(await storage.open(resume_key), copy_key)
+        copy_key = new_key("application-resumes", ".pdf")
+        await storage.copy(resume_key, copy_key)
     async with db.transaction():
         rows = await Application.insert(Application(
             listing=listing_id, coder=user_id, listing_coder=f"{listing_id}:{user_id}", stage=stages[-1],

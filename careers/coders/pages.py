@@ -15,7 +15,7 @@ from litestar.datastructures import Cookie, UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from careers.accounts.auth import requires_role
 from careers.accounts.service import AccountError
@@ -31,11 +31,13 @@ coder_only = [requires_role("coder")]
 
 
 def _download(resume: service.ResumeFile) -> Response:
-    """An attachment with its real content type; the app adds X-Content-Type-Options: nosniff to every answer."""
+    """An attachment with its real content type, streamed from storage chunk by chunk; the app adds
+    X-Content-Type-Options: nosniff to every answer."""
     ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._- ") else "_" for ch in resume.filename)
     disposition = f"attachment; filename=\"{ascii_name or 'resume'}\"; filename*=UTF-8''{quote(resume.filename)}"
-    return Response(content=resume.data, media_type=resume.content_type or "application/octet-stream",
-                    headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"})
+    return Stream(resume.body, media_type=resume.content_type or "application/octet-stream",
+                  headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store",
+                           "Content-Length": str(resume.body.size)})
 
 
 def _profile_form(details: dict[str, Any]) -> dict[str, Any]:

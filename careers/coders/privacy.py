@@ -31,8 +31,9 @@ from careers.coders.tables import (
     JobAlert,
     SavedJob,
 )
-from careers.core import clock, db, uploads
+from careers.core import clock, db
 from careers.core.config import Settings
+from careers.core.storage import storage_for
 
 RETENTION_DAYS = service.RETENTION_DAYS
 RULE = (f"Applications you already sent stay with those employers for {RETENTION_DAYS} days after you sent each one "
@@ -82,7 +83,7 @@ async def export(user_id: int, settings: Settings) -> bytes:
         archive.writestr("data.json", json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
         if profile.resume_key:
             try:
-                resume = await uploads.storage_for(settings).open(profile.resume_key)
+                resume = await storage_for(settings).read(profile.resume_key)
             except FileNotFoundError:
                 resume = None
             if resume is not None:
@@ -121,7 +122,7 @@ async def delete_account(user_id: int, password: str, settings: Settings) -> Non
             User.totp_secret: None,
         }).where(User.id == user_id)
     if profile is not None and profile.resume_key:
-        await uploads.storage_for(settings).delete(profile.resume_key)
+        await storage_for(settings).delete(profile.resume_key)
     await anonymise_due(settings, now)  # applications already past the window go at once
 
 
@@ -132,7 +133,7 @@ async def anonymise_due(settings: Settings, now: dt.datetime | None = None) -> i
     due = await Application.select(Application.id, Application.resume_key).where(
         Application.coder_deleted_at.is_not_null() & Application.anonymised_at.is_null()
         & (Application.created_at <= cutoff))
-    storage = uploads.storage_for(settings)
+    storage = storage_for(settings)
     for row in due:
         async with db.transaction():
             await Application.update({

@@ -32,10 +32,11 @@ from careers.coders.tables import (
     CoderSpecialty,
     SavedJob,
 )
-from careers.core import clock, db, forms, geo, mail, text, uploads
+from careers.core import clock, db, forms, geo, mail, text
 from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
 from careers.core.forms import FormErrors
+from careers.core.storage import StoredObject, new_key, storage_for
 from employers.tables import EmployerMember
 from listings.tables import Credential, Listing, ListingCredential, ListingEvent, ListingRemoteState
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, WORK_MODES, ListingState
@@ -421,9 +422,9 @@ async def store_resume(user_id: int, filename: str, data: bytes, settings: Setti
     """Check the upload by content, store it outside static files and point the profile at it."""
     content_type, suffix = resume_kind(data)
     profile = await get_or_create_profile(user_id)
-    storage = uploads.storage_for(settings)
-    key = uploads.new_key("resumes", suffix)
-    await storage.save(data, key)
+    storage = storage_for(settings)
+    key = new_key("resumes", suffix)
+    await storage.put(key, data)
     try:
         await CoderProfile.update({
             CoderProfile.resume_key: key,
@@ -448,12 +449,14 @@ async def remove_resume(user_id: int, settings: Settings) -> None:
                                CoderProfile.resume_content_type: "", CoderProfile.resume_size: 0,
                                CoderProfile.resume_uploaded_at: None, CoderProfile.updated_at: clock.now()}).where(
         CoderProfile.id == profile.id)
-    await uploads.storage_for(settings).delete(profile.resume_key)
+    await storage_for(settings).delete(profile.resume_key)
 
 
 @dataclass(frozen=True)
 class ResumeFile:
-    data: bytes
+    """A resume to send: its bytes stream from storage (`body.size` up front), never read whole here."""
+
+    body: StoredObject
     filename: str
     content_type: str
 
@@ -464,10 +467,10 @@ async def own_resume(user_id: int, settings: Settings) -> ResumeFile:
     if profile is None or not profile.resume_key:
         raise NotAllowed()
     try:
-        data = await uploads.storage_for(settings).open(profile.resume_key)
+        body = await storage_for(settings).open(profile.resume_key)
     except FileNotFoundError:
         raise NotAllowed() from None
-    return ResumeFile(data, profile.resume_filename or "resume", profile.resume_content_type)
+    return ResumeFile(body, profile.resume_filename or "resume", profile.resume_content_type)
 
 
 async def is_employer_member_of_listing(user_id: int, listing_id: int) -> bool:
@@ -486,10 +489,10 @@ async def application_resume(application_id: int, user_id: int | None, settings:
     if app.coder != user_id and not await is_employer_member_of_listing(user_id, app.listing):
         raise NotAllowed()
     try:
-        data = await uploads.storage_for(settings).open(app.resume_key)
+        body = await storage_for(settings).open(app.resume_key)
     except FileNotFoundError:
         raise NotAllowed() from None
-    return ResumeFile(data, app.resume_filename or "resume", app.resume_content_type)
+    return ResumeFile(body, app.resume_filename or "resume", app.resume_content_type)
 
 
 # ---- the qualification rule ------------------------------------------------------------------------------
@@ -688,7 +691,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
     snapshot = {**details, "email": account.email, "taken_at": clock.now().isoformat(),
                 "match": {k: match[k] for k in ("qualifies", "missing", "any_of_missing", "preferred_met",
                                                 "state_eligible")} if match else None}
-    storage = uploads.storage_for(settings)
+    storage = storage_for(settings)
     resume_copy: str | None = None
     try:
         async with db.transaction():
@@ -701,14 +704,14 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
                 return await _existing_application(listing_id, user.id)  # a concurrent attempt won
             application_id = rows[0]["id"]
             if profile.resume_key:
+                suffix = ".docx" if profile.resume_content_type == DOCX_TYPE else ".pdf"
+                copy_key = new_key("application-resumes", suffix)
                 try:
-                    data = await storage.open(profile.resume_key)
+                    await storage.copy(profile.resume_key, copy_key)  # inside the store: no bytes through here
+                    resume_copy = copy_key
                 except FileNotFoundError:
-                    data = None
-                if data is not None:
-                    suffix = ".docx" if profile.resume_content_type == DOCX_TYPE else ".pdf"
-                    resume_copy = uploads.new_key("application-resumes", suffix)
-                    await storage.save(data, resume_copy)
+                    resume_copy = None
+                if resume_copy is not None:
                     await Application.update({
                         Application.resume_key: resume_copy,
                         Application.resume_filename: profile.resume_filename,

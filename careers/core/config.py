@@ -16,7 +16,8 @@ from urllib.parse import urlparse
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 SECRET_NAMES = frozenset(
-    {"MEILI_MASTER_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SECRET_KEY", "SMTP_URL", "DATABASE_URL"}
+    {"MEILI_MASTER_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SECRET_KEY", "SMTP_URL", "DATABASE_URL",
+     "AWS_SECRET_ACCESS_KEY", "METRICS_TOKEN"}
 )
 PRODUCTION_REQUIRED = (
     "DATABASE_URL",
@@ -69,6 +70,15 @@ class Settings:
     worker_in_process: bool = False  # tests drive the worker by hand
     outbox_lease_seconds: int = 60  # how long a claimed outbox row stays the worker's (drills shorten it)
     print_mail: bool = True
+    # Uploads: file:///PATH ('' = $CAREERS_DATA_DIR/uploads) or s3://BUCKET/PREFIX (careers/core/storage.py).
+    storage_url: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    aws_access_key_id: str = ""
+    aws_secret_access_key: str = ""
+    # Addresses/CIDRs of the load balancers whose X-Request-ID (and client address) we believe.
+    trusted_proxies: tuple[str, ...] = ()
+    metrics_token: str = ""  # /metrics answers only `Authorization: Bearer <this>`; unset = 404
     extra: dict = field(default_factory=dict)
 
     # ---- derived -----------------------------------------------------------------
@@ -125,6 +135,13 @@ class Settings:
             "MAIL_FROM": self.mail_from,
             "SECRET_KEY": _mask(self.secret_key),
             "BASE_URL": self.base_url,
+            "STORAGE_URL": self.storage_url or f"file://{self.uploads_dir} (default)",
+            "S3_ENDPOINT_URL": self.s3_endpoint_url or "(AWS)",
+            "S3_REGION": self.s3_region or "(us-east-1)",
+            "AWS_ACCESS_KEY_ID": self.aws_access_key_id or "(unset)",
+            "AWS_SECRET_ACCESS_KEY": _mask(self.aws_secret_access_key),
+            "TRUSTED_PROXIES": ", ".join(self.trusted_proxies) or "(none)",
+            "METRICS_TOKEN": _mask(self.metrics_token),
         }
         return shown
 
@@ -204,10 +221,43 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         worker_in_process=env.get("CAREERS_WORKER_IN_PROCESS", "") == "1",
         outbox_lease_seconds=_positive_int(env, "CAREERS_OUTBOX_LEASE_SECONDS", Settings.outbox_lease_seconds),
+        storage_url=_storage_url(env.get("STORAGE_URL", "")),
+        s3_endpoint_url=env.get("S3_ENDPOINT_URL", "").rstrip("/"),
+        s3_region=env.get("S3_REGION", ""),
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", ""),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
+        trusted_proxies=_trusted_proxies(env.get("TRUSTED_PROXIES", "")),
+        metrics_token=env.get("METRICS_TOKEN", ""),
     )
+    if values["storage_url"].startswith("s3://") and not (values["aws_access_key_id"] and values["aws_secret_access_key"]):
+        # static keys only: without them the S3 client would go looking for cloud instance credentials
+        raise ConfigurationError(["STORAGE_URL is s3://…: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"])
     values.update(_raised_rate_limits(env))
     values.update(overrides)
     return Settings(**values)
+
+
+def _storage_url(raw: str) -> str:
+    raw = raw.strip()
+    if raw and not (raw.startswith("file:///") or (raw.startswith("s3://") and len(raw) > len("s3://"))):
+        raise ConfigurationError([f"STORAGE_URL must be file:///PATH or s3://BUCKET/PREFIX, not {raw!r}"])
+    return raw
+
+
+def _trusted_proxies(raw: str) -> tuple[str, ...]:
+    """TRUSTED_PROXIES: comma-separated addresses or CIDRs; each must parse."""
+    import ipaddress
+
+    found = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ConfigurationError([f"TRUSTED_PROXIES: {part!r} is not an address or CIDR"]) from None
+        found.append(part)
+    return tuple(found)
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:

@@ -140,15 +140,26 @@ def _listening(port: int) -> bool:
     return local.port_open(port)
 
 
+def _storage_env(request) -> dict[str, str]:
+    """TEST_STORAGE_URL=s3: the served site keeps its uploads in moto's bucket, like the in-process tests."""
+    from tests.conftest import ON_S3
+
+    if not ON_S3:
+        return {}
+    s3 = request.getfixturevalue("moto_s3")
+    return {"STORAGE_URL": f"s3://{s3.bucket}/e2e-{time.monotonic_ns()}", "S3_ENDPOINT_URL": s3.url,
+            "S3_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test-access-key", "AWS_SECRET_ACCESS_KEY": "test-secret-key"}
+
+
 @pytest.fixture(scope="package")
-def site():
+def site(request):
     """A real `careers serve` on a free loopback port with a fresh data dir; stopped with SIGTERM at the end."""
     from careers import local
 
     chromium_or_skip()
     data_dir = Path(tempfile.mkdtemp(prefix="careers-e2e-"))
     port = local.free_port()
-    env = _clean_env(data_dir)
+    env = _clean_env(data_dir) | _storage_env(request)
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "e2e-serve.log"
     log = open(log_path, "w")  # noqa: SIM115 (closed at teardown)
@@ -162,6 +173,9 @@ def site():
         made = site.cli("create-admin", "--email", ADMIN_EMAIL, "--password", PASSWORD)
         assert made.returncode == 0, f"create-admin failed:\n{made.stdout}\n{made.stderr}"
         yield site
+        if env.get("STORAGE_URL"):
+            on_disk = [p for p in (data_dir / "uploads").rglob("*") if p.is_file()]
+            assert not on_disk, f"S3 storage, yet the site wrote uploads to disk: {on_disk[:5]}"
     finally:
         stopped_in = _stop(site)
         log.close()
