@@ -31,6 +31,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from careers.core import clock, db
 from careers.core.config import Settings
+from careers.core.tables import OutboxRow
+from search.client import healthy, run_admin
 
 log = logging.getLogger("careers.metrics")
 
@@ -76,7 +78,6 @@ class Snapshot:
 
 async def outbox_figures() -> dict[str, tuple[int, float, int]]:
     """{kind: (rows not done, age in seconds of the oldest, failed rows)}."""
-    from careers.core.tables import OutboxRow
 
     rows = await OutboxRow.select(OutboxRow.kind, OutboxRow.status, OutboxRow.created_at).where(
         OutboxRow.status != "done")
@@ -91,8 +92,6 @@ async def outbox_figures() -> dict[str, tuple[int, float, int]]:
 
 async def meilisearch_figures(settings: Settings) -> tuple[bool, int, float]:
     """(degraded, tasks pending, seconds the oldest pending task has waited)."""
-    from search.client import healthy, run_admin
-
     if not await healthy(settings):
         return True, 0, 0.0
 
