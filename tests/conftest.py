@@ -260,8 +260,9 @@ def make_browser(app):
     """A factory for more browsers (several people in one test)."""
     clients: list[Browser] = []
 
-    def factory() -> Browser:
-        client = Browser(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    def factory(address: str = "127.0.0.1") -> Browser:
+        """A browser whose requests come from `address` (the socket peer the app sees)."""
+        client = Browser(transport=httpx.ASGITransport(app=app, client=(address, 123)), base_url="http://testserver")
         clients.append(client)
         return client
 

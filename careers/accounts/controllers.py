@@ -17,11 +17,13 @@ from careers.accounts.auth import requires_admin, requires_admin_password, requi
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
+from careers.core.proxies import request_client_address
 from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next, settings_of
 
 
 def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The rate-limit key of an anonymous client: its address, read through TRUSTED_PROXIES only."""
+    return request_client_address(request)
 
 
 def session_cookie(request: Request, token: str) -> Cookie:

@@ -66,6 +66,15 @@ class Settings:
     report_rate: tuple[int, int] = (10, 3600)
     post_rate: tuple[int, int] = (50, 3600)
     session_days: int = 14
+    # Reports: how many counting reports hide a listing, how old an account must be for its report to count,
+    # and the network size within which only one report counts (one office, one mobile carrier's block).
+    report_hide_threshold: int = 3
+    report_min_account_age_hours: int = 24
+    report_network_prefix_v4: int = 24
+    report_network_prefix_v6: int = 48
+    invite_rate: tuple[int, int] = (10, 3600)
+    # TRUSTED_PROXIES: addresses/CIDRs of our reverse proxies; only their X-Forwarded-For is read (core/proxies.py).
+    trusted_proxies: tuple[str, ...] = ()
     worker_in_process: bool = False  # tests drive the worker by hand
     outbox_lease_seconds: int = 60  # how long a claimed outbox row stays the worker's (drills shorten it)
     print_mail: bool = True
@@ -125,6 +134,7 @@ class Settings:
             "MAIL_FROM": self.mail_from,
             "SECRET_KEY": _mask(self.secret_key),
             "BASE_URL": self.base_url,
+            "TRUSTED_PROXIES": ", ".join(self.trusted_proxies) or "(unset: X-Forwarded-For is ignored)",
         }
         return shown
 
@@ -204,10 +214,23 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         worker_in_process=env.get("CAREERS_WORKER_IN_PROCESS", "") == "1",
         outbox_lease_seconds=_positive_int(env, "CAREERS_OUTBOX_LEASE_SECONDS", Settings.outbox_lease_seconds),
+        trusted_proxies=_trusted_proxies(env),
     )
     values.update(_raised_rate_limits(env))
     values.update(overrides)
     return Settings(**values)
+
+
+def _trusted_proxies(env: dict[str, str]) -> tuple[str, ...]:
+    """TRUSTED_PROXIES, comma-separated addresses or CIDRs; a value that is neither is a configuration error."""
+    from careers.core.proxies import parse_networks
+
+    values = tuple(v.strip() for v in (env.get("TRUSTED_PROXIES") or "").split(",") if v.strip())
+    try:
+        parse_networks(values)
+    except ValueError as exc:
+        raise ConfigurationError([f"TRUSTED_PROXIES: {exc}"]) from None
+    return values
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:
@@ -220,7 +243,7 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
 
 
 RATE_LIMIT_FIELDS = ("login_rate", "login_account_rate", "register_rate", "reset_rate", "apply_rate", "report_rate",
-                     "post_rate")
+                     "post_rate", "invite_rate")
 
 
 def _raised_rate_limits(env: dict[str, str]) -> dict[str, tuple[int, int]]:

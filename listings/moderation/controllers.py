@@ -20,6 +20,7 @@ from careers.accounts.auth import requires_admin
 from careers.core import clock, db, ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
+from careers.core.proxies import request_client_address
 from careers.core.web import form_str, not_found, read_form, redirect, render
 from employers import trust
 from employers.tables import Employer, EmployerMember
@@ -28,10 +29,6 @@ from listings.tables import Listing
 from listings.vocabulary import ListingState
 
 PAGE_SIZE = 50
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 # ---- the review queue -------------------------------------------------------------------------------
@@ -99,7 +96,7 @@ class ReportController(Controller):
         context = {"listing": listing, "reasons": service.REPORT_REASONS, "form": kept, "errors": {}}
         try:
             outcome = await service.submit_report(listing_id, kept["reason"], kept["detail"], settings,
-                                                  user=request.user, email=kept["email"], client_ip=_client_ip(request))
+                                                  user=request.user, email=kept["email"], client_ip=request_client_address(request))
         except ratelimit.RateLimited as exc:
             context["errors"] = {"__all__": str(exc)}
             return render(request, "moderation/report.html", context, status_code=429)
