@@ -111,9 +111,20 @@ class ReportController(Controller):
         return render(request, "moderation/report_done.html", {"listing": listing, "message": message})
 
     @get("/reports/confirm")
-    async def confirm(self, request: Request, token: FromQuery[str] = "") -> Template:
+    async def confirm_page(self, request: Request, token: FromQuery[str] = "") -> Template:
+        """The mailed link opens a page; only its button (a POST) confirms, so a link scanner confirms nothing."""
         try:
-            await service.confirm_report(token)
+            pending = await service.pending_report(token)
+        except service.ModerationError as exc:
+            return render(request, "accounts/message.html", {"title": "Link not valid", "message": exc.message},
+                          status_code=400)
+        return render(request, "moderation/report_confirm.html", {"token": token, "report": pending})
+
+    @post("/reports/confirm")
+    async def confirm(self, request: Request, settings: NamedDependency[Settings]) -> Template:
+        form = await read_form(request)
+        try:
+            await service.confirm_report(form_str(form, "token", 200), settings)
         except service.ModerationError as exc:
             return render(request, "accounts/message.html", {"title": "Link not valid", "message": exc.message},
                           status_code=400)
@@ -130,8 +141,8 @@ class ReportsAdminController(Controller):
     guards = [requires_admin]
 
     @get("/")
-    async def index(self, request: Request) -> Template:
-        return render(request, "moderation/reports.html", {"listings": await service.open_reports()})
+    async def index(self, request: Request, settings: NamedDependency[Settings]) -> Template:
+        return render(request, "moderation/reports.html", {"listings": await service.open_reports(settings)})
 
     @post("/{listing_id:int}/dismiss", opt=back_to("/admin/reports", not_found_too=True))
     async def dismiss(self, request: Request, listing_id: FromPath[int]) -> Redirect:
