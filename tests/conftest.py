@@ -295,6 +295,16 @@ async def outbox_mail(to: str | None = None) -> list[dict]:
     return [r["payload"] | {"id": r["id"], "status": r["status"]} for r in rows if to is None or r["payload"]["to"] == to]
 
 
+async def follow_mailed_link(browser: Browser, link: str, button: str) -> httpx.Response:
+    """Open a mailed one-time link (a page that changes nothing) and press its button, as a person would."""
+    from urllib.parse import parse_qs, urlparse
+
+    page = await browser.get(link)
+    assert page.status_code == 200 and button in page.text, page.text[:2000]
+    token = parse_qs(urlparse(link).query).get("token", [""])[0]
+    return await browser.submit(urlparse(link).path, {"token": token})
+
+
 def link_in(text: str, path_prefix: str) -> str:
     import re
 
@@ -310,7 +320,7 @@ async def register_coder(browser: Browser, email: str = "coder@example.org", pas
     assert response.status_code == 303, response.text
     if confirm:
         mail = (await outbox_mail(email))[-1]
-        await browser.get(link_in(mail["text"], "/account/confirm"))
+        await follow_mailed_link(browser, link_in(mail["text"], "/account/confirm"), "Confirm my email address")
     return response
 
 
@@ -323,7 +333,7 @@ async def register_employer(browser: Browser, email: str = "hr@acmehealth.org", 
     assert response.status_code == 303, response.text
     if confirm:
         mail = (await outbox_mail(email))[-1]
-        await browser.get(link_in(mail["text"], "/account/confirm"))
+        await follow_mailed_link(browser, link_in(mail["text"], "/account/confirm"), "Confirm my email address")
     return response
 
 

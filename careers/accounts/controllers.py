@@ -106,7 +106,13 @@ class AccountController(Controller):
         return render(request, "accounts/account.html")
 
     @get("/account/confirm")
-    async def confirm(self, request: Request, token: FromQuery[str] = "") -> Template | Redirect:
+    async def confirm_page(self, request: Request, token: FromQuery[str] = "") -> Template:
+        """The mailed link opens a page; only its button (a POST) confirms, so a link scanner confirms nothing."""
+        return render(request, "accounts/confirm_email.html", {"token": token})
+
+    @post("/account/confirm")
+    async def confirm(self, request: Request) -> Template | Redirect:
+        token = form_str(await read_form(request), "token", 200)
         try:
             await service.confirm_email(token)
         except service.AccountError as exc:

@@ -215,6 +215,9 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         worker_in_process=env.get("CAREERS_WORKER_IN_PROCESS", "") == "1",
         outbox_lease_seconds=_positive_int(env, "CAREERS_OUTBOX_LEASE_SECONDS", Settings.outbox_lease_seconds),
         trusted_proxies=_trusted_proxies(env),
+        report_hide_threshold=_positive_int(env, "REPORT_HIDE_THRESHOLD", Settings.report_hide_threshold),
+        report_min_account_age_hours=_positive_int(env, "REPORT_MIN_ACCOUNT_AGE_HOURS",
+                                                   Settings.report_min_account_age_hours, minimum=0),
     )
     values.update(_raised_rate_limits(env))
     values.update(overrides)
@@ -233,12 +236,12 @@ def _trusted_proxies(env: dict[str, str]) -> tuple[str, ...]:
     return values
 
 
-def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+def _positive_int(env: dict[str, str], name: str, default: int, *, minimum: int = 1) -> int:
     raw = (env.get(name) or "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError([f"{name} must be a whole number of 1 or more, not {raw!r}"])
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigurationError([f"{name} must be a whole number of {minimum} or more, not {raw!r}"])
     return int(raw)
 
 
