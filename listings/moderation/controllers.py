@@ -51,7 +51,11 @@ class ReviewController(Controller):
     @post("/{listing_id:int}/approve", opt=back_to("/admin/review", not_found_too=True))
     async def approve(self, request: Request, settings: NamedDependency[Settings],
                       listing_id: FromPath[int]) -> Redirect:
-        listing = await service.approve(listing_id, request.user, settings)
+        seen = form_str(await read_form(request), "version", 12)
+        if not seen.isdigit():
+            raise service.ModerationError("Open the review queue again and approve from there (the page you used "
+                                          "did not say which version you read).")
+        listing = await service.approve(listing_id, request.user, settings, version=int(seen))
         return redirect(request, "/admin/review", f"Approved and published: {listing.title}", "success")
 
     @post("/{listing_id:int}/reject", opt=back_to("/admin/review#listing-{listing_id}", not_found_too=True))

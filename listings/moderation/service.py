@@ -22,7 +22,7 @@ from careers.accounts import service as accounts
 from careers.accounts.tables import User
 from careers.core import clock, db, mail, outbox, proxies, ratelimit
 from careers.core.config import Settings
-from careers.core.errors import DomainError, NotFound
+from careers.core.errors import Conflict, DomainError, NotFound
 from employers import trust
 from employers.tables import Employer, EmployerMember
 from listings import service as listings
@@ -40,7 +40,8 @@ REPORT_REASONS = {
     "discriminatory": "Discriminatory",
     "other": "Something else",
 }
-DIFF_FIELDS = (("title", "Title"), ("description_md", "Description"), ("pay", "Pay"))
+DIFF_FIELDS = (("title", "Title"), ("description_md", "Description"), ("pay", "Pay"), ("apply_url", "Apply link"),
+               ("work_mode", "Work mode"), ("zip", "Location (ZIP)"))
 
 
 class ModerationError(DomainError):
@@ -106,6 +107,8 @@ def snapshot_diff(listing: Listing) -> list[dict]:
     current = listings.snapshot(listing)
     changes = []
     for key, label in DIFF_FIELDS:
+        if key != "pay" and key not in before:
+            continue  # approved before this field was kept
         old = _pay_text(before) if key == "pay" else str(before.get(key) or "")
         new = _pay_text(current) if key == "pay" else str(current.get(key) or "")
         if old == new:
@@ -199,14 +202,26 @@ def _listing_url(settings: Settings, listing: Listing) -> str:
     return f"{settings.base_url}/jobs/{listing.id}"
 
 
-async def approve(listing_id: int, admin, settings: Settings) -> Listing:
-    """In review -> published; the employer is told it is live."""
+class ListingChanged(ModerationError, Conflict):
+    """The listing was edited after the admin's review page was shown."""
+
+    def __init__(self, seen: int, current: int) -> None:
+        super().__init__(f"This listing was edited after you opened the review page (you saw version {seen}, "
+                         f"it is now version {current}). Nothing was published: read the changes and decide again.")
+
+
+async def approve(listing_id: int, admin, settings: Settings, *, version: int | None = None) -> Listing:
+    """In review -> published; the employer is told it is live. `version` is the one the admin saw (the review
+    page sends it): an edit since then refuses the approval (ListingChanged), whatever the edit was."""
     listing = await _in_review(listing_id)
     employer = await Employer.objects().get(Employer.id == listing.employer)
     if employer.suspended:
         raise ModerationError("This employer is suspended; reinstate it before approving its listings.")
     async with db.transaction():
         published = await _decide(listing_id, listings.PUBLISHED, admin, "approved")
+        # Read under the transition's row lock: an edit either committed before (seen here) or waits for us.
+        if version is not None and published.version != version:
+            raise ListingChanged(version, published.version)
         await audit.record("listing approved", actor=admin, employer_id=listing.employer, listing_id=listing_id,
                            before={"status": listing.status}, after={"status": published.status})
         for to in await employer_contacts(listing):
