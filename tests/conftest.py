@@ -200,6 +200,7 @@ def base_settings(meilisearch, stripe_emulator) -> Settings:
         apply_rate=(1000, 60),
         report_rate=(1000, 60),
         post_rate=(1000, 60),
+        invite_rate=(1000, 60),
         print_mail=False,
     )
 
