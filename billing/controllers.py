@@ -211,12 +211,12 @@ class PaymentController(Controller):
             return redirect(request, f"/billing/orders/{order_id}")
         gateway = gateway_for(settings)
         action_secret = None
+        # A GET creates nothing at Stripe: the card form asks POST …/setup for its SetupIntent when it is sent.
         try:
             if order.attempt_state == service.REQUIRES_ACTION and order.payment_intent_id:
                 pi = await gateway.retrieve_payment_intent(order.payment_intent_id)
                 if pi.get("status") == "requires_action":
                     action_secret = pi.get("client_secret")
-            prepared = await service.prepare_payment(order, request.user.email, gateway)
         except StripeUnavailable:
             log.exception("pay page for order %s: Stripe unavailable", order_id)
             return render(request, "billing/pay.html", {"order": order, "unavailable": True,
@@ -225,7 +225,7 @@ class PaymentController(Controller):
             "order": order,
             "amount": service.money(order.amount_cents, order.currency),
             "card": await service.saved_card(employer.id),
-            "client_secret": prepared["setup_intent"]["client_secret"],
+            "client_secret": "",
             "publishable_key": publishable_key(settings),
             "action_secret": action_secret,
             "unavailable": False,
@@ -234,7 +234,8 @@ class PaymentController(Controller):
     @post("/{order_id:int}/setup", status_code=200)
     async def new_setup_intent(self, request: Request, settings: NamedDependency[Settings],
                                order_id: FromPath[int]) -> Response:
-        """A fresh SetupIntent for another card after a decline (the page asks with fetch)."""
+        """The SetupIntent (and, the first time, the organisation's Customer) for the card form, made when the
+        form is sent (the page asks with fetch); a fresh one after a decline."""
         _, order = await _own_order(request, order_id)
         if not service.is_payable(order):
             return Response({"error": "This order cannot be paid now."}, status_code=409)

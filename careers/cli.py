@@ -354,6 +354,8 @@ def cmd_check(args: argparse.Namespace, _settings: Settings | None) -> int:
     print(f"  {'storage':<10} {storage_status(settings, problems)}")
     print(f"  {'metrics':<10} " + ("/metrics enabled (Authorization: Bearer $METRICS_TOKEN)" if settings.metrics_token
                                    else "/metrics disabled (METRICS_TOKEN unset: it answers 404)"))
+    for warning in _proxy_warnings(settings):
+        print(f"Warning: {warning}", file=sys.stderr)
     if problems:
         print(f"{len(problems)} problem(s):", file=sys.stderr)
         for problem in problems:
@@ -361,6 +363,16 @@ def cmd_check(args: argparse.Namespace, _settings: Settings | None) -> int:
         return 1
     print("OK")
     return 0
+
+
+def _proxy_warnings(settings: Settings) -> list[str]:
+    if not settings.production or settings.trusted_proxies:
+        return []
+    return ["TRUSTED_PROXIES is unset: behind a reverse proxy every visitor shares the proxy's address, so one "
+            "client can spend everyone's login and registration limits. Set TRUSTED_PROXIES to the proxy's "
+            "address or network, e.g. TRUSTED_PROXIES=127.0.0.1 or TRUSTED_PROXIES=10.0.0.0/8 (comma-separated), "
+            "and have the proxy append X-Forwarded-For (README: Production). Leave it unset only when browsers "
+            "reach `careers serve` directly."]
 
 
 def _database_status(settings: Settings, problems: list[str]) -> str:

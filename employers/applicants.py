@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -419,9 +420,11 @@ CSV_HEADER = ["Name", "Email", "Stage", "Applied at (UTC)", "Viewed at (UTC)", "
 
 
 def csv_safe(value: Any) -> str:
-    """A cell a spreadsheet shows as text: one starting with = + - @ tab or CR gets a leading quote."""
+    """A cell a spreadsheet shows as text: one starting with = + - @ tab or CR gets a leading quote. Judged after
+    NFKC normalisation and leading spaces, because spreadsheets read the fullwidth ＝ ＋ － ＠ as = + - @ too."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    probe = unicodedata.normalize("NFKC", text).lstrip(" ")
+    return "'" + text if probe.startswith(FORMULA_PREFIXES) else text
 
 
 def _when(value: dt.datetime | None) -> str:

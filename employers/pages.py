@@ -131,7 +131,7 @@ class OrganisationController(Controller):
         form = await read_form(request)
         email = form_str(form, "email", 320)
         try:
-            await ratelimit.hit("employer-invite", str(request.user.id), settings.post_rate)
+            await ratelimit.hit("employer-invite", str(request.user.id), settings.invite_rate)
         except ratelimit.RateLimited as exc:
             return await self._team_page(request, employer, {"email": email}, {"__all__": str(exc)}, status=429)
         try:

@@ -39,7 +39,8 @@ class ListingForm(msgspec.Struct, kw_only=True):
 
     title: Annotated[str, Text(TITLE_MAX, required="Enter the job title.", min_length=3,
                                too_short="Use a job title of at least 3 characters.")]
-    description: Annotated[str, Text(DESCRIPTION_MAX, required="Describe the job: duties, schedule, systems used.")]
+    description: Annotated[str, Text(DESCRIPTION_MAX, required="Describe the job: duties, schedule, systems used.",
+                                           multiline=True)]
     credentials_required: Annotated[list[str], Choices()]  # codes or aliases, matched by the service
     credentials_any_of: Annotated[list[str], Choices()]
     credentials_preferred: Annotated[list[str], Choices()]

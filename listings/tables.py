@@ -76,6 +76,7 @@ class Listing(Table, tablename="listings"):
     apply_clicks = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    version = Integer(default=1)  # +1 on every edit: an approval names the version the admin saw
 
 
 class ListingCredential(Table, tablename="listing_credentials"):

@@ -259,6 +259,7 @@ def base_settings(meilisearch, stripe_emulator, storage_settings) -> Settings:
         apply_rate=(1000, 60),
         report_rate=(1000, 60),
         post_rate=(1000, 60),
+        invite_rate=(1000, 60),
         print_mail=False,
     )
 
@@ -328,8 +329,9 @@ def make_browser(app):
     """A factory for more browsers (several people in one test)."""
     clients: list[Browser] = []
 
-    def factory() -> Browser:
-        client = Browser(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    def factory(address: str = "127.0.0.1") -> Browser:
+        """A browser whose requests come from `address` (the socket peer the app sees)."""
+        client = Browser(transport=httpx.ASGITransport(app=app, client=(address, 123)), base_url="http://testserver")
         clients.append(client)
         return client
 
@@ -391,6 +393,16 @@ async def outbox_mail(to: str | None = None) -> list[dict]:
     return [r["payload"] | {"id": r["id"], "status": r["status"]} for r in rows if to is None or r["payload"]["to"] == to]
 
 
+async def follow_mailed_link(browser: Browser, link: str, button: str) -> httpx.Response:
+    """Open a mailed one-time link (a page that changes nothing) and press its button, as a person would."""
+    from urllib.parse import parse_qs, urlparse
+
+    page = await browser.get(link)
+    assert page.status_code == 200 and button in page.text, page.text[:2000]
+    token = parse_qs(urlparse(link).query).get("token", [""])[0]
+    return await browser.submit(urlparse(link).path, {"token": token})
+
+
 def link_in(text: str, path_prefix: str) -> str:
     import re
 
@@ -406,7 +418,7 @@ async def register_coder(browser: Browser, email: str = "coder@example.org", pas
     assert response.status_code == 303, response.text
     if confirm:
         mail = (await outbox_mail(email))[-1]
-        await browser.get(link_in(mail["text"], "/account/confirm"))
+        await follow_mailed_link(browser, link_in(mail["text"], "/account/confirm"), "Confirm my email address")
     return response
 
 
@@ -419,7 +431,7 @@ async def register_employer(browser: Browser, email: str = "hr@acmehealth.org", 
     assert response.status_code == 303, response.text
     if confirm:
         mail = (await outbox_mail(email))[-1]
-        await browser.get(link_in(mail["text"], "/account/confirm"))
+        await follow_mailed_link(browser, link_in(mail["text"], "/account/confirm"), "Confirm my email address")
     return response
 
 

@@ -17,11 +17,13 @@ from careers.accounts.auth import requires_admin, requires_admin_password, requi
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
+from careers.core.proxies import request_client_address
 from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next, settings_of
 
 
 def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The rate-limit key of an anonymous client: its address, read through TRUSTED_PROXIES only."""
+    return request_client_address(request)
 
 
 def session_cookie(request: Request, token: str) -> Cookie:
@@ -104,7 +106,13 @@ class AccountController(Controller):
         return render(request, "accounts/account.html")
 
     @get("/account/confirm")
-    async def confirm(self, request: Request, token: FromQuery[str] = "") -> Template | Redirect:
+    async def confirm_page(self, request: Request, token: FromQuery[str] = "") -> Template:
+        """The mailed link opens a page; only its button (a POST) confirms, so a link scanner confirms nothing."""
+        return render(request, "accounts/confirm_email.html", {"token": token})
+
+    @post("/account/confirm")
+    async def confirm(self, request: Request) -> Template | Redirect:
+        token = form_str(await read_form(request), "token", 200)
         try:
             await service.confirm_email(token)
         except service.AccountError as exc:

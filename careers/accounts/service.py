@@ -22,6 +22,7 @@ from careers.accounts.tables import AccountToken, RecoveryCode, Session, User
 from careers.core import clock, db, mail
 from careers.core.config import Settings
 from careers.core.errors import DomainError
+from careers.core.forms import has_control_characters
 
 ROLES = ("coder", "employer", "admin")
 PASSWORD_MIN_LENGTH = 10
@@ -99,10 +100,15 @@ async def email_taken(email: str) -> bool:
     return await User.exists().where(User.email == email)
 
 
+ONE_LINE = "Use one line of plain text here: no line breaks or control characters."
+
+
 async def create_user(email: str, password: str, role: str, display_name: str = "", *, confirmed: bool = False) -> User:
     """Create an account; call inside a transaction. Validates email and password first."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
+    if has_control_characters(display_name):
+        raise AccountError(ONE_LINE, "display_name")
     email = normalise_email(email)
     check_password_strength(password, email)
     if await email_taken(email):

@@ -23,6 +23,7 @@ from careers.coders import alerts, privacy, service
 from careers.core import filters, ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
+from careers.core.proxies import request_client_address
 from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next
 from listings.tables import Listing
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES, ListingState
@@ -301,7 +302,7 @@ class JobAlertController(Controller):
         user = request.user
         jobs_url = "/jobs" + ("?" + alerts.normalise_query(query) if alerts.normalise_query(query) else "")
         try:
-            key = str(user.id) if user else (request.client.host if request.client else "unknown")
+            key = str(user.id) if user else request_client_address(request)
             await ratelimit.hit("alert-create", key, settings.register_rate)
             alert, needs_confirmation = await alerts.create_alert(query, frequency, settings, user=user,
                                                                   email=form_str(form, "email", 320))

@@ -67,6 +67,15 @@ class Settings:
     report_rate: tuple[int, int] = (10, 3600)
     post_rate: tuple[int, int] = (50, 3600)
     session_days: int = 14
+    # Reports: how many counting reports hide a listing, how old an account must be for its report to count,
+    # and the network size within which only one report counts (one office, one mobile carrier's block).
+    report_hide_threshold: int = 3
+    report_min_account_age_hours: int = 24
+    report_network_prefix_v4: int = 24
+    report_network_prefix_v6: int = 48
+    invite_rate: tuple[int, int] = (10, 3600)
+    # TRUSTED_PROXIES: addresses/CIDRs of our reverse proxies; only their X-Forwarded-For is read (core/proxies.py).
+    trusted_proxies: tuple[str, ...] = ()
     worker_in_process: bool = False  # tests drive the worker by hand
     outbox_lease_seconds: int = 60  # how long a claimed outbox row stays the worker's (drills shorten it)
     print_mail: bool = True
@@ -140,7 +149,7 @@ class Settings:
             "S3_REGION": self.s3_region or "(us-east-1)",
             "AWS_ACCESS_KEY_ID": self.aws_access_key_id or "(unset)",
             "AWS_SECRET_ACCESS_KEY": _mask(self.aws_secret_access_key),
-            "TRUSTED_PROXIES": ", ".join(self.trusted_proxies) or "(none)",
+            "TRUSTED_PROXIES": ", ".join(self.trusted_proxies) or "(unset: X-Forwarded-For is ignored)",
             "METRICS_TOKEN": _mask(self.metrics_token),
         }
         return shown
@@ -226,8 +235,11 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         s3_region=env.get("S3_REGION", ""),
         aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", ""),
         aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
-        trusted_proxies=_trusted_proxies(env.get("TRUSTED_PROXIES", "")),
         metrics_token=env.get("METRICS_TOKEN", ""),
+        trusted_proxies=_trusted_proxies(env),
+        report_hide_threshold=_positive_int(env, "REPORT_HIDE_THRESHOLD", Settings.report_hide_threshold),
+        report_min_account_age_hours=_positive_int(env, "REPORT_MIN_ACCOUNT_AGE_HOURS",
+                                                   Settings.report_min_account_age_hours, minimum=0),
     )
     if values["storage_url"].startswith("s3://") and not (values["aws_access_key_id"] and values["aws_secret_access_key"]):
         # static keys only: without them the S3 client would go looking for cloud instance credentials
@@ -244,33 +256,29 @@ def _storage_url(raw: str) -> str:
     return raw
 
 
-def _trusted_proxies(raw: str) -> tuple[str, ...]:
-    """TRUSTED_PROXIES: comma-separated addresses or CIDRs; each must parse."""
-    import ipaddress
+def _trusted_proxies(env: dict[str, str]) -> tuple[str, ...]:
+    """TRUSTED_PROXIES, comma-separated addresses or CIDRs; a value that is neither is a configuration error."""
+    from careers.core.proxies import parse_networks
 
-    found = []
-    for part in (p.strip() for p in raw.split(",")):
-        if not part:
-            continue
-        try:
-            ipaddress.ip_network(part, strict=False)
-        except ValueError:
-            raise ConfigurationError([f"TRUSTED_PROXIES: {part!r} is not an address or CIDR"]) from None
-        found.append(part)
-    return tuple(found)
+    values = tuple(v.strip() for v in (env.get("TRUSTED_PROXIES") or "").split(",") if v.strip())
+    try:
+        parse_networks(values)
+    except ValueError as exc:
+        raise ConfigurationError([f"TRUSTED_PROXIES: {exc}"]) from None
+    return values
 
 
-def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+def _positive_int(env: dict[str, str], name: str, default: int, *, minimum: int = 1) -> int:
     raw = (env.get(name) or "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError([f"{name} must be a whole number of 1 or more, not {raw!r}"])
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigurationError([f"{name} must be a whole number of {minimum} or more, not {raw!r}"])
     return int(raw)
 
 
 RATE_LIMIT_FIELDS = ("login_rate", "login_account_rate", "register_rate", "reset_rate", "apply_rate", "report_rate",
-                     "post_rate")
+                     "post_rate", "invite_rate")
 
 
 def _raised_rate_limits(env: dict[str, str]) -> dict[str, tuple[int, int]]:

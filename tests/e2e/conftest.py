@@ -106,6 +106,9 @@ def _clean_env(data_dir: Path) -> dict[str, str]:
         CAREERS_DATA_DIR=str(data_dir),
         DATABASE_URL=f"sqlite:///{data_dir / 'careers.sqlite3'}",
         CAREERS_RATE_LIMIT_MULTIPLIER="100",  # every journey signs up and logs in from 127.0.0.1
+        # The journeys' reporters sign up minutes before reporting, each "behind" the loopback proxy.
+        REPORT_MIN_ACCOUNT_AGE_HOURS="0",
+        TRUSTED_PROXIES="127.0.0.1",
         PYTHONUNBUFFERED="1",
         # `careers create-admin` run outside the project folder does not find piccolo_conf otherwise.
         PYTHONPATH=str(PROJECT_ROOT),
