@@ -30,6 +30,27 @@ class DomainPlugin:
     commands: tuple[str, ...] = ()  # `register(subparsers)` functions adding `careers` subcommands
     admin_panels: tuple[str, ...] = ()  # async panel(now) -> {figure name: value} for the /admin dashboard
 
+    @classmethod
+    def of(cls, package: str, *parts: str, name: str | None = None, templates: str | None = None) -> DomainPlugin:
+        """A plugin from "module:attribute" parts inside `package`, each placed by its attribute's conventional
+        name (`handlers`, `periodic`, `register`, `dashboard_figures`; anything else is routes). The name and
+        the template folder default to the package's last part."""
+        name = name or package.rpartition(".")[2]
+        slots: dict[str, list[str]] = {slot: [] for slot in set(PART_SLOTS.values()) | {"routes"}}
+        for part in parts:
+            module, _, attribute = part.partition(":")
+            slots[PART_SLOTS.get(attribute, "routes")].append(f"{package}.{module}:{attribute}")
+        return cls(name=name, templates=templates or name, **{slot: tuple(refs) for slot, refs in slots.items()})
+
+
+# The attribute names that say which part of a plugin a reference is (see DomainPlugin.of).
+PART_SLOTS = {
+    "handlers": "outbox_handlers",
+    "periodic": "periodic_jobs",
+    "register": "commands",
+    "dashboard_figures": "admin_panels",
+}
+
 
 def resolve(reference: str) -> Any:
     """Import "package.module:attribute" and return the attribute."""
