@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,25 @@ PART_SLOTS = {
     "register": "commands",
     "dashboard_figures": "admin_panels",
 }
+
+
+class Throttled:
+    """A periodic job that runs at most once per `every` seconds. The worker calls its periodic jobs on every pass
+    (about every half second when idle); each worker gets fresh instances (`periodic()` builds them), so a new
+    worker, a restarted process or a test runs the job on its first pass."""
+
+    def __init__(self, name: str, every: float, job: Callable[[Any], Awaitable[Any]]) -> None:
+        self.__name__ = name  # what the worker's log names a failing job by
+        self.every = every
+        self.job = job
+        self._last_run: float | None = None
+
+    async def __call__(self, settings: Any) -> None:
+        now = time.monotonic()
+        if self._last_run is not None and now - self._last_run < self.every:
+            return
+        self._last_run = now
+        await self.job(settings)
 
 
 def resolve(reference: str) -> Any:
