@@ -755,10 +755,7 @@ async def _mail_employer_members(listing: Listing, coder_name: str, application_
 async def _locked_application(application_id: int) -> Application | None:
     """The application row, locked on PostgreSQL (call inside a transaction): a withdrawal and an employer's
     move arriving together are applied one after the other, never both from the same old stage."""
-    query = Application.objects().where(Application.id == application_id)
-    if not db.is_sqlite():
-        query = query.lock_rows()  # SQLite's IMMEDIATE transaction already serialises writers
-    return await query.first()
+    return await db.locked_row(Application, Application.id == application_id)
 
 
 async def move_application(application_id: int, to_stage: str, actor_user_id: int | None, note: str = "", *,
