@@ -17,7 +17,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_admin, requires_role
-from careers.coders import service as coders_service
+from careers.coders import applications as coder_applications
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
@@ -112,10 +112,10 @@ async def listing_page_context(request: Request, settings: Settings, listing: Li
 
     # ---- extra context from other domains ---------------------------------------------------
     # Other domains add what the listing page shows about the visitor here, as a plain dict merge,
-    # e.g. the coders domain: `context.update(await coders_service.listing_context(request.user, listing))`
+    # e.g. the coders domain: `context.update(await coder_applications.listing_context(request.user, listing))`
     # (apply state, saved job, qualification match); the template shows it in `{% block coder_panel %}`.
     if not preview:
-        context.update(await coders_service.listing_context(request.user, listing))
+        context.update(await coder_applications.listing_context(request.user, listing))
     return context
 
 
