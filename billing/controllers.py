@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 from billing import service
 from billing.stripe_client import StripeGateway, StripeUnavailable
 from billing.tables import Order, Plan
-from careers.accounts.auth import requires_admin, requires_role
+from careers.accounts.auth import AdminPages, requires_role
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
@@ -315,10 +315,8 @@ async def stripe_webhook(request: Request, settings: NamedDependency[Settings], 
     return Response({"received": True, "result": result})
 
 
-class AdminBillingController(Controller):
+class AdminBillingController(AdminPages):
     path = "/admin"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/orders")
     async def orders(self, request: Request) -> Template:

@@ -16,7 +16,7 @@ from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
 from careers.core.uploads import storage_for
-from careers.core.web import form_str, read_form, redirect, render
+from careers.core.web import form_str, found, read_form, redirect, render
 from employers import service
 
 LOGO_CACHE = "public, max-age=3600"
@@ -232,10 +232,7 @@ class EmployerPublicController(Controller):
 
     @get("/employers/{slug:str}")
     async def page(self, request: Request, slug: FromPath[str]) -> Template:
-        page = await service.public_page(slug)
-        if page is None:
-            raise NotFoundException()
-        return render(request, "employers/public.html", {"page": page})
+        return render(request, "employers/public.html", {"page": found(await service.public_page(slug))})
 
     @get("/employers/{slug:str}/logo")
     async def logo(self, request: Request, settings: NamedDependency[Settings], slug: FromPath[str]) -> Response:

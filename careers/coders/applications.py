@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from careers.accounts.tables import User
-from careers.coders.profiles import DOCX_TYPE, ResumeFile, profile_details
+from careers.coders.profiles import DOCX_TYPE, ResumeFile, open_resume, profile_details
 from careers.coders.service import (
     CoderError,
     NotAllowed,
@@ -76,11 +76,7 @@ async def application_resume(application_id: int, user_id: int | None, settings:
         raise NotAllowed()
     if app.coder != user_id and not await is_employer_member_of_listing(user_id, app.listing):
         raise NotAllowed()
-    try:
-        data = await uploads.storage_for(settings).open(app.resume_key)
-    except FileNotFoundError:
-        raise NotAllowed() from None
-    return ResumeFile(data, app.resume_filename or "resume", app.resume_content_type)
+    return await open_resume(app, settings)
 
 
 async def listing_panel(user: Any, listing_id: int) -> dict[str, Any]:

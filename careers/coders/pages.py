@@ -23,7 +23,7 @@ from careers.coders import alerts, applications, privacy, profiles, saved, servi
 from careers.core import filters, ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
-from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next
+from careers.core.web import SESSION_COOKIE, form_str, found, read_form, redirect, render, safe_next
 from listings.tables import Listing
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES, ListingState
 
@@ -105,6 +105,23 @@ async def _listing_or_404(listing_id: int, *, saved_by: Any = None) -> dict[str,
         if getattr(saved_by, "role", None) != "coder" or not await saved.saved_listing_ids(saved_by.id, [listing_id]):
             raise NotFoundException()
     return listing
+
+
+async def _bookmark(request: Request, listing_id: int, *, keep: bool) -> Redirect:
+    """Save (`keep`) or unsave a listing for the signed-in coder, then back to `next` or the listing."""
+    listing = await _listing_or_404(listing_id, saved_by=None if keep else request.user)
+    back = service.listing_path(listing_id, listing["slug"])
+    login = _coder_or_login(request, back)
+    if login is not None:
+        return login
+    if keep:
+        await saved.save_job(request.user.id, listing_id)
+        message = f"Saved “{listing['title']}”."
+    else:
+        await saved.unsave_job(request.user.id, listing_id)
+        message = f"Removed “{listing['title']}” from your saved jobs."
+    form = await read_form(request)
+    return redirect(request, safe_next(form_str(form, "next", 2000), back), message)
 
 
 def _coder_or_login(request: Request, back: str) -> Redirect | None:
@@ -247,26 +264,11 @@ class CoderJobActionsController(Controller):
 
     @post("/jobs/{listing_id:int}/save")
     async def save(self, request: Request, listing_id: FromPath[int]) -> Redirect:
-        listing = await _listing_or_404(listing_id)
-        back = service.listing_path(listing_id, listing["slug"])
-        login = _coder_or_login(request, back)
-        if login is not None:
-            return login
-        await saved.save_job(request.user.id, listing_id)
-        form = await read_form(request)
-        return redirect(request, safe_next(form_str(form, "next", 2000), back), f"Saved “{listing['title']}”.")
+        return await _bookmark(request, listing_id, keep=True)
 
     @post("/jobs/{listing_id:int}/unsave")
     async def unsave(self, request: Request, listing_id: FromPath[int]) -> Redirect:
-        listing = await _listing_or_404(listing_id, saved_by=request.user)
-        back = service.listing_path(listing_id, listing["slug"])
-        login = _coder_or_login(request, back)
-        if login is not None:
-            return login
-        await saved.unsave_job(request.user.id, listing_id)
-        form = await read_form(request)
-        return redirect(request, safe_next(form_str(form, "next", 2000), back),
-                        f"Removed “{listing['title']}” from your saved jobs.")
+        return await _bookmark(request, listing_id, keep=False)
 
 
 class CoderPublicController(Controller):
@@ -274,10 +276,7 @@ class CoderPublicController(Controller):
 
     @get("/coders/{handle:str}")
     async def public_profile(self, request: Request, handle: FromPath[str]) -> Template:
-        details = await profiles.public_profile(handle)
-        if details is None:
-            raise NotFoundException()
-        return render(request, "coders/public_profile.html", {"p": details})
+        return render(request, "coders/public_profile.html", {"p": found(await profiles.public_profile(handle))})
 
     @get("/applications/{application_id:int}/resume")
     async def application_resume(self, request: Request, settings: NamedDependency[Settings],

@@ -347,8 +347,14 @@ async def own_resume(user_id: int, settings: Settings) -> ResumeFile:
     profile = await CoderProfile.objects().where(CoderProfile.user == user_id).first()
     if profile is None or not profile.resume_key:
         raise NotAllowed()
+    return await open_resume(profile, settings)
+
+
+async def open_resume(row: Any, settings: Settings) -> ResumeFile:
+    """The stored resume of a profile or an application row (`resume_key`, `resume_filename`,
+    `resume_content_type`); NotAllowed when the file is gone."""
     try:
-        data = await uploads.storage_for(settings).open(profile.resume_key)
+        data = await uploads.storage_for(settings).open(row.resume_key)
     except FileNotFoundError:
         raise NotAllowed() from None
-    return ResumeFile(data, profile.resume_filename or "resume", profile.resume_content_type)
+    return ResumeFile(data, row.resume_filename or "resume", row.resume_content_type)

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 
 from billing import service as billing  # a controller may show billing's order (ARCHITECTURE.md)
 from careers.accounts import audit
-from careers.accounts.auth import requires_admin
+from careers.accounts.auth import AdminPages
 from careers.core import clock, db, ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
@@ -37,10 +37,8 @@ def _client_ip(request: Request) -> str:
 # ---- the review queue -------------------------------------------------------------------------------
 
 
-class ReviewController(Controller):
+class ReviewController(AdminPages):
     path = "/admin/review"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def queue(self, request: Request) -> Template:
@@ -127,10 +125,8 @@ class ReportController(Controller):
 # ---- reports: the admin side ------------------------------------------------------------------------
 
 
-class ReportsAdminController(Controller):
+class ReportsAdminController(AdminPages):
     path = "/admin/reports"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def index(self, request: Request) -> Template:
@@ -166,10 +162,8 @@ EMPLOYER_FILTERS = {"all": "All", "unverified": "Not verified", "verified": "Ver
 BACK_TO_EMPLOYER = back_to("/admin/employers/{employer_id}")
 
 
-class EmployersAdminController(Controller):
+class EmployersAdminController(AdminPages):
     path = "/admin/employers"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def index(self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "all",
@@ -268,10 +262,8 @@ class EmployersAdminController(Controller):
 # ---- the audit log (read-only) -------------------------------------------------------------------------
 
 
-class AuditController(Controller):
+class AuditController(AdminPages):
     path = "/admin/audit"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def log(self, request: Request, actor: FromQuery[str] = "", employer: FromQuery[str] = "",
