@@ -285,6 +285,13 @@ class CoderPublicController(Controller):
         return _download(await applications.application_resume(application_id, user.id if user else None, settings))
 
 
+def _invalid_link(request: Request, what: str) -> Template:
+    """A confirmation or unsubscribe link that is not (or no longer) valid: 404 with a plain message."""
+    return render(request, "coders/alert_message.html", {
+        "title": "Link not valid", "message": f"This {what} link is not valid or the alert was removed."},
+        status_code=404)
+
+
 class JobAlertController(Controller):
     """Saving a search as an alert (account or guest), confirming, managing and unsubscribing."""
 
@@ -332,9 +339,7 @@ class JobAlertController(Controller):
                            token: FromQuery[str] = "") -> Template:
         alert = await alerts.alert_for_token(token, settings.secret_key, "confirm")
         if alert is None or not alert.active:
-            return render(request, "coders/alert_message.html", {
-                "title": "Link not valid", "message": "This confirmation link is not valid or the alert was removed."},
-                status_code=404)
+            return _invalid_link(request, "confirmation")
         return render(request, "coders/alert_confirm.html", {"alert": alerts.alert_view(alert), "token": token})
 
     @post("/alerts/confirm")
@@ -342,9 +347,7 @@ class JobAlertController(Controller):
         form = await read_form(request)
         alert = await alerts.confirm(form_str(form, "token", 200), settings)
         if alert is None:
-            return render(request, "coders/alert_message.html", {
-                "title": "Link not valid", "message": "This confirmation link is not valid or the alert was removed."},
-                status_code=404)
+            return _invalid_link(request, "confirmation")
         return render(request, "coders/alert_message.html", {
             "title": "Your alert is on",
             "message": f"We will mail new jobs matching {alerts.describe_query(alert.query)} to {alert.email}, "
@@ -380,9 +383,7 @@ class JobAlertController(Controller):
         """Mail scanners follow links: a GET only asks; the button POSTs."""
         alert = await alerts.alert_for_token(token, settings.secret_key)
         if alert is None:
-            return render(request, "coders/alert_message.html", {
-                "title": "Link not valid", "message": "This unsubscribe link is not valid or the alert was removed."},
-                status_code=404)
+            return _invalid_link(request, "unsubscribe")
         return render(request, "coders/alert_unsubscribe.html", {"alert": alerts.alert_view(alert), "token": token})
 
     @post("/alerts/unsubscribe")
@@ -394,9 +395,7 @@ class JobAlertController(Controller):
             token = form_str(form, "token", 200)
         alert = await alerts.unsubscribe(token, settings)
         if alert is None:
-            return render(request, "coders/alert_message.html", {
-                "title": "Link not valid", "message": "This unsubscribe link is not valid or the alert was removed."},
-                status_code=404)
+            return _invalid_link(request, "unsubscribe")
         return render(request, "coders/alert_message.html", {
             "title": "You are unsubscribed",
             "message": f"We will not mail {alert.email} about {alerts.describe_query(alert.query)} again."})
