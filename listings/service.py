@@ -107,13 +107,7 @@ def check_transition(from_status: str, to_status: str, actor_kind: str) -> None:
 
 
 async def _locked(listing_id: int) -> Listing:
-    query = Listing.objects().where(Listing.id == listing_id)
-    if not db.is_sqlite():
-        query = query.lock_rows()  # SQLite's IMMEDIATE transaction already serialises writers
-    listing = await query.first()
-    if listing is None:
-        raise ListingNotFound("That listing does not exist.")
-    return listing
+    return await db.locked_row(Listing, Listing.id == listing_id, ListingNotFound("That listing does not exist."))
 
 
 def snapshot(listing: Listing) -> dict:

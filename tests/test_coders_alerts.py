@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from careers.accounts.tables import User
-from careers.coders import alerts, privacy, service
+from careers.coders import alerts, applications, privacy, service
 from careers.coders.tables import AlertSentListing, Application, CoderProfile, JobAlert, SavedJob
 from listings import service as listings_service
 from tests.conftest import link_in, login, outbox_mail, register_coder, register_employer, stored
@@ -182,7 +182,7 @@ async def test_withdrawn_application_is_frozen(browser, make_browser):
     assert "Withdrawn by you" in page.text and "Withdraw this application" not in page.text
     hr = await User.objects().get(User.email == "hr@acmehealth.org")
     with pytest.raises(service.CoderError, match="withdrew"):
-        await service.move_application(application.id, "interviewing", hr.id)
+        await applications.move_application(application.id, "interviewing", hr.id)
 
 
 async def test_closed_listing_is_visible_in_my_applications(browser, make_browser):

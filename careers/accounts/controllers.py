@@ -3,6 +3,7 @@ and the admins' second factor (TOTP enrolment, the code after the password, reco
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -53,6 +54,32 @@ async def log_in(request: Request, user_id: int, next_url: str, message: str | N
     response = redirect(request, next_url, message)
     response.cookies.append(session_cookie(request, token))
     return response
+
+
+async def register_account(request: Request, settings: Settings, template: str, fields: dict[str, int],
+                           create: Callable[[dict[str, str], str], Awaitable[int]], next_url: str,
+                           welcome: str) -> Template | Redirect:
+    """A sign-up form's POST (coder or employer): the two passwords must match and the client's register rate
+    applies; `create(kept, password)` makes the account and returns its user id (an AccountError is shown at its
+    field), then the person is signed in. `fields` are the form fields kept on the page, with their length caps."""
+    form = await read_form(request)
+    kept = {name: form_str(form, name, cap) for name, cap in fields.items()}
+    errors: dict[str, str] = {}
+    password = form_str(form, "password", 1000)
+    if password != form_str(form, "password_confirm", 1000):
+        errors["password_confirm"] = "The two passwords differ."
+    try:
+        await ratelimit.hit("register-ip", client_key(request), settings.register_rate)
+    except ratelimit.RateLimited as exc:
+        return render(request, template, {"form": kept, "errors": {"__all__": str(exc)}}, status_code=429)
+    if not errors:
+        try:
+            user_id = await create(kept, password)
+        except service.AccountError as exc:
+            errors[exc.field or "__all__"] = exc.message
+    if errors:
+        return render(request, template, {"form": kept, "errors": errors}, status_code=400)
+    return await log_in(request, user_id, next_url, welcome)
 
 
 class AccountController(Controller):

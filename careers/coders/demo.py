@@ -12,7 +12,7 @@ import random
 import secrets
 from decimal import Decimal
 
-from careers.coders import service
+from careers.coders import profiles, service
 from careers.coders.tables import (
     Application,
     ApplicationEvent,
@@ -87,7 +87,7 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
         if await CoderCredential.exists().where(CoderCredential.profile == profile.id):
             continue
         creds = CREDENTIAL_SETS[n % len(CREDENTIAL_SETS)]
-        zip5, city, state = service.resolve_zip(DEMO_ZIPS[n % len(DEMO_ZIPS)])
+        zip5, city, state = profiles.resolve_zip(DEMO_ZIPS[n % len(DEMO_ZIPS)])
         years = 0 if creds in (["CPC-A"], ["CCA"]) else rng.randint(1, 15)
         settings_ = rng.sample(SETTING_CHOICES, k=rng.randint(1, 3))
         tools = rng.choice(TOOLS)
@@ -107,10 +107,10 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
                 CoderProfile.desired_pay_min: Decimal(rng.randrange(20, 36)),
                 CoderProfile.desired_pay_unit: "hour",
                 CoderProfile.summary_md: summary,
-                CoderProfile.summary_html: service.render_markdown(summary),
+                CoderProfile.summary_html: profiles.render_markdown(summary),
                 CoderProfile.resume_key: resume_key,
                 CoderProfile.resume_filename: "resume.pdf" if resume_key else "",
-                CoderProfile.resume_content_type: service.PDF_TYPE if resume_key else "",
+                CoderProfile.resume_content_type: profiles.PDF_TYPE if resume_key else "",
                 CoderProfile.resume_size: len(demo_pdf(profile.name)) if resume_key else 0,
                 CoderProfile.resume_uploaded_at: now if resume_key else None,
             }).where(CoderProfile.id == profile.id)
@@ -128,7 +128,7 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
                 await JobAlert.insert(JobAlert(user=user_id, email=email, query=ALERT_QUERIES[n % len(ALERT_QUERIES)],
                                                frequency="daily" if n % 2 == 0 else "weekly",
                                                token_nonce=secrets.token_hex(16), confirmed_at=now))
-        details = await service.profile_details(await service.get_or_create_profile(user_id))
+        details = await profiles.profile_details(await service.get_or_create_profile(user_id))
         for listing in rng.sample(listings, k=min(len(listings), rng.randint(0, 3))):
             await _demo_application(listing["id"], user_id, details, resume_key, rng.choice(STAGE_PATHS), now, storage)
         made += 1
@@ -146,7 +146,7 @@ async def _demo_application(listing_id: int, user_id: int, details: dict, resume
             listing=listing_id, coder=user_id, listing_coder=f"{listing_id}:{user_id}", stage=stages[-1],
             cover_note="I would be glad to bring my coding experience to your team.",
             profile_snapshot=json.dumps(details, default=str), resume_key=copy_key,
-            resume_filename="resume.pdf" if copy_key else "", resume_content_type=service.PDF_TYPE if copy_key else "",
+            resume_filename="resume.pdf" if copy_key else "", resume_content_type=profiles.PDF_TYPE if copy_key else "",
             viewed_at=now if len(stages) > 1 else None,
         )).on_conflict(target=Application.listing_coder, action="DO NOTHING").returning(Application.id)
         if not rows:

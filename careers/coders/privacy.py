@@ -18,7 +18,7 @@ from typing import Any
 
 from careers.accounts import service as accounts
 from careers.accounts.tables import AccountToken, Session, User
-from careers.coders import service
+from careers.coders import profiles, service
 from careers.coders.tables import (
     Application,
     ApplicationEvent,
@@ -35,7 +35,7 @@ from careers.core import clock, db
 from careers.core.config import Settings
 from careers.core.storage import storage_for
 
-RETENTION_DAYS = service.RETENTION_DAYS
+RETENTION_DAYS = 90  # employers keep an application's snapshot this long after a coder deletes their account
 RULE = (f"Applications you already sent stay with those employers for {RETENTION_DAYS} days after you sent each one "
         "(their retention window, so they can finish hiring). After that we anonymise them: your name, contact "
         "details, profile snapshot, cover note and resume copy are removed; only the fact that someone applied remains.")
@@ -51,7 +51,7 @@ async def export(user_id: int, settings: Settings) -> bytes:
     """A zip with data.json (account, profile, applications with history, saved jobs, alerts) and the resume."""
     user = await User.objects().get(User.id == user_id)
     profile = await service.get_or_create_profile(user_id)
-    details = await service.profile_details(profile)
+    details = await profiles.profile_details(profile)
     applications = await Application.select(
         Application.id, Application.stage, Application.cover_note, Application.created_at, Application.viewed_at,
         Application.profile_snapshot, Application.listing.id.as_alias("listing_id"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -299,13 +300,23 @@ def _raised_rate_limits(env: dict[str, str]) -> dict[str, tuple[int, int]]:
     return limits
 
 
+def kept_secret(data_dir: Path, name: str, new: Callable[[], str]) -> str:
+    """A secret generated once by `new()` and kept in `data_dir/name` (readable by its owner only); a process that
+    loses the race to create it reads the winner's."""
+    path = data_dir / name
+    if not path.is_file():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        secret = new()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secret)
+            return secret
+    return path.read_text().strip()
+
+
 def _development_secret(data_dir: Path) -> str:
-    path = data_dir / "secret_key"
-    if path.is_file():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+    return kept_secret(data_dir, "secret_key", lambda: secrets.token_urlsafe(48))

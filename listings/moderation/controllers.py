@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 
 from billing import service as billing  # a controller may show billing's order (ARCHITECTURE.md)
 from careers.accounts import audit
-from careers.accounts.auth import requires_admin
+from careers.accounts.auth import AdminPages
 from careers.core import clock, db, ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
@@ -34,10 +34,8 @@ PAGE_SIZE = 50
 # ---- the review queue -------------------------------------------------------------------------------
 
 
-class ReviewController(Controller):
+class ReviewController(AdminPages):
     path = "/admin/review"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def queue(self, request: Request) -> Template:
@@ -139,10 +137,8 @@ class ReportController(Controller):
 # ---- reports: the admin side ------------------------------------------------------------------------
 
 
-class ReportsAdminController(Controller):
+class ReportsAdminController(AdminPages):
     path = "/admin/reports"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def index(self, request: Request, settings: NamedDependency[Settings]) -> Template:
@@ -178,10 +174,8 @@ EMPLOYER_FILTERS = {"all": "All", "unverified": "Not verified", "verified": "Ver
 BACK_TO_EMPLOYER = back_to("/admin/employers/{employer_id}")
 
 
-class EmployersAdminController(Controller):
+class EmployersAdminController(AdminPages):
     path = "/admin/employers"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def index(self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "all",
@@ -280,10 +274,8 @@ class EmployersAdminController(Controller):
 # ---- the audit log (read-only) -------------------------------------------------------------------------
 
 
-class AuditController(Controller):
+class AuditController(AdminPages):
     path = "/admin/audit"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def log(self, request: Request, actor: FromQuery[str] = "", employer: FromQuery[str] = "",

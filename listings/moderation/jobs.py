@@ -11,14 +11,14 @@ import datetime as dt
 from careers.accounts import audit
 from careers.core import clock, db, mail
 from careers.core.config import Settings
+from careers.core.registry import Throttled
 from listings.moderation.tables import AdminNotice
 from listings.tables import Listing, ListingEvent
 from listings.vocabulary import ListingState
 
 NOTICE_INTERVAL = dt.timedelta(minutes=15)
 REVIEW_NOTICE = "review_queue"
-_CHECK_EVERY = dt.timedelta(seconds=20)  # cheap in-process throttle between database checks
-_last_check: dict[str, dt.datetime] = {}
+CHECK_EVERY_SECONDS = 20.0  # cheap in-process throttle between database checks
 
 
 
@@ -60,14 +60,5 @@ async def mail_admins_about_reviews(settings: Settings, *, now: dt.datetime | No
     return len(admins)
 
 
-async def review_notice(settings: Settings) -> None:
-    now = clock.now()
-    last = _last_check.get(REVIEW_NOTICE)
-    if last is not None and now - last < _CHECK_EVERY:
-        return
-    _last_check[REVIEW_NOTICE] = now
-    await mail_admins_about_reviews(settings, now=now)
-
-
 def periodic() -> list:
-    return [review_notice]
+    return [Throttled("review_notice", CHECK_EVERY_SECONDS, mail_admins_about_reviews)]
