@@ -10,23 +10,21 @@ import html
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts import audit
-from careers.accounts.auth import requires_admin
+from careers.accounts.auth import AdminPages
 from careers.core import clock, db, filters, mail, outbox, registry
 from careers.core.tables import OutboxRow
 from careers.core.web import redirect, render
 from careers.domains import DOMAINS
 
 
-class AdminController(Controller):
+class AdminController(AdminPages):
     path = "/admin"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def dashboard(self, request: Request) -> Template:

@@ -26,8 +26,10 @@ from careers.api_docs import openapi_config
 from careers.core import db, filters, registry
 from careers.core.config import PROJECT_ROOT, Settings, load_settings
 from careers.core.errors import EXCEPTION_HANDLERS
+from careers.core.logs import logging_config, request_id_middleware
 from careers.core.web import CSRF_COOKIE, render
 from careers.domains import DOMAINS
+from careers.metrics import metrics
 from careers.worker import Worker
 from search import client as search_client
 from search import indexing as search_indexing
@@ -142,7 +144,7 @@ def security_headers_hook(settings: Settings):
 
 def route_handlers() -> list:
     """The pages of no domain, the admin's, then every domain's routes (careers/domains.py)."""
-    return [home, healthz, readyz, AdminController, *registry.routes(DOMAINS)]
+    return [home, healthz, readyz, metrics, AdminController, *registry.routes(DOMAINS)]
 
 
 async def _prepare_search(settings: Settings) -> None:
@@ -194,7 +196,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[*route_handlers(), create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"])],
         template_config=templates,
         csrf_config=csrf,
-        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$", "^/readyz$"])],
+        middleware=[_prometheus_middleware(),
+                    DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$", "^/readyz$"])],
+        logging_config=logging_config(settings),
         before_send=[security_headers_hook(settings)],
         before_request=reject_impossible_ids,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -204,7 +208,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=openapi_config(settings),
         debug=False,
     )
+    app.asgi_handler = request_id_middleware(app.asgi_handler, settings)  # every answer, the router's 404s too
     return app
+
+
+def _prometheus_middleware():
+    from careers.metrics import prometheus_config
+
+    return prometheus_config().middleware
 
 
 def create_app_from_env() -> Litestar:

@@ -230,7 +230,9 @@ class Supervisor:
     def _start_web_and_worker(self, env: dict[str, str]) -> None:
         web_argv = [sys.executable, "-m", "uvicorn", "--factory", "careers.app:create_app_from_env",
                     "--host", self.host, "--port", str(self.port), "--workers", str(self.web_workers),
-                    "--timeout-graceful-shutdown", "5", "--no-server-header"]
+                    "--timeout-graceful-shutdown", "5", "--no-server-header",
+                    # X-Forwarded-For is read in one place only, through TRUSTED_PROXIES (careers/core/proxies.py).
+                    "--no-proxy-headers"]
         web = local.ManagedProcess("web", web_argv, self.port, env=dict(env), inherit_output=True,
                                    die_with_parent=True)
         self._launch(Child(web, health_path="/healthz"))

@@ -17,12 +17,12 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_admin, requires_role
-from careers.coders import service as coders_service
+from careers.coders import applications as coder_applications
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
 from careers.core.web import form_list, form_str, read_form, redirect, render
-from employers.service import employer_for_user
+from employers.dependencies import current_employer
 from employers.tables import Employer
 from listings import jobposting, service
 from listings import vocabulary as vocab
@@ -76,13 +76,6 @@ async def form_context(form: dict[str, Any], errors: dict[str, str], **extra: An
     }
 
 
-async def _employer_of(request: Request) -> Employer:
-    employer = await employer_for_user(request.user.id)
-    if employer is None:
-        raise NotFoundException()
-    return employer
-
-
 async def _own_listing(request: Request, listing_id: int) -> Listing:
     """The listing if the signed-in employer user's organisation owns it; 404 for everyone else."""
     listing = await service.listing_for_member(listing_id, request.user.id)
@@ -112,10 +105,10 @@ async def listing_page_context(request: Request, settings: Settings, listing: Li
 
     # ---- extra context from other domains ---------------------------------------------------
     # Other domains add what the listing page shows about the visitor here, as a plain dict merge,
-    # e.g. the coders domain: `context.update(await coders_service.listing_context(request.user, listing))`
+    # e.g. the coders domain: `context.update(await coder_applications.listing_context(request.user, listing))`
     # (apply state, saved job, qualification match); the template shows it in `{% block coder_panel %}`.
     if not preview:
-        context.update(await coders_service.listing_context(request.user, listing))
+        context.update(await coder_applications.listing_context(request.user, listing))
     return context
 
 
@@ -132,13 +125,13 @@ class EmployerListingsController(Controller):
 
     @get("/new")
     async def new(self, request: Request) -> Template:
-        employer = await _employer_of(request)
+        employer = await current_employer(request)
         form = form_from_values({"work_mode": "remote", "employment_type": "full_time", "pay_unit": "hour"})
         return await self._form_page(request, await form_context(form, {}, employer=employer, listing=None))
 
     @post("/new")
     async def create(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
-        employer = await _employer_of(request)
+        employer = await current_employer(request)
         form = kept_form(await read_form(request))
         ctx = dict(employer=employer, listing=None)
         user = request.user

@@ -85,18 +85,16 @@ def removal_links(query: SearchQuery) -> list[tuple[str, str]]:
 
     if query.q:
         links.append((f'the keywords "{query.q}"', without("q")))
-    for code in query.credentials:
-        links.append((f"credential {code}", without("credential", code)))
-    for value in query.settings:
-        links.append((f"setting {SETTINGS[value]}", without("setting", value)))
-    for value in query.specialties:
-        links.append((f"specialty {SPECIALTIES[value]}", without("specialty", value)))
-    for value in query.work_modes:
-        links.append((f"work mode {WORK_MODES[value]}", without("work_mode", value)))
-    for value in query.employment_types:
-        links.append((f"employment type {EMPLOYMENT_TYPES[value]}", without("employment_type", value)))
-    for value in query.states:
-        links.append((f"state {US_STATES[value]}", without("state", value)))
+    # (the chosen values, their URL parameter, the words naming them, their labels; credentials show their code)
+    for values, param, noun, labels in (
+        (query.credentials, "credential", "credential", None), (query.settings, "setting", "setting", SETTINGS),
+        (query.specialties, "specialty", "specialty", SPECIALTIES),
+        (query.work_modes, "work_mode", "work mode", WORK_MODES),
+        (query.employment_types, "employment_type", "employment type", EMPLOYMENT_TYPES),
+        (query.states, "state", "state", US_STATES),
+    ):
+        for value in values:
+            links.append((f"{noun} {labels[value] if labels else value}", without(param, value)))
     if query.remote_state:
         links.append((f"remote jobs open to residents of {US_STATES[query.remote_state]}", without("remote_state")))
     if query.zip:

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="careers-test-"))
@@ -22,7 +23,8 @@ if os.environ.get("TEST_DATABASE_URL"):
 else:
     os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'test.sqlite3'}"
 for _name in ("MEILI_URL", "MEILI_MASTER_KEY", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
-              "STRIPE_API_BASE", "SMTP_URL", "SECRET_KEY", "BASE_URL"):
+              "STRIPE_API_BASE", "SMTP_URL", "SECRET_KEY", "BASE_URL", "STORAGE_URL", "S3_ENDPOINT_URL", "S3_REGION",
+              "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "METRICS_TOKEN", "TRUSTED_PROXIES"):
     os.environ.pop(_name, None)
 
 import httpx  # noqa: E402
@@ -43,13 +45,19 @@ ON_POSTGRES = os.environ["DATABASE_URL"].startswith("postgres")
 _SQLITE_PATH = (os.environ["DATABASE_URL"].removeprefix("sqlite:///")
                 if os.environ["DATABASE_URL"].startswith("sqlite:///") else None)
 IN_CI = os.environ.get("CI") == "true"
-# Tables whose rows are reference data seeded by migrations: kept between tests.
-REFERENCE_TABLES = {"credentials", "plans", "piccolo_migration"}
+# TEST_STORAGE_URL=s3: every Settings of the suite keeps uploads in a bucket of moto's S3 server instead of on disk.
+ON_S3 = os.environ.get("TEST_STORAGE_URL", "").strip().lower() in ("s3", "s3://")
+S3_BUCKET = "careers-test"
+S3_KEYS = {"aws_access_key_id": "test-access-key", "aws_secret_access_key": "test-secret-key", "s3_region": "us-east-1"}
+# Tables whose rows are reference data seeded by migrations, and Piccolo's own record of applied migrations
+# (its table is `migration`): kept between tests, so a `careers serve` a test starts finds the schema up to date.
+REFERENCE_TABLES = {"credentials", "plans", "piccolo_migration", "migration"}
 
 
 def pytest_report_header(config):
     engine = "PostgreSQL" if ON_POSTGRES else "SQLite"
-    return f"careers: database engine {engine} ({'TEST_DATABASE_URL' if ON_POSTGRES else _TMP / 'test.sqlite3'})"
+    storage = "uploads in moto's S3 (TEST_STORAGE_URL=s3)" if ON_S3 else "uploads on disk"
+    return f"careers: database engine {engine} ({'TEST_DATABASE_URL' if ON_POSTGRES else _TMP / 'test.sqlite3'}); {storage}"
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -200,9 +208,60 @@ def empty_mailbox():
         _MAILBOX[0].clear()
 
 
+@dataclass
+class MotoS3:
+    """moto's S3 API on a loopback port, one bucket made for the session."""
+
+    url: str
+    bucket: str = S3_BUCKET
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.url, region_name=S3_KEYS["s3_region"],
+                            aws_access_key_id=S3_KEYS["aws_access_key_id"],
+                            aws_secret_access_key=S3_KEYS["aws_secret_access_key"])
+
+    def make_bucket(self, name: str) -> str:
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def settings_for(self, storage_url: str) -> dict:
+        return {"storage_url": storage_url, "s3_endpoint_url": self.url, **S3_KEYS}
+
+
 @pytest.fixture(scope="session")
-def base_settings(meilisearch, stripe_emulator, mail_sink) -> Settings:
+def moto_s3():
+    """A real S3 API (moto's server mode) on a free loopback port, as Meilisearch and the Stripe emulator are."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    from careers.local import free_port
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per S3 request would bury a failure's log
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    s3 = MotoS3(url=f"http://127.0.0.1:{port}")
+    s3.make_bucket(S3_BUCKET)
+    yield s3
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def storage_settings(request) -> dict:
+    """Settings fields for the suite's uploads: nothing (disk) or moto's bucket when TEST_STORAGE_URL=s3."""
+    if not ON_S3:
+        return {}
+    s3 = request.getfixturevalue("moto_s3")
+    return s3.settings_for(f"s3://{s3.bucket}/suite")
+
+
+@pytest.fixture(scope="session")
+def base_settings(meilisearch, stripe_emulator, storage_settings, mail_sink) -> Settings:
     settings = load_settings(
+        **storage_settings,
         meili_url=meilisearch.url,
         meili_master_key="test-master-key-0123456789",
         meili_index="listings_test",
@@ -220,6 +279,7 @@ def base_settings(meilisearch, stripe_emulator, mail_sink) -> Settings:
         apply_rate=(1000, 60),
         report_rate=(1000, 60),
         post_rate=(1000, 60),
+        invite_rate=(1000, 60),
         print_mail=False,
         smtp_url=mail_sink.url,
     )
@@ -230,6 +290,15 @@ def base_settings(meilisearch, stripe_emulator, mail_sink) -> Settings:
 @pytest.fixture
 def settings(base_settings) -> Settings:
     return base_settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def search_index_ready(database, base_settings):
+    """The session's index exists with our settings before any test runs, whatever order they run in (a sync
+    row written before any test applied the settings would make Meilisearch create it bare)."""
+    from tests.search_helpers import fresh_index
+
+    await fresh_index(base_settings)
 
 
 _APPS: dict[int, tuple[Settings, object]] = {}
@@ -283,8 +352,9 @@ def make_browser(app):
     """A factory for more browsers (several people in one test)."""
     clients: list[Browser] = []
 
-    def factory() -> Browser:
-        client = Browser(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    def factory(address: str = "127.0.0.1") -> Browser:
+        """A browser whose requests come from `address` (the socket peer the app sees)."""
+        client = Browser(transport=httpx.ASGITransport(app=app, client=(address, 123)), base_url="http://testserver")
         clients.append(client)
         return client
 
@@ -307,7 +377,35 @@ async def close_search_sessions():
     await close_http()
 
 
+@pytest.fixture(autouse=True)
+def nothing_on_disk_with_s3(request):
+    """With TEST_STORAGE_URL=s3, no test writes an upload under $CAREERS_DATA_DIR/uploads."""
+    watched = ON_S3 and "settings" in request.fixturenames
+    uploads = request.getfixturevalue("settings").uploads_dir if watched else None
+    yield
+    if uploads is not None:
+        found = [p for p in uploads.rglob("*") if p.is_file()] if uploads.exists() else []
+        assert not found, f"S3 storage, yet files were written to disk: {found[:5]}"
+
+
 # ---- small helpers the tests share --------------------------------------------------------
+
+
+async def stored(settings: Settings, key: str) -> bytes | None:
+    """The bytes the configured storage holds under `key` (disk or bucket), None when absent."""
+    from careers.core.storage import storage_for
+
+    try:
+        return await storage_for(settings).read(key)
+    except FileNotFoundError:
+        return None
+
+
+async def stored_count(settings: Settings) -> int:
+    """How many objects the configured storage holds."""
+    from careers.core.storage import storage_for
+
+    return len([info async for info in storage_for(settings).list()])
 
 
 async def outbox_mail(to: str | None = None) -> list[dict]:
@@ -331,6 +429,16 @@ async def sent_mail(to: str | None = None, settings: Settings | None = None) -> 
     return sink.mails(to)
 
 
+async def follow_mailed_link(browser: Browser, link: str, button: str) -> httpx.Response:
+    """Open a mailed one-time link (a page that changes nothing) and press its button, as a person would."""
+    from urllib.parse import parse_qs, urlparse
+
+    page = await browser.get(link)
+    assert page.status_code == 200 and button in page.text, page.text[:2000]
+    token = parse_qs(urlparse(link).query).get("token", [""])[0]
+    return await browser.submit(urlparse(link).path, {"token": token})
+
+
 def link_in(text: str, path_prefix: str) -> str:
     import re
 
@@ -346,7 +454,7 @@ async def register_coder(browser: Browser, email: str = "coder@example.org", pas
     assert response.status_code == 303, response.text
     if confirm:
         mail = (await sent_mail(email))[-1]
-        await browser.get(link_in(mail["text"], "/account/confirm"))
+        await follow_mailed_link(browser, link_in(mail["text"], "/account/confirm"), "Confirm my email address")
     return response
 
 
@@ -359,7 +467,7 @@ async def register_employer(browser: Browser, email: str = "hr@acmehealth.org", 
     assert response.status_code == 303, response.text
     if confirm:
         mail = (await sent_mail(email))[-1]
-        await browser.get(link_in(mail["text"], "/account/confirm"))
+        await follow_mailed_link(browser, link_in(mail["text"], "/account/confirm"), "Confirm my email address")
     return response
 
 

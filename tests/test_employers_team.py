@@ -169,7 +169,7 @@ async def test_inviting_a_current_member_or_a_bad_address_is_a_field_error(brows
 
 
 async def test_invitations_are_rate_limited_per_account(frozen_clock, app, settings, browser):
-    app.state.settings = settings.replace(post_rate=(2, 3600))
+    app.state.settings = settings.replace(invite_rate=(2, 3600))
     await register_employer(browser)
     await invite(browser, "a@acmehealth.org")
     await invite(browser, "b@acmehealth.org")

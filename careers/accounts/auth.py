@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar import Controller
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException
 from litestar.handlers.base import BaseRouteHandler
@@ -61,6 +62,13 @@ def requires_admin(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     user = _user(connection)
     if user is None or user.role != "admin" or not user.second_factor_ok:
         raise NotFoundException()
+
+
+class AdminPages(Controller):
+    """The base of every /admin page controller: out of the API schema, 404 to anyone but a signed-in admin."""
+
+    include_in_schema = False
+    guards = [requires_admin]  # noqa: RUF012 - Litestar reads the class attribute
 
 
 def requires_second_step(connection: ASGIConnection, _: BaseRouteHandler) -> None:

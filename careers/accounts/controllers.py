@@ -3,6 +3,7 @@ and the admins' second factor (TOTP enrolment, the code after the password, reco
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -23,11 +24,13 @@ from careers.accounts.auth import (
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
+from careers.core.proxies import request_client_address
 from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next, settings_of
 
 
 def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The rate-limit key of an anonymous client: its address, read through TRUSTED_PROXIES only."""
+    return request_client_address(request)
 
 
 def session_cookie(request: Request, token: str) -> Cookie:
@@ -74,6 +77,33 @@ async def after_password(request: Request, user, next_url: str, message: str = "
                         "Set up your authenticator app to finish logging in.")
 
 
+async def register_account(request: Request, settings: Settings, template: str, fields: dict[str, int],
+                           create: Callable[[dict[str, str], str], Awaitable[int]], next_url: str,
+                           welcome: str) -> Template | Redirect:
+    """A sign-up form's POST (coder or employer): the two passwords must match and the client's register rate
+    applies; `create(kept, password)` makes the account and returns its user id (an AccountError is shown at its
+    field), then the person is signed in. `fields` are the form fields kept on the page, with their length caps."""
+    form = await read_form(request)
+    kept = {name: form_str(form, name, cap) for name, cap in fields.items()}
+    errors: dict[str, str] = {}
+    password = form_str(form, "password", 1000)
+    if password != form_str(form, "password_confirm", 1000):
+        errors["password_confirm"] = "The two passwords differ."
+    try:
+        await ratelimit.hit("register-ip", client_key(request), settings.register_rate)
+        await ratelimit.hit("register-account", service.limit_key(kept["email"]), settings.register_rate)
+    except ratelimit.RateLimited as exc:
+        return render(request, template, {"form": kept, "errors": {"__all__": str(exc)}}, status_code=429)
+    if not errors:
+        try:
+            user_id = await create(kept, password)
+        except service.AccountError as exc:
+            errors[exc.field or "__all__"] = exc.message
+    if errors:
+        return render(request, template, {"form": kept, "errors": errors}, status_code=400)
+    return await log_in(request, user_id, next_url, welcome, second_factor_ok=True)  # no second step yet: complete
+
+
 class AccountController(Controller):
     include_in_schema = False
 
@@ -118,7 +148,13 @@ class AccountController(Controller):
         return render(request, "accounts/account.html", {"two_step": await service.has_totp(request.user.id)})
 
     @get("/account/confirm")
-    async def confirm(self, request: Request, token: FromQuery[str] = "") -> Template | Redirect:
+    async def confirm_page(self, request: Request, token: FromQuery[str] = "") -> Template:
+        """The mailed link opens a page; only its button (a POST) confirms, so a link scanner confirms nothing."""
+        return render(request, "accounts/confirm_email.html", {"token": token})
+
+    @post("/account/confirm")
+    async def confirm(self, request: Request) -> Template | Redirect:
+        token = form_str(await read_form(request), "token", 200)
         try:
             await service.confirm_email(token)
         except service.AccountError as exc:

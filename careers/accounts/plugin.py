@@ -2,10 +2,5 @@
 
 from careers.core.registry import DomainPlugin
 
-PLUGIN = DomainPlugin(
-    name="accounts",
-    routes=("careers.accounts.controllers:AccountController", "careers.accounts.controllers:SecondFactorController",
-            "careers.accounts.controllers:AccountSecondFactorController"),
-    templates="accounts",
-    outbox_handlers=("careers.accounts.service:mail_handlers",),
-)
+PLUGIN = DomainPlugin.of("careers.accounts", "controllers:AccountController", "controllers:SecondFactorController",
+                         "controllers:AccountSecondFactorController", "service:handlers")

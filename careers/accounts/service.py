@@ -23,6 +23,7 @@ from careers.accounts.tables import AccountToken, RecoveryCode, Session, User
 from careers.core import clock, db, mail, sealing
 from careers.core.config import Settings
 from careers.core.errors import DomainError
+from careers.core.forms import has_control_characters
 
 ROLES = ("coder", "employer", "admin")
 PASSWORD_MIN_LENGTH = 10
@@ -110,10 +111,15 @@ async def email_taken(email: str) -> bool:
     return await User.exists().where(User.email == email)
 
 
+ONE_LINE = "Use one line of plain text here: no line breaks or control characters."
+
+
 async def create_user(email: str, password: str, role: str, display_name: str = "", *, confirmed: bool = False) -> User:
     """Create an account; call inside a transaction. Validates email and password first."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
+    if has_control_characters(display_name):
+        raise AccountError(ONE_LINE, "display_name")
     email = normalise_email(email)
     check_password_strength(password, email)
     if await email_taken(email):
@@ -332,7 +338,7 @@ async def _compose_reset(payload: dict, settings: Settings) -> dict | None:
                     f"hour, once):\n{link}\n\nIf it was not you, ignore this mail; your password stays as it is."}
 
 
-def mail_handlers() -> dict:
+def handlers() -> dict:
     """The outbox handlers of the mails whose link is made when they are sent."""
     return {mail.LINK_MAIL_PREFIX + "confirm_email": mail.link_mail_handler(_compose_confirmation),
             mail.LINK_MAIL_PREFIX + "reset_password": mail.link_mail_handler(_compose_reset)}

@@ -175,7 +175,7 @@ async def _compose_digest(payload: dict[str, Any], settings: Settings) -> dict[s
                         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}
 
 
-def mail_handlers() -> dict:
+def handlers() -> dict:
     """Alert mails' outbox handlers: their confirm, manage and unsubscribe links are written when they are sent."""
     return {mail.LINK_MAIL_PREFIX + "alert_confirm": mail.link_mail_handler(_compose_confirmation),
             mail.LINK_MAIL_PREFIX + "alert_digest": mail.link_mail_handler(_compose_digest)}

@@ -13,6 +13,7 @@ from careers.accounts import audit
 from careers.accounts.service import token_hash
 from careers.core import clock, db, mail
 from careers.core.config import Settings
+from careers.core.registry import Throttled
 from listings.moderation.service import REPORT_CONFIRM_TTL, REPORT_REASONS
 from listings.moderation.tables import AdminNotice, Report
 from listings.tables import Listing, ListingEvent
@@ -20,8 +21,7 @@ from listings.vocabulary import ListingState
 
 NOTICE_INTERVAL = dt.timedelta(minutes=15)
 REVIEW_NOTICE = "review_queue"
-_CHECK_EVERY = dt.timedelta(seconds=20)  # cheap in-process throttle between database checks
-_last_check: dict[str, dt.datetime] = {}
+CHECK_EVERY_SECONDS = 20.0  # cheap in-process throttle between database checks
 
 
 
@@ -63,17 +63,8 @@ async def mail_admins_about_reviews(settings: Settings, *, now: dt.datetime | No
     return len(admins)
 
 
-async def review_notice(settings: Settings) -> None:
-    now = clock.now()
-    last = _last_check.get(REVIEW_NOTICE)
-    if last is not None and now - last < _CHECK_EVERY:
-        return
-    _last_check[REVIEW_NOTICE] = now
-    await mail_admins_about_reviews(settings, now=now)
-
-
 def periodic() -> list:
-    return [review_notice]
+    return [Throttled("review_notice", CHECK_EVERY_SECONDS, mail_admins_about_reviews)]
 
 
 async def _compose_report_confirmation(payload: dict, settings: Settings) -> dict | None:
@@ -94,6 +85,6 @@ async def _compose_report_confirmation(payload: dict, settings: Settings) -> dic
                     "If it was not you, ignore this mail and nothing happens.\n"}
 
 
-def mail_handlers() -> dict:
+def handlers() -> dict:
     """The report confirmation mail's outbox handler: its link is made when it is sent."""
     return {mail.LINK_MAIL_PREFIX + "report_confirm": mail.link_mail_handler(_compose_report_confirmation)}

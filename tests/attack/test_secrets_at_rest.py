@@ -126,13 +126,13 @@ async def test_a_reset_goes_to_unconfirmed_accounts_too_and_a_new_link_ends_the_
 async def test_sent_mail_rows_are_purged_after_30_days(make_browser, frozen_clock, worker):
     await register_coder(make_browser(), "old@example.org", PASSWORD, confirm=False)
     await sent_mail("old@example.org")
-    from careers.worker import Housekeeping
+    from careers.worker import housekeeping
 
     frozen_clock.advance(dt.timedelta(days=29))
-    await Housekeeping()(worker.settings)
+    await housekeeping(worker.settings)
     assert await OutboxRow.count().where(OutboxRow.kind == "mail.confirm_email") == 1
     frozen_clock.advance(dt.timedelta(days=2))
-    await Housekeeping()(worker.settings)
+    await housekeeping(worker.settings)
     assert await OutboxRow.count().where(OutboxRow.kind == "mail.confirm_email") == 0
     assert clock.now() > dt.datetime.now(dt.UTC)  # the clock, not the wall, decided
 

@@ -108,6 +108,9 @@ def _clean_env(data_dir: Path) -> dict[str, str]:
         CAREERS_DATA_DIR=str(data_dir),
         DATABASE_URL=f"sqlite:///{data_dir / 'careers.sqlite3'}",
         CAREERS_RATE_LIMIT_MULTIPLIER="100",  # every journey signs up and logs in from 127.0.0.1
+        # The journeys' reporters sign up minutes before reporting, each "behind" the loopback proxy.
+        REPORT_MIN_ACCOUNT_AGE_HOURS="0",
+        TRUSTED_PROXIES="127.0.0.1",
         PYTHONUNBUFFERED="1",
         # `careers create-admin` run outside the project folder does not find piccolo_conf otherwise.
         PYTHONPATH=str(PROJECT_ROOT),
@@ -142,15 +145,26 @@ def _listening(port: int) -> bool:
     return local.port_open(port)
 
 
+def _storage_env(request) -> dict[str, str]:
+    """TEST_STORAGE_URL=s3: the served site keeps its uploads in moto's bucket, like the in-process tests."""
+    from tests.conftest import ON_S3
+
+    if not ON_S3:
+        return {}
+    s3 = request.getfixturevalue("moto_s3")
+    return {"STORAGE_URL": f"s3://{s3.bucket}/e2e-{time.monotonic_ns()}", "S3_ENDPOINT_URL": s3.url,
+            "S3_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test-access-key", "AWS_SECRET_ACCESS_KEY": "test-secret-key"}
+
+
 @pytest.fixture(scope="package")
-def site():
+def site(request):
     """A real `careers serve` on a free loopback port with a fresh data dir; stopped with SIGTERM at the end."""
     from careers import local
 
     chromium_or_skip()
     data_dir = Path(tempfile.mkdtemp(prefix="careers-e2e-"))
     port = local.free_port()
-    env = _clean_env(data_dir)
+    env = _clean_env(data_dir) | _storage_env(request)
     # People read their mail where a mail server delivers it: a real SMTP server in this process (tests/mailbox.py).
     mailbox, stop_mailbox = start_sink()
     env["SMTP_URL"] = mailbox.url
@@ -168,6 +182,9 @@ def site():
         made = site.cli("create-admin", "--email", ADMIN_EMAIL, "--password", PASSWORD)
         assert made.returncode == 0, f"create-admin failed:\n{made.stdout}\n{made.stderr}"
         yield site
+        if env.get("STORAGE_URL"):
+            on_disk = [p for p in (data_dir / "uploads").rglob("*") if p.is_file()]
+            assert not on_disk, f"S3 storage, yet the site wrote uploads to disk: {on_disk[:5]}"
     finally:
         stopped_in = _stop(site)
         stop_mailbox()
