@@ -22,6 +22,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
 from billing import stripe_client
+from billing.service import list_plans
 from careers.accounts.auth import SessionAuthMiddleware
 from careers.admin import AdminController
 from careers.api_docs import openapi_config
@@ -33,6 +34,7 @@ from careers.domains import DOMAINS
 from careers.worker import Worker
 from search import client as search_client
 from search import indexing as search_indexing
+from search.home import home_board
 
 log = logging.getLogger("careers.app")
 mimetypes.add_type("application/manifest+json", ".webmanifest")
@@ -44,8 +46,9 @@ CSRF_EXEMPT = ["/billing/stripe/webhook", "/alerts/unsubscribe"]
 
 
 @get("/", include_in_schema=False)
-async def home(request: Request) -> Template:
-    return render(request, "home.html")
+async def home(request: Request, settings: NamedDependency[Settings]) -> Template:
+    plans = await list_plans("posting")
+    return render(request, "home.html", {"board": await home_board(settings), "posting_plan": plans[0] if plans else None})
 
 
 ROBOTS_DISALLOW = ("/account", "/employer/", "/employer$", "/admin", "/billing/", "/login", "/register")
