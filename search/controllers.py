@@ -98,8 +98,10 @@ def removal_links(query: SearchQuery) -> list[tuple[str, str]]:
 
 
 def options(labels: dict[str, str], counts: dict[str, int] | None, selected) -> list[dict]:
+    """Checkbox options with their facet counts: 0 for a value no result has, None when there are no facets."""
+    missing = None if not counts else 0
     counts = {k.lower(): v for k, v in (counts or {}).items()}
-    return [{"value": value, "label": label, "count": counts.get(value.lower()), "selected": value in selected}
+    return [{"value": value, "label": label, "count": counts.get(value.lower(), missing), "selected": value in selected}
             for value, label in labels.items()]
 
 

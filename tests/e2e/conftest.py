@@ -49,9 +49,11 @@ _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MEILI_BINARY")
 
 
 def pytest_collection_modifyitems(config, items):
-    """The journeys first (they start from an empty board), then the accessibility checks (they seed the demo board)."""
+    """The journeys first (they start from an empty board), then the accessibility and Lighthouse checks (they seed
+    the demo board)."""
     slots = [i for i, item in enumerate(items) if item.nodeid.startswith("tests/e2e/")]
-    ordered = sorted((items[i] for i in slots), key=lambda item: "test_accessibility.py" in item.nodeid)
+    ordered = sorted((items[i] for i in slots),
+                     key=lambda item: any(name in item.nodeid for name in ("test_accessibility.py", "test_lighthouse.py")))
     for slot, item in zip(slots, ordered):
         items[slot] = item
 
@@ -68,8 +70,8 @@ def chromium_or_skip() -> None:
 
 
 def save_screenshot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
 

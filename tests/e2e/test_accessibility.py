@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.browser
 DEMO_PASSWORD = "demo-password-2026"  # listings/commands.py, seed-demo
 DEMO_EMPLOYER = "hr@lakesideortho.example.com"  # an unverified demo employer: its paid listing waits for review
 DEMO_CODER = "coder01@demo.example.com"
+APPLYING_CODER = "coder02@demo.example.com"  # applies once in the demo board, for the "apply done" page
+WIDTHS = {"wide": (1366, 900), "phone": (390, 844)}
 REVIEW_TITLE = "Orthopedic Surgery Coder (CPC) — accessibility check"
 BLOCKING = ("serious", "critical")
 
@@ -69,22 +72,59 @@ def demo_board(site, browser_thread) -> dict:
         browsers.remember("demo-coder", coder)
         coder.goto("/jobs?credential=CPC")
         listing = coder.get_by_role("main").get_by_role("listitem").get_by_role("link").first.get_attribute("href")
+        payment = start_payment(employer)
+        applying = log_in(browsers, APPLYING_CODER)
+        browsers.remember("applying-coder", applying)
+        apply_done = apply_somewhere(applying)
         browsers.close_contexts()
-        return {"applicants": applicants, "listing": listing, "listing_form": "/employer/listings/new"}
+        return {"applicants": applicants, "listing": listing, "listing_form": "/employer/listings/new",
+                "payment": payment, "apply_done": apply_done}
 
     return browser_thread.call(prepare)
+
+
+def start_payment(employer: Page) -> str:
+    """A second job, taken to the checkout and left there: the payment page's address."""
+    listing_id = post_job(employer, title="Coding Auditor (CCS) — checkout check", description="Audit inpatient coding.",
+                          credential="CCS", work_mode="Remote")
+    employer.goto(f"/employer/listings/{listing_id}")
+    employer.get_by_role("link", name="Publish: choose a plan").click()
+    employer.get_by_label(re.compile(r"30 days — \$199\.00")).check()
+    employer.get_by_role("button", name="Continue to payment").click()
+    expect(employer.get_by_role("heading", name="Checkout")).to_be_visible()
+    return urlsplit(employer.url).path
+
+
+def apply_somewhere(coder: Page) -> str:
+    """The coder applies to the first job they qualify for; the page that answers is the "apply done" page."""
+    coder.goto("/jobs?qualified=true&sort=newest")
+    links = coder.locator("#results .job-card h3 a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    for href in links:
+        coder.goto(href)
+        button = coder.get_by_role("button", name="Apply with my profile")
+        if button.count():
+            button.click()
+            expect(coder.get_by_text("is sent. The employer has been told.")).to_be_visible()
+            return urlsplit(coder.url).path
+    raise AssertionError("the demo coder qualifies for no listing they may apply to")
 
 
 # page name -> (who looks at it, the address, or a key of demo_board, a heading that says the page is the right one)
 PAGES = {
     "home": (None, "/", "Medical coding jobs, matched to your credentials"),
-    "search": (None, "/jobs?credential=CPC", re.compile(r"\d+ jobs")),
-    "listing": ("demo-coder", "listing", re.compile(r"meet this job's requirements|How you match this job")),
+    "search": (None, "/jobs", re.compile(r"\d+ jobs")),
+    "search-filtered": (None, "/jobs?credential=CPC", re.compile(r"\d+ jobs")),
+    "listing": (None, "listing", "About the job"),
+    "listing-as-coder": ("demo-coder", "listing", re.compile(r"meet this job's requirements|How you match this job")),
+    "apply-done": ("applying-coder", "apply_done", "Your applications"),
     "coder-profile": ("demo-coder", "/account/profile", "Your profile"),
-    "listing-form": ("demo-employer", "listing_form", "Post a job"),
+    "applications": ("demo-coder", "/account/applications", "Your applications"),
     "employer-dashboard": ("demo-employer", "/employer", "Your listings"),
+    "listing-form": ("demo-employer", "listing_form", "Post a job"),
     "applicants": ("demo-employer", "applicants", re.compile(r"^Applicants for")),
+    "payment": ("demo-employer", "payment", "Checkout"),
     "admin-review": ("admin", "/admin/review", REVIEW_TITLE),
+    "admin-dashboard": ("admin", "/admin", "Admin"),
 }
 
 
@@ -121,15 +161,35 @@ def test_page_has_no_serious_or_critical_accessibility_violations(name, browsers
         page = browsers.page(storage_state=browsers.people[who], bypass_csp=True)
     else:
         page = browsers.page(bypass_csp=True)
+    page.set_viewport_size({"width": WIDTHS["wide"][0], "height": WIDTHS["wide"][1]})
     page.goto(demo_board.get(where, where))
     expect(page.get_by_role("heading", name=heading).first).to_be_visible()
     violations = axe_violations(page)
-    save_screenshot(page, f"a11y-{name}")
+    save_screenshot(page, f"design/{name}-1366")
+    page.set_viewport_size({"width": WIDTHS["phone"][0], "height": WIDTHS["phone"][1]})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    save_screenshot(page, f"design/{name}-390")
+    assert width <= WIDTHS["phone"][0], f"{name} scrolls sideways at 390 px (the page is {width} px wide)"
     blocking = [v for v in violations if v["impact"] in BLOCKING]
     minor = [v for v in violations if v["impact"] not in BLOCKING]
     if minor:
         print(f"\n{name}: minor accessibility findings (not failing):\n{describe(minor)}")
     assert not blocking, f"{name} ({page.url}) has serious or critical accessibility violations:\n{describe(blocking)}"
+
+
+@in_browser_thread
+def test_the_first_cpc_result_starts_on_the_first_phone_screen(browsers, demo_board):
+    """At 390×844 the first result card of /jobs?credential=CPC is on the first screen, and no listing link inside
+    <main> comes before it (the filters sit in a drawer)."""
+    page = browsers.page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/jobs?credential=CPC")
+    first = page.locator("#results .job-card").first
+    expect(first).to_be_visible()
+    assert first.bounding_box()["y"] < 844 - 80, first.bounding_box()  # its title is on the screen, not only its edge
+    hrefs = page.locator("main a[href]").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    first_listing = next(i for i, h in enumerate(hrefs) if re.fullmatch(r"/jobs/\d+/[^/?#]+", h))
+    assert first_listing == hrefs.index(first.get_by_role("link").first.get_attribute("href")), hrefs[:first_listing + 1]
 
 
 @in_browser_thread
