@@ -175,12 +175,19 @@ def approve(browsers: Browsers, title: str, admin: Page | None = None) -> None:
 # ---- search -----------------------------------------------------------------------------------------------
 
 
+def results_settled(page: Page) -> None:
+    """With JavaScript the search form swaps #results in place (htmx marks it .htmx-request from the submit until the
+    swap; the form's hx-sync replaces an in-flight request); without, the click was a page load."""
+    expect(page.locator("#results.htmx-request")).to_have_count(0)
+
+
 def search_until_found(page: Page, fill, title: str) -> None:
     """Run a search from the /jobs form until `title` is among the results (the index is updated by the worker)."""
     def found() -> bool:
         page.goto("/jobs")
         fill(page)
         page.get_by_role("search", name="Search jobs").get_by_role("button", name="Search").click()
+        results_settled(page)
         expect(page.get_by_role("heading", level=2, name=re.compile(r"jobs? found|\d+ jobs?|No jobs found"))).to_be_visible()
         return bool(page.get_by_role("link", name=title).count())
 
@@ -205,6 +212,7 @@ def absent_from_search(page: Page, keywords: str, title: str) -> None:
         page.goto("/jobs")
         page.get_by_label("Keywords, credential or job title").fill(keywords)
         page.get_by_role("search", name="Search jobs").get_by_role("button", name="Search").click()
+        results_settled(page)
         return not page.get_by_role("link", name=title).count()
 
     poll(gone, timeout=SEARCH_WAIT_S, interval=0.5, what=f"“{title}” to leave search")

@@ -71,7 +71,7 @@ def demo_board(site, browser_thread) -> dict:
         coder = log_in(browsers, DEMO_CODER)
         browsers.remember("demo-coder", coder)
         coder.goto("/jobs?credential=CPC")
-        listing = coder.get_by_role("main").get_by_role("listitem").get_by_role("link").first.get_attribute("href")
+        listing = coder.locator("#results .job-card h3 a").first.get_attribute("href")
         payment = start_payment(employer)
         applying = log_in(browsers, APPLYING_CODER)
         browsers.remember("applying-coder", applying)
@@ -86,7 +86,7 @@ def demo_board(site, browser_thread) -> dict:
 def start_payment(employer: Page) -> str:
     """A second job, taken to the checkout and left there: the payment page's address."""
     listing_id = post_job(employer, title="Coding Auditor (CCS) — checkout check", description="Audit inpatient coding.",
-                          credential="CCS", work_mode="Remote")
+                          credential="CCS", work_mode="Remote", pay=("30", "36"))
     employer.goto(f"/employer/listings/{listing_id}")
     employer.get_by_role("link", name="Publish: choose a plan").click()
     employer.get_by_label(re.compile(r"30 days — \$199\.00")).check()
@@ -98,6 +98,11 @@ def start_payment(employer: Page) -> str:
 def apply_somewhere(coder: Page) -> str:
     """The coder applies to the first job they qualify for; the page that answers is the "apply done" page."""
     coder.goto("/jobs?qualified=true&sort=newest")
+    return apply_to_a_result(coder)
+
+
+def apply_to_a_result(coder: Page) -> str:
+    """From a results page: open each result until one takes the application; the address of the answer."""
     links = coder.locator("#results .job-card h3 a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
     for href in links:
         coder.goto(href)
