@@ -124,6 +124,8 @@ def post_job(page: Page, *, title: str, description: str, credential: str, work_
     page.get_by_label("Highest pay in dollars").fill(pay[1])
     page.get_by_label("Pay is").select_option(label=pay_unit)
     page.get_by_role("button", name="Save draft").click()
+    problem = page.locator(".error-summary")
+    assert not problem.count(), f"the posting form refused the draft: {problem.inner_text()}"
     expect(page.get_by_role("heading", name=title)).to_be_visible()
     match = re.search(r"/employer/listings/(\d+)", page.url)
     assert match, f"after saving the draft the browser is at {page.url}"
