@@ -53,7 +53,7 @@ def run_lighthouse(url: str, *, chromium: Path = Path("/usr/bin/chromium"), save
         command = [str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}",
                    "--only-categories=" + ",".join(CATEGORIES),
                    "--chrome-flags=--headless=new --no-sandbox --disable-gpu"]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
         if done.returncode != 0 or not out.exists():
             raise RuntimeError(f"lighthouse failed ({done.returncode}):\n{done.stderr[-2000:]}")
         raw = json.loads(out.read_text())

@@ -25,7 +25,7 @@ def _svg(name: str) -> str:
         text = (ICON_DIR / f"{name}.svg").read_text(encoding="utf-8")
     except OSError:
         return ""
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.S).strip()
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL).strip()
     text = re.sub(r'\s(width|height|class)="[^"]*"', "", text)
     text = re.sub(r"\s+", " ", text).replace(" >", ">").replace(" />", "/>")
     return text.replace("<svg", '<svg class="icon" aria-hidden="true" focusable="false"', 1)

@@ -45,6 +45,7 @@ ADMIN_EMAIL = "admin@careercenter.org"
 TIMEOUT_MS = 15_000  # one step (a click, a page, a visible text); payment and search waits say their own
 TEST_TIMEOUT_S = 240  # one whole journey, however it hangs
 
+DEMO_BOARD_TESTS = ("test_accessibility.py", "test_lighthouse.py", "test_without_javascript.py")  # after the journeys
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MEILI_BINARY")
 
 
@@ -53,7 +54,7 @@ def pytest_collection_modifyitems(config, items):
     the demo board)."""
     slots = [i for i, item in enumerate(items) if item.nodeid.startswith("tests/e2e/")]
     ordered = sorted((items[i] for i in slots),
-                     key=lambda item: any(name in item.nodeid for name in ("test_accessibility.py", "test_lighthouse.py")))
+                     key=lambda item: any(name in item.nodeid for name in DEMO_BOARD_TESTS))
     for slot, item in zip(slots, ordered):
         items[slot] = item
 
@@ -304,6 +305,14 @@ def browser_thread(site):
 @pytest.fixture
 def browsers(browser_thread) -> Browsers:
     return browser_thread.browsers
+
+
+@pytest.fixture(scope="package")
+def demo_board(site, browser_thread) -> dict:
+    """The seeded demo board (tests/e2e/demo.py), once per package: addresses of the pages the checks look at."""
+    from tests.e2e.demo import seed_demo_board  # demo.py builds on this module
+
+    return seed_demo_board(site, browser_thread)
 
 
 @pytest.fixture(scope="package")

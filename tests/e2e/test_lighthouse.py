@@ -9,7 +9,6 @@ import pytest
 from bench.lighthouse import LIGHTHOUSE, run_lighthouse
 from tests.conftest import skip_or_fail
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM
-from tests.e2e.test_accessibility import demo_board  # noqa: F401 (the seeded demo board, shared per package)
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import Browsers, in_browser_thread
-from tests.e2e.test_accessibility import DEMO_PASSWORD, apply_to_a_result, demo_board  # noqa: F401 (demo board)
+from tests.e2e.demo import DEMO_PASSWORD, apply_to_a_result
 
 pytestmark = pytest.mark.browser
 
@@ -16,7 +16,7 @@ NO_JS_CODER = "coder03@demo.example.com"
 
 
 @in_browser_thread
-def test_search_listing_and_apply_work_without_javascript(browsers: Browsers, demo_board):  # noqa: F811
+def test_search_listing_and_apply_work_without_javascript(browsers: Browsers, demo_board):
     context = browsers.browser.new_context(base_url=browsers.site.url, java_script_enabled=False,
                                            viewport={"width": 390, "height": 844})
     browsers.contexts.append(context)
