@@ -46,13 +46,16 @@ ADMIN_EMAIL = "admin@careercenter.org"
 TIMEOUT_MS = 15_000  # one step (a click, a page, a visible text); payment and search waits say their own
 TEST_TIMEOUT_S = 240  # one whole journey, however it hangs
 
+DEMO_BOARD_TESTS = ("test_accessibility.py", "test_lighthouse.py", "test_without_javascript.py")  # after the journeys
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MEILI_BINARY")
 
 
 def pytest_collection_modifyitems(config, items):
-    """The journeys first (they start from an empty board), then the accessibility checks (they seed the demo board)."""
+    """The journeys first (they start from an empty board), then the accessibility and Lighthouse checks (they seed
+    the demo board)."""
     slots = [i for i, item in enumerate(items) if item.nodeid.startswith("tests/e2e/")]
-    ordered = sorted((items[i] for i in slots), key=lambda item: "test_accessibility.py" in item.nodeid)
+    ordered = sorted((items[i] for i in slots),
+                     key=lambda item: any(name in item.nodeid for name in DEMO_BOARD_TESTS))
     for slot, item in zip(slots, ordered):
         items[slot] = item
 
@@ -69,8 +72,8 @@ def chromium_or_skip() -> None:
 
 
 def save_screenshot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
 
@@ -326,6 +329,14 @@ def browser_thread(site):
 @pytest.fixture
 def browsers(browser_thread) -> Browsers:
     return browser_thread.browsers
+
+
+@pytest.fixture(scope="package")
+def demo_board(site, browser_thread) -> dict:
+    """The seeded demo board (tests/e2e/demo.py), once per package: addresses of the pages the checks look at."""
+    from tests.e2e.demo import seed_demo_board  # demo.py builds on this module
+
+    return seed_demo_board(site, browser_thread)
 
 
 @pytest.fixture(scope="package")
