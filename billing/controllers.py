@@ -19,12 +19,12 @@ from litestar.response import Redirect, Template
 from billing import service
 from billing.stripe_client import StripeGateway, StripeUnavailable
 from billing.tables import Order, Plan
-from careers.accounts.auth import requires_admin, requires_role
+from careers.accounts.auth import AdminPages, requires_role
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
 from careers.core.web import form_str, read_form, redirect, render
-from employers.service import employer_for_user
+from employers.dependencies import current_employer
 from employers.tables import Employer
 from listings import service as listings
 from listings.tables import Listing
@@ -46,15 +46,8 @@ def publishable_key(settings) -> str:
     return "pk_test_localstripe" if settings.stripe_mode == "emulator" else ""
 
 
-async def _employer(request: Request) -> Employer:
-    employer = await employer_for_user(request.user.id)
-    if employer is None:
-        raise NotFoundException()
-    return employer
-
-
 async def _own_listing(request: Request, listing_id: int) -> tuple[Employer, Listing]:
-    employer = await _employer(request)
+    employer = await current_employer(request)
     listing = await Listing.objects().where((Listing.id == listing_id) & (Listing.employer == employer.id)).first()
     if listing is None:
         raise NotFoundException()
@@ -62,7 +55,7 @@ async def _own_listing(request: Request, listing_id: int) -> tuple[Employer, Lis
 
 
 async def _own_order(request: Request, order_id: int) -> tuple[Employer, Order]:
-    employer = await _employer(request)
+    employer = await current_employer(request)
     order = await service.order_for_employer(order_id, employer.id)
     if order is None:
         raise NotFoundException()
@@ -158,7 +151,7 @@ class PublishController(Controller):
 
     @get("/billing")
     async def billing_page(self, request: Request) -> Template:
-        employer = await _employer(request)
+        employer = await current_employer(request)
         orders = await service.orders_for_employer(employer.id)
         for row in orders:
             row["listing_url"] = listing_url({"id": row["listing"], "slug": row["listing_slug"]}) if row["listing"] else None
@@ -180,7 +173,7 @@ class PublishController(Controller):
 
     @post("/billing/packs", opt=back_to("/employer/billing/packs"))
     async def buy_pack(self, request: Request) -> Redirect:
-        employer = await _employer(request)
+        employer = await current_employer(request)
         if not request.user.email_confirmed:
             return redirect(request, "/employer/billing/packs", "Confirm your email address before paying.", "error")
         form = await read_form(request)
@@ -189,7 +182,7 @@ class PublishController(Controller):
 
     @get("/billing/receipts/{order_id:int}")
     async def receipt(self, request: Request, order_id: FromPath[int]) -> Template:
-        employer = await _employer(request)
+        employer = await current_employer(request)
         data = await service.receipt(order_id, employer.id)
         if data is None:
             raise NotFoundException()
@@ -211,12 +204,12 @@ class PaymentController(Controller):
             return redirect(request, f"/billing/orders/{order_id}")
         gateway = gateway_for(settings)
         action_secret = None
+        # A GET creates nothing at Stripe: the card form asks POST …/setup for its SetupIntent when it is sent.
         try:
             if order.attempt_state == service.REQUIRES_ACTION and order.payment_intent_id:
                 pi = await gateway.retrieve_payment_intent(order.payment_intent_id)
                 if pi.get("status") == "requires_action":
                     action_secret = pi.get("client_secret")
-            prepared = await service.prepare_payment(order, request.user.email, gateway)
         except StripeUnavailable:
             log.exception("pay page for order %s: Stripe unavailable", order_id)
             return render(request, "billing/pay.html", {"order": order, "unavailable": True,
@@ -225,7 +218,7 @@ class PaymentController(Controller):
             "order": order,
             "amount": service.money(order.amount_cents, order.currency),
             "card": await service.saved_card(employer.id),
-            "client_secret": prepared["setup_intent"]["client_secret"],
+            "client_secret": "",
             "publishable_key": publishable_key(settings),
             "action_secret": action_secret,
             "unavailable": False,
@@ -234,7 +227,8 @@ class PaymentController(Controller):
     @post("/{order_id:int}/setup", status_code=200)
     async def new_setup_intent(self, request: Request, settings: NamedDependency[Settings],
                                order_id: FromPath[int]) -> Response:
-        """A fresh SetupIntent for another card after a decline (the page asks with fetch)."""
+        """The SetupIntent (and, the first time, the organisation's Customer) for the card form, made when the
+        form is sent (the page asks with fetch); a fresh one after a decline."""
         _, order = await _own_order(request, order_id)
         if not service.is_payable(order):
             return Response({"error": "This order cannot be paid now."}, status_code=409)
@@ -315,10 +309,8 @@ async def stripe_webhook(request: Request, settings: NamedDependency[Settings], 
     return Response({"received": True, "result": result})
 
 
-class AdminBillingController(Controller):
+class AdminBillingController(AdminPages):
     path = "/admin"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/orders")
     async def orders(self, request: Request) -> Template:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from billing import service
 from billing.stripe_client import StripeGateway
 from careers.core.config import Settings
+from careers.core.registry import Throttled
 
 log = logging.getLogger("careers.billing")
 
 REFUND_LISTING = "billing.refund_listing"  # payload {"listing_id": id, "reason": text}; moderation enqueues it on reject
 RELEASE_EVERY_SECONDS = 60.0
-
-_last_release = 0.0
 
 
 async def refund_listing(payload: dict, row_id: int, settings: Settings) -> None:
@@ -28,11 +26,6 @@ async def refund_listing(payload: dict, row_id: int, settings: Settings) -> None
 
 async def release_abandoned_orders(settings: Settings) -> None:
     """Orders not paid within 24 hours: order abandoned, listing back to draft. Runs at most once a minute."""
-    global _last_release
-    now = time.monotonic()
-    if _last_release and now - _last_release < RELEASE_EVERY_SECONDS:
-        return
-    _last_release = now
     released = await service.release_abandoned(lambda: StripeGateway(settings))
     if released:
         log.info("released abandoned orders %s", released)
@@ -43,4 +36,4 @@ def handlers() -> dict:
 
 
 def periodic() -> list:
-    return [release_abandoned_orders]
+    return [Throttled("release_abandoned_orders", RELEASE_EVERY_SECONDS, release_abandoned_orders)]

@@ -2,12 +2,5 @@
 
 from careers.core.registry import DomainPlugin
 
-PLUGIN = DomainPlugin(
-    name="billing",
-    routes=("billing.controllers:ROUTES",),
-    templates="billing",
-    outbox_handlers=("billing.jobs:handlers",),
-    periodic_jobs=("billing.jobs:periodic",),
-    commands=("billing.commands:register",),
-    admin_panels=("billing.service:dashboard_figures",),
-)
+PLUGIN = DomainPlugin.of("billing", "controllers:ROUTES", "jobs:handlers", "jobs:periodic", "commands:register",
+                         "service:dashboard_figures")

@@ -112,13 +112,7 @@ def parse_dollars(text: str) -> int:
 
 
 async def _lock_order(order_id: int) -> Order:
-    query = Order.objects().where(Order.id == order_id)
-    if not db.is_sqlite():
-        query = query.lock_rows()  # SQLite's IMMEDIATE transaction already serialises writers
-    order = await query.first()
-    if order is None:
-        raise OrderNotFound("That order does not exist.")
-    return order
+    return await db.locked_row(Order, Order.id == order_id, OrderNotFound("That order does not exist."))
 
 
 async def order_for_employer(order_id: int, employer_id: int) -> Order | None:
@@ -128,13 +122,8 @@ async def order_for_employer(order_id: int, employer_id: int) -> Order | None:
 
 async def _listing_of_employer(listing_id: int, employer_id: int) -> Listing:
     """The employer's listing, row-locked on PostgreSQL (call inside a transaction): two clicks make one order."""
-    query = Listing.objects().where((Listing.id == listing_id) & (Listing.employer == employer_id))
-    if not db.is_sqlite():
-        query = query.lock_rows()
-    listing = await query.first()
-    if listing is None:
-        raise OrderNotFound("That listing does not exist.")
-    return listing
+    return await db.locked_row(Listing, (Listing.id == listing_id) & (Listing.employer == employer_id),
+                               OrderNotFound("That listing does not exist."))
 
 
 async def open_order_for_listing(listing_id: int, kind: str = "posting") -> Order | None:

@@ -10,23 +10,21 @@ import html
 from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts import audit
-from careers.accounts.auth import requires_admin
-from careers.core import clock, db, filters, outbox, registry
+from careers.accounts.auth import AdminPages
+from careers.core import clock, db, filters, mail, outbox, registry
 from careers.core.tables import OutboxRow
 from careers.core.web import redirect, render
 from careers.domains import DOMAINS
 
 
-class AdminController(Controller):
+class AdminController(AdminPages):
     path = "/admin"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def dashboard(self, request: Request) -> Template:
@@ -41,10 +39,15 @@ class AdminController(Controller):
 
     @get("/mail")
     async def mail(self, request: Request, page: Annotated[int, QueryParameter(ge=1)] = 1) -> Template:
-        rows = await OutboxRow.select().where(OutboxRow.kind == "mail").order_by(OutboxRow.id, ascending=False).limit(50).offset(
-            (page - 1) * 50
-        ).output(load_json=True)
-        return render(request, "admin/mail.html", {"rows": rows, "page": page})
+        # Metadata only: who, what, when, how it went. Never the text (it may hold a one-time link in development).
+        rows = await OutboxRow.select().where(
+            (OutboxRow.kind == mail.MAIL_KIND) | OutboxRow.kind.like(mail.LINK_MAIL_PREFIX + "%")
+        ).order_by(OutboxRow.id, ascending=False).limit(50).offset((page - 1) * 50).output(load_json=True)
+        shown = [{"id": r["id"], "to": r["payload"].get("to", ""), "subject": r["payload"].get("subject", ""),
+                  "purpose": r["kind"].removeprefix(mail.LINK_MAIL_PREFIX) if r["kind"] != mail.MAIL_KIND else "",
+                  "status": r["status"], "attempts": r["attempts"], "created_at": r["created_at"],
+                  "done_at": r["done_at"], "failing": bool(r["last_error"])} for r in rows]
+        return render(request, "admin/mail.html", {"rows": shown, "page": page})
 
     @post("/outbox/{row_id:int}/retry")
     async def retry(self, request: Request, row_id: FromPath[int]) -> Redirect:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import mimetypes
 from collections.abc import AsyncIterator
 
 from litestar import Litestar, MediaType, Request, Response, get
@@ -13,27 +14,33 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.middleware import DefineMiddleware
+from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Template
+from litestar.response import File, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
 from billing import stripe_client
+from billing.service import list_plans
 from careers.accounts.auth import SessionAuthMiddleware
 from careers.admin import AdminController
 from careers.api_docs import openapi_config
 from careers.core import db, filters, registry
 from careers.core.config import PROJECT_ROOT, Settings, load_settings
 from careers.core.errors import EXCEPTION_HANDLERS
+from careers.core.logs import logging_config, request_id_middleware
 from careers.core.web import CSRF_COOKIE, render
 from careers.domains import DOMAINS
+from careers.metrics import metrics
 from careers.worker import Worker
 from listings import stats as listing_stats
 from search import client as search_client
 from search import indexing as search_indexing
+from search.home import home_board
 
 log = logging.getLogger("careers.app")
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 CSRF_EXEMPT = ["/billing/stripe/webhook", "/alerts/unsubscribe"]
 
@@ -42,8 +49,27 @@ CSRF_EXEMPT = ["/billing/stripe/webhook", "/alerts/unsubscribe"]
 
 
 @get("/", include_in_schema=False)
-async def home(request: Request) -> Template:
-    return render(request, "home.html")
+async def home(request: Request, settings: NamedDependency[Settings]) -> Template:
+    plans = await list_plans("posting")
+    return render(request, "home.html", {"board": await home_board(settings), "posting_plan": plans[0] if plans else None})
+
+
+ROBOTS_DISALLOW = ("/account", "/employer/", "/employer$", "/admin", "/billing/", "/login", "/register")
+
+
+@get("/robots.txt", include_in_schema=False, media_type=MediaType.TEXT)
+async def robots_txt(settings: NamedDependency[Settings]) -> str:
+    """The board is open to crawlers; dashboards, sign-in and payment pages are not (the employer pages under
+    /employers/ stay allowed: `/employer$` and `/employer/` leave them out of the rule)."""
+    lines = ["User-agent: *", "Allow: /", *(f"Disallow: {path}" for path in ROBOTS_DISALLOW)]
+    return "\n".join([*lines, "", f"Sitemap: {settings.base_url.rstrip('/')}/sitemap.xml", ""])
+
+
+@get("/favicon.ico", include_in_schema=False)
+async def favicon() -> File:
+    """Browsers ask for /favicon.ico whatever the page links; answering it keeps the console free of 404s."""
+    return File(PROJECT_ROOT / "static" / "icons" / "favicon.ico", content_disposition_type="inline",
+                media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @get("/healthz", include_in_schema=False, media_type=MediaType.TEXT)
@@ -143,7 +169,7 @@ def security_headers_hook(settings: Settings):
 
 def route_handlers() -> list:
     """The pages of no domain, the admin's, then every domain's routes (careers/domains.py)."""
-    return [home, healthz, readyz, AdminController, *registry.routes(DOMAINS)]
+    return [home, robots_txt, favicon, healthz, readyz, metrics, AdminController, *registry.routes(DOMAINS)]
 
 
 async def _prepare_search(settings: Settings) -> None:
@@ -200,7 +226,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[*route_handlers(), create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"])],
         template_config=templates,
         csrf_config=csrf,
-        middleware=[DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$", "^/readyz$"])],
+        middleware=[_prometheus_middleware(),
+                    DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$", "^/readyz$"])],
+        logging_config=logging_config(settings),
         before_send=[security_headers_hook(settings)],
         before_request=reject_impossible_ids,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -208,9 +236,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         state=State({"settings": settings}),
         openapi_config=openapi_config(settings),
+        plugins=[HTMXPlugin()],  # request.htmx: pages answer htmx with a fragment, everyone else with the page
         debug=False,
     )
+    app.asgi_handler = request_id_middleware(app.asgi_handler, settings)  # every answer, the router's 404s too
     return app
+
+
+def _prometheus_middleware():
+    from careers.metrics import prometheus_config
+
+    return prometheus_config().middleware
 
 
 def create_app_from_env() -> Litestar:

@@ -33,7 +33,6 @@ log = logging.getLogger("careers.cli")
 
 
 def main(argv: list[str] | None = None) -> int:
-    setup_logging()
     # Piccolo finds its tables' engine through the top-level `piccolo_conf` module in the project root;
     # make it importable when `careers` runs from any folder.
     if str(PROJECT_ROOT) not in sys.path:
@@ -44,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except ConfigurationError as exc:
         config_error = exc
+    setup_logging(settings)
     if settings is not None:
         # The engine (careers.core.db) and every child read these from the environment; a `.env` value must reach them.
         os.environ["DATABASE_URL"] = settings.database_url
@@ -85,14 +85,15 @@ def _with_managed_search(args: argparse.Namespace, settings: Settings) -> int:
 _logging_ready = False
 
 
-def setup_logging() -> None:
-    """INFO and up to stderr, once per process."""
+def setup_logging(settings: Settings | None = None) -> None:
+    """INFO and up to stderr, once per process: JSON lines in production, readable lines otherwise
+    (careers.core.logs; Piccolo's engine banner silenced)."""
     global _logging_ready
     if _logging_ready:
         return
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise here
+    from careers.core.logs import configure_logging
+
+    configure_logging(settings or Settings())
     _logging_ready = True
 
 
@@ -126,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--email")
     admin.add_argument("--password", help="prompted for when omitted")
     admin.set_defaults(func=cmd_create_admin)
+
+    storage = sub.add_parser("storage", help="uploaded files: `migrate --to s3://BUCKET/PREFIX` copies them to a bucket")
+    storage_sub = storage.add_subparsers(dest="storage_command", metavar="ACTION", required=True)
+    storage_migrate = storage_sub.add_parser("migrate", help="copy every upload to --to, verified; re-runnable")
+    storage_migrate.add_argument("--to", required=True, help="s3://BUCKET/PREFIX (or file:///PATH)")
+    storage_migrate.add_argument("--from", dest="source", default=None,
+                                 help="where the files are now (default file://$CAREERS_DATA_DIR/uploads)")
+    storage_migrate.set_defaults(func=cmd_storage_migrate)
 
     check = sub.add_parser("check", help="print the configuration (secrets masked) and the status of each service")
     check.set_defaults(func=cmd_check, needs_settings=False)
@@ -235,6 +244,15 @@ async def _create_admin(email: str, password: str) -> int:
     return 0
 
 
+# ---- storage -----------------------------------------------------------------------------------------------
+
+
+def cmd_storage_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from careers.storage_cli import cmd_storage_migrate as migrate
+
+    return migrate(args, settings)
+
+
 # ---- backup ------------------------------------------------------------------------------------------------
 
 
@@ -247,8 +265,12 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         status = _backup_sqlite(settings.sqlite_path, dest / f"careers-{stamp}.sqlite3")
     elif settings.is_postgres:
         status = _backup_postgres(settings.database_url, dest / f"careers-{stamp}.dump")
-    uploads = settings.uploads_dir
-    if uploads.is_dir():
+    uploads = Path(urlparse(settings.storage_url).path) if settings.storage_url.startswith("file://") else settings.uploads_dir
+    if settings.storage_url.startswith("s3://"):
+        from careers.storage_cli import backup_uploads
+
+        backup_uploads(settings, dest, stamp)
+    elif uploads.is_dir():
         target = dest / f"careers-{stamp}-uploads"
         shutil.copytree(uploads, target)
         count = sum(1 for p in target.rglob("*") if p.is_file())
@@ -329,6 +351,13 @@ def cmd_check(args: argparse.Namespace, _settings: Settings | None) -> int:
     print(f"  {'search':<10} {_search_status(settings, problems)}")
     print(f"  {'payments':<10} {_payments_status(settings, problems)}")
     print(f"  {'mail':<10} {'SMTP ' + masked_url(settings.smtp_url) if settings.smtp_url else 'kept in the outbox (read at /admin/mail)'}")
+    from careers.storage_cli import storage_status
+
+    print(f"  {'storage':<10} {storage_status(settings, problems)}")
+    print(f"  {'metrics':<10} " + ("/metrics enabled (Authorization: Bearer $METRICS_TOKEN)" if settings.metrics_token
+                                   else "/metrics disabled (METRICS_TOKEN unset: it answers 404)"))
+    for warning in _proxy_warnings(settings):
+        print(f"Warning: {warning}", file=sys.stderr)
     if problems:
         print(f"{len(problems)} problem(s):", file=sys.stderr)
         for problem in problems:
@@ -336,6 +365,16 @@ def cmd_check(args: argparse.Namespace, _settings: Settings | None) -> int:
         return 1
     print("OK")
     return 0
+
+
+def _proxy_warnings(settings: Settings) -> list[str]:
+    if not settings.production or settings.trusted_proxies:
+        return []
+    return ["TRUSTED_PROXIES is unset: behind a reverse proxy every visitor shares the proxy's address, so one "
+            "client can spend everyone's login and registration limits. Set TRUSTED_PROXIES to the proxy's "
+            "address or network, e.g. TRUSTED_PROXIES=127.0.0.1 or TRUSTED_PROXIES=10.0.0.0/8 (comma-separated), "
+            "and have the proxy append X-Forwarded-For (README: Production). Leave it unset only when browsers "
+            "reach `careers serve` directly."]
 
 
 def _database_status(settings: Settings, problems: list[str]) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from careers.core.config import PROJECT_ROOT
+from careers.core.config import PROJECT_ROOT, kept_secret
 
 log = logging.getLogger("careers.local")
 
@@ -200,14 +200,7 @@ def _die_with_parent() -> None:
 
 def meili_master_key(data_dir: Path) -> str:
     """The managed Meilisearch's master key, generated once and kept in the data dir."""
-    path = data_dir / "meili_master_key"
-    if path.is_file():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    return kept_secret(data_dir, "meili_master_key", lambda: secrets.token_urlsafe(32))
 
 
 def meilisearch_process(data_dir: Path, port: int, master_key: str, *, max_indexing_memory: str = "512MiB",
@@ -273,10 +266,5 @@ def start_stripe_emulator(port: int | None = None, state_file: Path | None = Non
 
 
 def emulator_webhook_secret(data_dir: Path) -> str:
-    path = data_dir / "stripe_emulator_webhook_secret"
-    if path.is_file():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = "whsec_" + secrets.token_hex(24)
-    path.write_text(secret)
-    return secret
+    """The emulator's webhook signing secret, generated once and kept in the data dir."""
+    return kept_secret(data_dir, "stripe_emulator_webhook_secret", lambda: "whsec_" + secrets.token_hex(24))

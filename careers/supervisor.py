@@ -113,7 +113,9 @@ def web_server_argv(server: str, host: str, port: int, workers: int) -> list[str
     if server != "uvicorn":
         raise ValueError(f"unknown web server {server!r}; choose one of {', '.join(WEB_SERVERS)}")
     return [sys.executable, "-m", "uvicorn", "--factory", "careers.app:create_app_from_env", "--host", host, "--port",
-            str(port), "--workers", str(workers), "--timeout-graceful-shutdown", "5", "--no-server-header"]
+            str(port), "--workers", str(workers), "--timeout-graceful-shutdown", "5", "--no-server-header",
+            # X-Forwarded-For is read in one place only, through TRUSTED_PROXIES (careers/core/proxies.py).
+            "--no-proxy-headers"]
 
 
 class StartFailed(Exception):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import time
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,27 +37,18 @@ def default_handlers() -> dict[str, Handler]:
 HOUSEKEEPING_INTERVAL = 3600.0
 
 
-class Housekeeping:
-    """Hourly: delete expired rate-limit counters, sessions and one-time links, or those tables only ever grow."""
-
-    __name__ = "core.housekeeping"
-
-    def __init__(self, interval: float = HOUSEKEEPING_INTERVAL) -> None:
-        self.interval = interval
-        self._last_run: float | None = None
-
-    async def __call__(self, settings: Settings) -> None:
-        now = time.monotonic()
-        if self._last_run is not None and now - self._last_run < self.interval:
-            return
-        self._last_run = now
-        await ratelimit.purge_expired()
-        await accounts.purge_expired()
+async def housekeeping(settings: Settings) -> None:
+    """Delete expired rate-limit counters, sessions and one-time links, and mail sent over 30 days ago,
+    or those tables only ever grow."""
+    await ratelimit.purge_expired()
+    await accounts.purge_expired()
+    await mail.purge_sent_mail()
 
 
 def default_periodic() -> list[Periodic]:
     """Jobs that run on every pass (expiry, abandoned payments, alert digests, ...)."""
-    return [Housekeeping(), *registry.periodic_jobs(DOMAINS)]
+    return [registry.Throttled("core.housekeeping", HOUSEKEEPING_INTERVAL, housekeeping),
+            *registry.periodic_jobs(DOMAINS)]
 
 
 class Worker:

@@ -6,7 +6,7 @@ row), never from anything cached: a removed teammate loses access with their nex
 Anything a person may not see raises `NotAllowed`, which pages answer with 404.
 
 Applications themselves belong to the coders domain: stage moves and first views go through
-`careers.coders.service.move_application` / `mark_viewed`, which write the history row and the
+`careers.coders.applications.move_application` / `mark_viewed`, which write the history row and the
 coder's mail.
 """
 
@@ -16,9 +16,11 @@ import csv
 import datetime as dt
 import io
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from careers.coders import applications as coder_applications
 from careers.coders import service as coders
 from careers.coders.tables import Application, ApplicationEvent, ApplicationStage
 from careers.core import clock, db
@@ -43,8 +45,8 @@ STAGE_LABELS = {
 }
 # Only the coder withdraws.
 MOVABLE_STAGES = tuple(stage for stage in ApplicationStage if stage != ApplicationStage.WITHDRAWN)
-MAILED_STAGES = frozenset(coders.STAGE_MAILS)  # the coder is mailed when moved to one of these
-STAGE_ORDER = {stage: n for n, stage in enumerate(coders.STAGES)}
+MAILED_STAGES = frozenset(coder_applications.STAGE_MAILS)  # the coder is mailed when moved to one of these
+STAGE_ORDER = {stage: n for n, stage in enumerate(coder_applications.STAGES)}
 SORTS = {"newest": "Newest first", "oldest": "Oldest first", "stage": "Stage", "match": "Best match first"}
 MATCH_FILTERS = {"": "Everyone", "meets": "Meets the requirements", "missing": "Misses a requirement"}
 NOTE_MAX = 5000
@@ -321,7 +323,7 @@ async def open_application(application_id: int, user_id: int) -> ApplicationPage
     app, listing = await application_for_member(application_id, user_id)
     first_view = app.viewed_at is None
     if first_view:
-        await coders.mark_viewed(application_id)
+        await coder_applications.mark_viewed(application_id)
     row = await Application.select(*_APP_COLUMNS).where(Application.id == application_id).first()
     facts = await _listing_facts(listing.id)
     return ApplicationPage(listing=listing, applicant=applicant_view(row, facts), history=await history(application_id),
@@ -355,7 +357,7 @@ async def move(application_id: int, user_id: int, to_stage: str, line: str, sett
     if app.stage == ApplicationStage.WITHDRAWN:
         raise ApplicantError("The candidate withdrew this application; it can no longer be moved.")
     try:
-        await coders.move_application(application_id, to_stage, user_id, line, settings=settings)
+        await coder_applications.move_application(application_id, to_stage, user_id, line, settings=settings)
     except coders.NotAllowed:
         raise NotAllowed() from None
     except coders.CoderError as exc:
@@ -399,7 +401,7 @@ async def bulk_move(listing_id: int, user_id: int, application_ids: list[int], t
                 result.unchanged.append(name)
             else:
                 # the coders service joins this transaction (Piccolo nests transactions as no-ops)
-                await coders.move_application(app_id, to_stage, user_id, line, settings=settings)
+                await coder_applications.move_application(app_id, to_stage, user_id, line, settings=settings)
                 result.moved.append(name)
     return result
 
@@ -427,9 +429,11 @@ CSV_HEADER = ["Name", "Email", "Stage", "Applied at (UTC)", "Viewed at (UTC)", "
 
 
 def csv_safe(value: Any) -> str:
-    """A cell a spreadsheet shows as text: one starting with = + - @ tab or CR gets a leading quote."""
+    """A cell a spreadsheet shows as text: one starting with = + - @ tab or CR gets a leading quote. Judged after
+    NFKC normalisation and leading spaces, because spreadsheets read the fullwidth ＝ ＋ － ＠ as = + - @ too."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    probe = unicodedata.normalize("NFKC", text).lstrip(" ")
+    return "'" + text if probe.startswith(FORMULA_PREFIXES) else text
 
 
 def _when(value: dt.datetime | None) -> str:

@@ -7,10 +7,9 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from careers.accounts.auth import requires_role
-from careers.accounts.controllers import client_key, log_in
-from careers.core import ratelimit
+from careers.accounts.controllers import register_account
 from careers.core.config import Settings
-from careers.core.web import form_str, read_form, render
+from careers.core.web import render
 from employers import service
 from employers.tables import Employer
 from listings import service as listings
@@ -26,28 +25,15 @@ class EmployerRegistrationController(Controller):
 
     @post("/register/employer")
     async def register(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
-        form = await read_form(request)
-        kept = {k: form_str(form, k, 500) for k in ("email", "display_name", "org_name", "website")}
-        errors: dict[str, str] = {}
-        password = form_str(form, "password", 1000)
-        if password != form_str(form, "password_confirm", 1000):
-            errors["password_confirm"] = "The two passwords differ."
-        try:
-            await ratelimit.hit("register-ip", client_key(request), settings.register_rate)
-        except ratelimit.RateLimited as exc:
-            return render(request, "employers/register.html", {"form": kept, "errors": {"__all__": str(exc)}}, status_code=429)
-        if not errors:
-            try:
-                user, _ = await service.register_employer(
-                    kept["email"], password, kept["display_name"], kept["org_name"], kept["website"], settings
-                )
-            except service.accounts.AccountError as exc:
-                errors[exc.field or "__all__"] = exc.message
-        if errors:
-            return render(request, "employers/register.html", {"form": kept, "errors": errors}, status_code=400)
-        return await log_in(
-            request, user.id, "/employer", "Welcome! Confirm your email address with the link we sent before posting a job."
-        )
+        async def create(kept: dict[str, str], password: str) -> int:
+            user, _ = await service.register_employer(
+                kept["email"], password, kept["display_name"], kept["org_name"], kept["website"], settings)
+            return user.id
+
+        fields = dict.fromkeys(("email", "display_name", "org_name", "website"), 500)
+        return await register_account(
+            request, settings, "employers/register.html", fields, create,
+            "/employer", "Welcome! Confirm your email address with the link we sent before posting a job.")
 
 
 class EmployerDashboardController(Controller):

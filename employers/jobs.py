@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from careers.core.config import Settings
+from careers.core.registry import Throttled
 from employers import service
 
 TRUST_REFRESH_SECONDS = 300  # a member who confirms their email gets the "domain verified" flag stored within minutes
-
-_last_refresh = 0.0
 
 
 async def refresh_trust_flags(settings: Settings) -> None:
@@ -17,13 +14,8 @@ async def refresh_trust_flags(settings: Settings) -> None:
 
     Pages compute the signals live (`service.trust_signals`); the stored columns serve moderation and search.
     """
-    global _last_refresh
-    now = time.monotonic()
-    if _last_refresh and now - _last_refresh < TRUST_REFRESH_SECONDS:
-        return
-    _last_refresh = now
     await service.refresh_all_trust_flags()
 
 
 def periodic() -> list:
-    return [refresh_trust_flags]
+    return [Throttled("refresh_trust_flags", TRUST_REFRESH_SECONDS, refresh_trust_flags)]

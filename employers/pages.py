@@ -11,22 +11,20 @@ from litestar.response import Redirect, Template
 
 from careers.accounts import service as accounts
 from careers.accounts.auth import requires_role
-from careers.accounts.controllers import client_key, log_in
+from careers.accounts.controllers import after_password, client_key, log_in
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
-from careers.core.uploads import storage_for
-from careers.core.web import form_str, read_form, redirect, render
+from careers.core.storage import storage_for
+from careers.core.web import form_str, found, read_form, redirect, render
 from employers import service
+from employers.dependencies import EMPLOYER, NoOrganisation
+from employers.tables import Employer
 
 LOGO_CACHE = "public, max-age=3600"
 
 
-async def _employer_or_none(request: Request):
-    return await service.employer_for_user(request.user.id)
-
-
-def _no_organisation(request: Request) -> Template:
+def _no_organisation(request: Request, _: NoOrganisation) -> Template:
     """A removed member (or an employer account never attached) sees this instead of organisation pages."""
     return render(request, "employers/no_organisation.html", status_code=404)
 
@@ -44,6 +42,8 @@ class OrganisationController(Controller):
 
     include_in_schema = False
     guards = [requires_role("employer")]
+    dependencies = EMPLOYER
+    exception_handlers = {NoOrganisation: _no_organisation}
 
     async def _organisation_page(self, request: Request, employer, form: dict, errors: dict, status: int = 200):
         return render(
@@ -61,17 +61,12 @@ class OrganisationController(Controller):
         )
 
     @get("/employer/organisation")
-    async def organisation(self, request: Request) -> Template:
-        employer = await _employer_or_none(request)
-        if employer is None:
-            return _no_organisation(request)
+    async def organisation(self, request: Request, employer: NamedDependency[Employer]) -> Template:
         return await self._organisation_page(request, employer, service.organisation_form(employer), {})
 
     @post("/employer/organisation")
-    async def save_organisation(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
-        employer = await _employer_or_none(request)
-        if employer is None:
-            return _no_organisation(request)
+    async def save_organisation(self, request: Request, settings: NamedDependency[Settings],
+                                employer: NamedDependency[Employer]) -> Template | Redirect:
         form = await read_form(request)
         kept = {
             "name": form_str(form, "name", 500),
@@ -117,21 +112,16 @@ class OrganisationController(Controller):
         )
 
     @get("/employer/team")
-    async def team(self, request: Request) -> Template:
-        employer = await _employer_or_none(request)
-        if employer is None:
-            return _no_organisation(request)
+    async def team(self, request: Request, employer: NamedDependency[Employer]) -> Template:
         return await self._team_page(request, employer, {}, {})
 
     @post("/employer/team/invite")
-    async def invite(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
-        employer = await _employer_or_none(request)
-        if employer is None:
-            return _no_organisation(request)
+    async def invite(self, request: Request, settings: NamedDependency[Settings],
+                     employer: NamedDependency[Employer]) -> Template | Redirect:
         form = await read_form(request)
         email = form_str(form, "email", 320)
         try:
-            await ratelimit.hit("employer-invite", str(request.user.id), settings.post_rate)
+            await ratelimit.hit("employer-invite", str(request.user.id), settings.invite_rate)
         except ratelimit.RateLimited as exc:
             return await self._team_page(request, employer, {"email": email}, {"__all__": str(exc)}, status=429)
         try:
@@ -143,18 +133,12 @@ class OrganisationController(Controller):
                         "success")
 
     @post("/employer/team/members/{member_id:int}/remove", opt=back_to("/employer/team"))
-    async def remove(self, request: Request, member_id: FromPath[int]) -> Redirect:
-        employer = await _employer_or_none(request)
-        if employer is None:
-            raise NotFoundException()
+    async def remove(self, request: Request, employer: NamedDependency[Employer], member_id: FromPath[int]) -> Redirect:
         await service.remove_member(employer.id, request.user.id, member_id)
         return redirect(request, "/employer/team", "The member is removed. They no longer have access.", "success")
 
     @post("/employer/team/invites/{invite_id:int}/revoke")
-    async def revoke(self, request: Request, invite_id: FromPath[int]) -> Redirect:
-        employer = await _employer_or_none(request)
-        if employer is None:
-            raise NotFoundException()
+    async def revoke(self, request: Request, employer: NamedDependency[Employer], invite_id: FromPath[int]) -> Redirect:
         await service.revoke_invite(employer.id, invite_id)
         return redirect(request, "/employer/team", "The invitation is withdrawn; its link no longer works.")
 
@@ -203,12 +187,12 @@ class InvitationController(Controller):
             if situation.action == "login":
                 try:
                     await ratelimit.hit("login-ip", client_key(request), settings.login_rate)
-                    await ratelimit.hit("login-account", situation.email, settings.login_account_rate)
+                    await ratelimit.hit("login-account", accounts.limit_key(situation.email), settings.login_account_rate)
                 except ratelimit.RateLimited as exc:
                     return self._page(request, token, situation, {}, {"__all__": str(exc)}, 429)
                 user = await accounts.authenticate(situation.email, form_str(form, "password", 1000))
                 await service.accept_invite(token, user.id)
-                return await log_in(request, user.id, "/employer/organisation", welcome)
+                return await after_password(request, user, "/employer/organisation", welcome)
             if situation.action == "create":
                 kept = {"display_name": form_str(form, "display_name", 200)}
                 password = form_str(form, "password", 1000)
@@ -219,7 +203,7 @@ class InvitationController(Controller):
                     user = await service.accept_invite_with_new_account(token, kept["display_name"], password)
                 except accounts.AccountError as exc:
                     return self._page(request, token, situation, kept, {exc.field or "__all__": exc.message}, 400)
-                return await log_in(request, user.id, "/employer/organisation", welcome)
+                return await log_in(request, user.id, "/employer/organisation", welcome, second_factor_ok=True)
         except accounts.AccountError as exc:
             return self._page(request, token, situation, {}, {exc.field or "__all__": exc.message}, 400)
         return self._page(request, token, situation, {}, {}, 409)
@@ -232,10 +216,7 @@ class EmployerPublicController(Controller):
 
     @get("/employers/{slug:str}")
     async def page(self, request: Request, slug: FromPath[str]) -> Template:
-        page = await service.public_page(slug)
-        if page is None:
-            raise NotFoundException()
-        return render(request, "employers/public.html", {"page": page})
+        return render(request, "employers/public.html", {"page": found(await service.public_page(slug))})
 
     @get("/employers/{slug:str}/logo")
     async def logo(self, request: Request, settings: NamedDependency[Settings], slug: FromPath[str]) -> Response:

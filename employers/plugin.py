@@ -2,15 +2,9 @@
 
 from careers.core.registry import DomainPlugin
 
-PLUGIN = DomainPlugin(
-    name="employers",
-    routes=(
-        "employers.controllers:EmployerRegistrationController",
-        "employers.controllers:EmployerDashboardController",
-        "employers.pages:ROUTES",
-        "employers.applicant_pages:ROUTES",
-    ),
-    templates="employers",
-    periodic_jobs=("employers.jobs:periodic",),
-    admin_panels=("employers.trust:dashboard_figures",),
+PLUGIN = DomainPlugin.of(
+    "employers",
+    "controllers:EmployerRegistrationController", "controllers:EmployerDashboardController", "pages:ROUTES",
+    "applicant_pages:ROUTES", "jobs:periodic", "trust:dashboard_figures",
+    "service:handlers",
 )

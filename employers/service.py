@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import io
 import re
 import secrets
 from urllib.parse import urlparse
 
 import anyio
+import tldextract
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from careers.accounts import service as accounts
@@ -18,7 +20,8 @@ from careers.accounts.tables import User
 from careers.core import clock, db, geo, mail, text
 from careers.core.config import Settings
 from careers.core.errors import Invalid, NotFound
-from careers.core.uploads import Storage, new_key
+from careers.core.forms import has_control_characters
+from careers.core.storage import Storage, new_key
 from employers.tables import Employer, EmployerInvite, EmployerMember
 from listings.tables import Listing
 from listings.vocabulary import ListingState
@@ -48,9 +51,20 @@ def normalise_website(url: str) -> str:
     return url
 
 
+@functools.lru_cache(maxsize=1)
+def _public_suffixes() -> tldextract.TLDExtract:
+    # The Public Suffix List snapshot shipped inside tldextract: no fetch at run time, no cache written to disk.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+
 def registrable_domain(host: str) -> str:
-    parts = host.lower().removeprefix("www.").split(".")
-    return ".".join(parts[-2:]) if len(parts) >= 2 else host.lower()
+    """The part of `host` one party registers (Public Suffix List): `victim.co.uk` for `www.victim.co.uk`, so
+    `me@attacker.co.uk` shares nothing with it; a host with no public suffix (an address, `localhost`) is itself."""
+    host = host.lower().strip().rstrip(".")
+    extracted = _public_suffixes()(host)
+    if extracted.suffix and extracted.domain:
+        return f"{extracted.domain}.{extracted.suffix}"
+    return host
 
 
 def domain_matches(email: str, website: str) -> bool:
@@ -76,6 +90,8 @@ async def register_employer(
     org_name = (org_name or "").strip()
     if not org_name:
         errors.append(EmployerError("Enter your organisation's name.", "org_name"))
+    elif has_control_characters(org_name):
+        errors.append(EmployerError(accounts.ONE_LINE, "org_name"))
     try:
         website = normalise_website(website)
     except EmployerError as exc:
@@ -119,7 +135,7 @@ NAME_MAX = 200
 ABOUT_MAX = 20_000
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 LOGO_MAX_SIDE = 512  # logos are shown small; larger ones are scaled down
-LOGO_MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
+LOGO_MAX_DIMENSION = 4000  # px per side, checked from the header before decoding (16 MP at most, not 40)
 LOGO_FORMATS = ("PNG", "JPEG", "WEBP")
 LOGO_CONTENT_TYPES = {".png": "image/png", ".webp": "image/webp"}
 INVITE_TTL = dt.timedelta(days=7)
@@ -166,8 +182,9 @@ def process_logo(data: bytes) -> tuple[bytes, str]:
         with Image.open(io.BytesIO(data), formats=LOGO_FORMATS) as probe:
             source_format = probe.format
             width, height = probe.size
-            if width * height > LOGO_MAX_PIXELS:
-                raise EmployerError("The logo has too many pixels. Upload a smaller image.", "logo")
+            if width > LOGO_MAX_DIMENSION or height > LOGO_MAX_DIMENSION:
+                raise EmployerError(f"The logo is {width:,}×{height:,} pixels; use at most "
+                                    f"{LOGO_MAX_DIMENSION:,}×{LOGO_MAX_DIMENSION:,}.", "logo")
             probe.verify()
         with Image.open(io.BytesIO(data), formats=LOGO_FORMATS) as image:
             image.seek(0)  # animated images: the first frame
@@ -221,6 +238,8 @@ async def update_organisation(
         errors["name"] = "Enter your organisation's name."
     elif len(name) > NAME_MAX:
         errors["name"] = f"Use at most {NAME_MAX} characters."
+    elif has_control_characters(name):
+        errors["name"] = accounts.ONE_LINE
     try:
         website = normalise_website(website)
     except EmployerError as exc:
@@ -257,7 +276,7 @@ async def update_organisation(
     new_logo_key = None
     if logo_image is not None:
         new_logo_key = new_key("logos", logo_image[1])
-        await storage.save(logo_image[0], new_logo_key)
+        await storage.put(new_logo_key, logo_image[0])
         changes[Employer.logo_path] = new_logo_key
     elif remove_logo:
         changes[Employer.logo_path] = None
@@ -283,7 +302,7 @@ async def logo_for(slug: str, storage: Storage) -> tuple[bytes, str, str] | None
     if employer is None or content_type is None:
         return None
     try:
-        return await storage.open(employer.logo_path), content_type, employer.logo_path
+        return await storage.read(employer.logo_path), content_type, employer.logo_path
     except FileNotFoundError:
         return None
 
@@ -469,7 +488,8 @@ async def pending_invites(employer_id: int) -> list[dict]:
 
 
 async def invite_colleague(employer_id: int, inviter_id: int, email: str, settings: Settings) -> EmployerInvite:
-    """Mail a one-use, 7-day invitation link to `email`; an earlier pending invitation to it is revoked."""
+    """Mail a one-use, 7-day invitation link to `email`; an earlier pending invitation to it is revoked.
+    Only an inviter whose email address is confirmed may invite."""
     email = accounts.normalise_email(email)
     already = await EmployerMember.exists().where(
         (EmployerMember.employer == employer_id) & (EmployerMember.user.email == email)
@@ -478,7 +498,9 @@ async def invite_colleague(employer_id: int, inviter_id: int, email: str, settin
         raise EmployerError(f"{email} is already a member of your organisation.", "email")
     employer = await Employer.objects().get(Employer.id == employer_id)
     inviter = await User.objects().get(User.id == inviter_id)
-    token = secrets.token_urlsafe(32)
+    if inviter.email_confirmed_at is None:
+        # Otherwise an unconfirmed throwaway account mails anyone a text of its choosing under our name.
+        raise EmployerError("Confirm your email address before inviting colleagues (we sent you a link).", "email")
     now = clock.now()
     async with db.transaction():
         await EmployerInvite.update({EmployerInvite.revoked_at: now}).where(
@@ -490,22 +512,43 @@ async def invite_colleague(employer_id: int, inviter_id: int, email: str, settin
         invite = EmployerInvite(
             employer=employer_id,
             email=email,
-            token_hash=accounts.token_hash(token),
+            # The hash of a token nobody holds: the link's own token is made when the mail is sent.
+            token_hash=accounts.token_hash(secrets.token_urlsafe(32)),
             invited_by=inviter_id,
             expires_at=now + INVITE_TTL,
         )
         await invite.save()
         who = inviter.display_name or inviter.email
-        link = f"{settings.base_url}/employer/invites/accept?token={token}"
-        await mail.queue_mail(
-            email,
-            f"{who} invited you to join {employer.name} on CareerCenter",
-            f"{who} ({inviter.email}) invited you to join {employer.name} on CareerCenter, the job board for "
-            f"medical coders, to manage its job listings and applicants.\n\n"
-            f"Accept the invitation here (valid for 7 days, once):\n{link}\n\n"
-            "If you do not know this organisation, ignore this mail.",
-        )
+        await mail.queue_link_mail("employer_invite", email, f"{who} invited you to join {employer.name} on CareerCenter",
+                                   invite.id)
     return invite
+
+
+async def _compose_invite(payload: dict, settings: Settings) -> dict | None:
+    """The invitation mail, with a fresh token for a still pending invitation (None once it is not)."""
+    token = secrets.token_urlsafe(32)
+    rows = await EmployerInvite.update({EmployerInvite.token_hash: accounts.token_hash(token)}).where(
+        (EmployerInvite.id == payload["id"])
+        & EmployerInvite.used_at.is_null()
+        & EmployerInvite.revoked_at.is_null()
+        & (EmployerInvite.expires_at > clock.now())
+    ).returning(EmployerInvite.employer, EmployerInvite.invited_by, EmployerInvite.email)
+    if not rows:
+        return None
+    employer = await Employer.objects().get(Employer.id == rows[0]["employer"])
+    inviter = await User.objects().where(User.id == rows[0]["invited_by"]).first()
+    who = f"{inviter.display_name or inviter.email} ({inviter.email})" if inviter else "A colleague"
+    link = f"{settings.base_url}/employer/invites/accept?token={token}"
+    return {"to": rows[0]["email"], "subject": payload["subject"],
+            "text": f"{who} invited you to join {employer.name} on CareerCenter, the job board for "
+                    f"medical coders, to manage its job listings and applicants.\n\n"
+                    f"Accept the invitation here (valid for 7 days, once):\n{link}\n\n"
+                    "If you do not know this organisation, ignore this mail."}
+
+
+def handlers() -> dict:
+    """The invitation mail's outbox handler: its link is made when it is sent."""
+    return {mail.LINK_MAIL_PREFIX + "employer_invite": mail.link_mail_handler(_compose_invite)}
 
 
 async def revoke_invite(employer_id: int, invite_id: int) -> None:

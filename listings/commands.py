@@ -21,7 +21,7 @@ from careers.core import clock, db, geo
 from employers.service import unique_slug
 from employers.tables import Employer, EmployerMember
 from listings import service
-from listings.schemas import LISTING_FIELDS
+from listings.schemas import LISTING_FIELDS, ListingInput
 
 IMPORT_FIELDS = frozenset(LISTING_FIELDS) | {"expires_at"}
 
@@ -152,27 +152,7 @@ async def import_listings(path: Path, employer_name: str, *, dry_run: bool = Fal
             progress.show(number)
         if not line.strip():
             continue  # blank lines are allowed (and still counted)
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            report(number, {"json": f"not valid JSON ({exc.msg} at column {exc.colno})"})
-            continue
-        if not isinstance(record, dict):
-            report(number, {"json": "each line must be one JSON object"})
-            continue
-        problems = {key: "unknown field" for key in record if key not in IMPORT_FIELDS}
-        expires_at = None
-        if record.get("expires_at") not in (None, ""):
-            try:
-                expires_at = parse_expires_at(record["expires_at"], now)
-            except ValueError as exc:
-                problems["expires_at"] = str(exc)
-        try:
-            data = await service.validate_listing({k: v for k, v in record.items() if k in IMPORT_FIELDS},
-                                                  credentials=credentials)
-        except service.ListingInvalid as exc:
-            problems = {**exc.errors, **problems}
-            data = None
+        data, expires_at, problems = await _read_line(line, now, credentials)
         if problems or data is None:
             report(number, problems)
             continue
@@ -202,6 +182,30 @@ async def import_listings(path: Path, employer_name: str, *, dry_run: bool = Fal
         print(f"Imported for {employer_name}: {counts['created']} new, {counts['updated']} updated, "
               f"{counts['failed']} line(s) failed.", file=out)
     return 1 if counts["failed"] else 0
+
+
+async def _read_line(line: str, now: dt.datetime, credentials: dict[str, str]
+                     ) -> tuple[ListingInput | None, dt.datetime | None, dict[str, str]]:
+    """One import line read and validated: (the listing, its `expires_at`, problems by field; none when valid)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return None, None, {"json": f"not valid JSON ({exc.msg} at column {exc.colno})"}
+    if not isinstance(record, dict):
+        return None, None, {"json": "each line must be one JSON object"}
+    problems = {key: "unknown field" for key in record if key not in IMPORT_FIELDS}
+    expires_at = None
+    if record.get("expires_at") not in (None, ""):
+        try:
+            expires_at = parse_expires_at(record["expires_at"], now)
+        except ValueError as exc:
+            problems["expires_at"] = str(exc)
+    try:
+        data = await service.validate_listing({k: v for k, v in record.items() if k in IMPORT_FIELDS},
+                                              credentials=credentials)
+    except service.ListingInvalid as exc:
+        return None, expires_at, {**exc.errors, **problems}
+    return data, expires_at, problems
 
 
 async def _would_update(employer_id: int, data) -> bool:

@@ -22,7 +22,7 @@ from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
 from careers.core.web import form_list, form_str, read_form, redirect, render
-from employers.service import employer_for_user
+from employers.dependencies import current_employer
 from employers.tables import Employer
 from listings import jobposting, page_data, service, stats
 from listings import vocabulary as vocab
@@ -74,13 +74,6 @@ async def form_context(form: dict[str, Any], errors: dict[str, str], **extra: An
         "vocab": vocab,
         **extra,
     }
-
-
-async def _employer_of(request: Request) -> Employer:
-    employer = await employer_for_user(request.user.id)
-    if employer is None:
-        raise NotFoundException()
-    return employer
 
 
 async def _own_listing(request: Request, listing_id: int) -> Listing:
@@ -135,13 +128,13 @@ class EmployerListingsController(Controller):
 
     @get("/new")
     async def new(self, request: Request) -> Template:
-        employer = await _employer_of(request)
+        employer = await current_employer(request)
         form = form_from_values({"work_mode": "remote", "employment_type": "full_time", "pay_unit": "hour"})
         return await self._form_page(request, await form_context(form, {}, employer=employer, listing=None))
 
     @post("/new")
     async def create(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
-        employer = await _employer_of(request)
+        employer = await current_employer(request)
         form = kept_form(await read_form(request))
         ctx = dict(employer=employer, listing=None)
         user = request.user

@@ -8,9 +8,9 @@ instance, so a fresh worker (a test, a restarted process) runs it on its first p
 from __future__ import annotations
 
 import logging
-import time
 
 from careers.core.config import Settings
+from careers.core.registry import Throttled
 from listings import service
 
 log = logging.getLogger("careers.listings")
@@ -18,25 +18,13 @@ log = logging.getLogger("careers.listings")
 EXPIRY_INTERVAL = 30.0
 
 
-class ExpiryJob:
+async def expire_and_warn(settings: Settings) -> None:
     """Expire published listings whose `expires_at` has passed; warn employers 3 days ahead, once."""
-
-    __name__ = "listings.expiry"
-
-    def __init__(self, interval: float = EXPIRY_INTERVAL) -> None:
-        self.interval = interval
-        self._last_run: float | None = None
-
-    async def __call__(self, settings: Settings) -> None:
-        now = time.monotonic()
-        if self._last_run is not None and now - self._last_run < self.interval:
-            return
-        self._last_run = now
-        expired = await service.expire_due()  # each transition also queues the search removal
-        warned = await service.warn_expiring(settings)
-        if expired or warned:
-            log.info("listings: expired %s, expiry warnings sent for %s", expired, warned)
+    expired = await service.expire_due()  # each transition also queues the search removal
+    warned = await service.warn_expiring(settings)
+    if expired or warned:
+        log.info("listings: expired %s, expiry warnings sent for %s", expired, warned)
 
 
 def periodic() -> list:
-    return [ExpiryJob()]
+    return [Throttled("listings.expiry", EXPIRY_INTERVAL, expire_and_warn)]

@@ -2,10 +2,4 @@
 
 from careers.core.registry import DomainPlugin
 
-PLUGIN = DomainPlugin(
-    name="listings",
-    routes=("listings.controllers:ROUTES", "listings.feeds:ROUTES"),
-    templates="listings",
-    periodic_jobs=("listings.jobs:periodic",),
-    commands=("listings.commands:register",),
-)
+PLUGIN = DomainPlugin.of("listings", "controllers:ROUTES", "feeds:ROUTES", "jobs:periodic", "commands:register")

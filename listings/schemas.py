@@ -39,7 +39,8 @@ class ListingForm(msgspec.Struct, kw_only=True):
 
     title: Annotated[str, Text(TITLE_MAX, required="Enter the job title.", min_length=3,
                                too_short="Use a job title of at least 3 characters.")]
-    description: Annotated[str, Text(DESCRIPTION_MAX, required="Describe the job: duties, schedule, systems used.")]
+    description: Annotated[str, Text(DESCRIPTION_MAX, required="Describe the job: duties, schedule, systems used.",
+                                           multiline=True)]
     credentials_required: Annotated[list[str], Choices()]  # codes or aliases, matched by the service
     credentials_any_of: Annotated[list[str], Choices()]
     credentials_preferred: Annotated[list[str], Choices()]
@@ -68,11 +69,9 @@ class ListingForm(msgspec.Struct, kw_only=True):
     requisition_id: Annotated[str, Text(REQUISITION_MAX)]
 
 
-class ListingInput(msgspec.Struct, kw_only=True):
-    """A listing that passed validation, with the facts derived from it (location, annual pay, HTML)."""
+class ListingTerms(msgspec.Struct, kw_only=True):
+    """The terms of a job that every listing shape carries (validated input, the API answer, a search hit)."""
 
-    title: str
-    description: str
     credentials_required: list[str]
     credentials_any_of: list[str]
     credentials_preferred: list[str]
@@ -80,15 +79,22 @@ class ListingInput(msgspec.Struct, kw_only=True):
     specialties: list[str]
     code_sets: list[str]
     work_mode: str
-    zip: str
     remote_states: list[str]
     employment_type: str
     min_years: int
     entry_level_ok: bool
-    pay_min: Decimal
-    pay_max: Decimal
     pay_unit: str
     benefits: str
+
+
+class ListingInput(ListingTerms, kw_only=True):
+    """A listing that passed validation, with the facts derived from it (location, annual pay, HTML)."""
+
+    title: str
+    description: str
+    zip: str
+    pay_min: Decimal
+    pay_max: Decimal
     application_deadline: dt.date | None
     apply_url: str
     requisition_id: str
@@ -109,41 +115,33 @@ class EmployerRef(msgspec.Struct):
     verified: bool
 
 
-class ListingOut(msgspec.Struct, kw_only=True):
-    """One published listing as the JSON API returns it (`description` is the Markdown source)."""
+class PublishedListing(ListingTerms, kw_only=True):
+    """The public fields of a published listing, shared by the JSON API's listing and its search hits."""
 
     id: int
     url: str
     status: str
     title: str
-    description: str
-    description_html: str
     employer: EmployerRef
-    credentials_required: list[str]
-    credentials_any_of: list[str]
-    credentials_preferred: list[str]
-    settings: list[str]
-    specialties: list[str]
-    code_sets: list[str]
-    work_mode: str
     zip: str | None
     city: str | None
     state: str | None
     lat: float | None
     lng: float | None
-    remote_states: list[str]
-    employment_type: str
-    min_years: int
-    entry_level_ok: bool
     pay_min: float
     pay_max: float
-    pay_unit: str
     pay_annual_min: int | None
     pay_annual_max: int | None
-    benefits: str
-    application_deadline: dt.date | None
     apply_url: str | None
     requisition_id: str | None
+
+
+class ListingOut(PublishedListing, kw_only=True):
+    """One published listing as the JSON API returns it (`description` is the Markdown source)."""
+
+    description: str
+    description_html: str
+    application_deadline: dt.date | None
     published_at: dt.datetime
     expires_at: dt.datetime
 

@@ -107,13 +107,7 @@ def check_transition(from_status: str, to_status: str, actor_kind: str) -> None:
 
 
 async def _locked(listing_id: int) -> Listing:
-    query = Listing.objects().where(Listing.id == listing_id)
-    if not db.is_sqlite():
-        query = query.lock_rows()  # SQLite's IMMEDIATE transaction already serialises writers
-    listing = await query.first()
-    if listing is None:
-        raise ListingNotFound("That listing does not exist.")
-    return listing
+    return await db.locked_row(Listing, Listing.id == listing_id, ListingNotFound("That listing does not exist."))
 
 
 def snapshot(listing: Listing) -> dict:
@@ -124,6 +118,9 @@ def snapshot(listing: Listing) -> dict:
         "pay_min": str(listing.pay_min),
         "pay_max": str(listing.pay_max),
         "pay_unit": listing.pay_unit,
+        "apply_url": listing.apply_url,
+        "work_mode": listing.work_mode,
+        "zip": listing.zip,
     }
 
 
@@ -542,7 +539,9 @@ async def create_listing(employer_id: int, data: ListingInput, *, created_by: in
     return await Listing.objects().get(Listing.id == listing.id)
 
 
-def _reviewed_changes(listing: Listing, data: ListingInput) -> list[str]:
+def _reviewed_changes(listing: Listing, details: dict[str, list[str]], data: ListingInput) -> list[str]:
+    """What an admin approved that this edit changes: what coders read (title, description, pay) and where they
+    are sent or who may apply (apply link, work mode, location, remote states, credentials)."""
     changed = []
     if listing.title != data.title:
         changed.append("title")
@@ -551,6 +550,17 @@ def _reviewed_changes(listing: Listing, data: ListingInput) -> list[str]:
     if (Decimal(str(listing.pay_min)) != data.pay_min or Decimal(str(listing.pay_max)) != data.pay_max
             or listing.pay_unit != data.pay_unit):
         changed.append("pay")
+    if listing.apply_url != data.apply_url:
+        changed.append("apply link")
+    if listing.work_mode != data.work_mode:
+        changed.append("work mode")
+    if listing.zip != data.zip:
+        changed.append("location")
+    if set(details["remote_states"]) != set(data.remote_states):
+        changed.append("remote states")
+    if any(set(details[f"credentials_{kind}"]) != set(getattr(data, f"credentials_{kind}"))
+           for kind in ("required", "any_of", "preferred")):
+        changed.append("credentials")
     return changed
 
 
@@ -559,7 +569,8 @@ async def update_listing(listing_id: int, data: ListingInput, *, actor_kind: str
     """Save an edit in one transaction.
 
     An edit of a published listing is re-indexed (search-outbox row); when an unverified employer changes
-    its title, description or pay, the listing goes back to review (published -> in_review) instead.
+    what an admin approved (`_reviewed_changes`), the listing goes back to review (published -> in_review)
+    instead. Every edit moves `version` on, so an approval of what an admin saw before it is refused.
     """
     async with db.transaction():
         owner = await Listing.select(Listing.employer).where(Listing.id == listing_id).first()
@@ -570,8 +581,9 @@ async def update_listing(listing_id: int, data: ListingInput, *, actor_kind: str
             raise ListingError(f"A listing that is {STATE_LABELS[listing.status].lower()} cannot be edited; "
                                "clone it into a new draft instead.")
         await _ensure_not_duplicate(listing.employer, data, exclude_id=listing_id)
-        changed = _reviewed_changes(listing, data)
-        await Listing.update({**_columns(data), Listing.updated_at: clock.now()}).where(Listing.id == listing_id)
+        changed = _reviewed_changes(listing, await listing_details(listing_id), data)
+        await Listing.update({**_columns(data), Listing.updated_at: clock.now(),
+                              Listing.version: Listing.version + 1}).where(Listing.id == listing_id)
         await _write_details(listing_id, data)
         await record_event(listing_id, listing.status, listing.status, actor_kind, actor_id, "edited")
         if listing.status == PUBLISHED:

@@ -22,6 +22,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from careers.accounts.tables import User
+from careers.core.schema import value_table
 from employers.tables import Employer
 from listings.vocabulary import ListingState
 
@@ -76,6 +77,7 @@ class Listing(Table, tablename="listings"):
     apply_clicks = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    version = Integer(default=1)  # +1 on every edit: an approval names the version the admin saw
 
 
 class ListingCredential(Table, tablename="listing_credentials"):
@@ -85,30 +87,11 @@ class ListingCredential(Table, tablename="listing_credentials"):
     kind = Varchar(length=10)  # CredentialKind: required, any_of, preferred
 
 
-class ListingSetting(Table, tablename="listing_settings"):
-    id = Serial(primary_key=True)
-    listing = ForeignKey(references=Listing, index=True)
-    value = Varchar(length=32, index=True)
-
-
-class ListingSpecialty(Table, tablename="listing_specialties"):
-    id = Serial(primary_key=True)
-    listing = ForeignKey(references=Listing, index=True)
-    value = Varchar(length=32, index=True)
-
-
-class ListingCodeSet(Table, tablename="listing_code_sets"):
-    id = Serial(primary_key=True)
-    listing = ForeignKey(references=Listing, index=True)
-    value = Varchar(length=16, index=True)
-
-
-class ListingRemoteState(Table, tablename="listing_remote_states"):
-    """States whose residents may apply to a remote listing; no rows means all US states."""
-
-    id = Serial(primary_key=True)
-    listing = ForeignKey(references=Listing, index=True)
-    value = Varchar(length=2, index=True)
+ListingSetting = value_table("ListingSetting", "listing_settings", ("listing", Listing), 32, __name__)
+ListingSpecialty = value_table("ListingSpecialty", "listing_specialties", ("listing", Listing), 32, __name__)
+ListingCodeSet = value_table("ListingCodeSet", "listing_code_sets", ("listing", Listing), 16, __name__)
+ListingRemoteState = value_table("ListingRemoteState", "listing_remote_states", ("listing", Listing), 2, __name__,
+                                 "States whose residents may apply to a remote listing; no rows means all US states.")
 
 
 class ListingEvent(Table, tablename="listing_events"):

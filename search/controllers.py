@@ -16,11 +16,13 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
+from careers.coders.saved import saved_listing_ids
 from careers.coders.service import qualification_profile
 from careers.core.config import Settings
 from careers.core.web import render
-from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES, pay_text
+from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
 from search import service
+from search.cards import card
 from search.schemas import ApiError, ListingSearchResponse, SearchFacets, listing_hit
 from search.service import RADIUS_CHOICES, SearchParamError, SearchQuery, SearchResult
 
@@ -49,71 +51,56 @@ async def resolve_qualified(request: Request, query: SearchQuery) -> tuple[Searc
 # ---- the page ---------------------------------------------------------------------------------
 
 
-def place_text(hit: dict) -> str:
-    where = ", ".join(p for p in (hit.get("city"), hit.get("state")) if p)
-    if hit.get("work_mode") == "remote":
-        states = hit.get("remote_states") or []
-        open_to = "open to all US states" if not states else "open to residents of " + ", ".join(states)
-        return f"Remote ({open_to})"
-    mode = WORK_MODES.get(hit.get("work_mode") or "", "")
-    return f"{where} · {mode}" if where else mode
-
-
-def card(hit: dict) -> dict:
-    """What a result shows, in words (the template only lays it out)."""
-    return {
-        **hit,
-        "pay_text": pay_text(hit.get("pay_min"), hit.get("pay_max"), hit.get("pay_unit"), compact=True),
-        "place_text": place_text(hit),
-        "employment_label": EMPLOYMENT_TYPES.get(hit.get("employment_type") or "", ""),
-        "distance_text": (f"{hit['distance_miles']:.1f} miles away" if hit.get("distance_miles") is not None else ""),
-        "credential_list": ", ".join(hit.get("credentials_required") or hit.get("credentials_any_of") or []),
-    }
-
-
 def _url(params: list[tuple[str, str]]) -> str:
     return "/jobs" + ("?" + urlencode(params) if params else "")
 
 
-def removal_links(query: SearchQuery) -> list[tuple[str, str]]:
-    """One link per active filter, each the same search without it (for the empty state)."""
+def active_filters(query: SearchQuery) -> list[tuple[str, str, str]]:
+    """(chip label, sentence label, URL of the same search without it) for every filter in force."""
     base = query.params(page=None)
-    links: list[tuple[str, str]] = []
+    links: list[tuple[str, str, str]] = []
 
     def without(name: str, value: str | None = None) -> str:
         return _url([(k, v) for k, v in base if not (k == name and (value is None or v == value))])
 
     if query.q:
-        links.append((f'the keywords "{query.q}"', without("q")))
-    for code in query.credentials:
-        links.append((f"credential {code}", without("credential", code)))
-    for value in query.settings:
-        links.append((f"setting {SETTINGS[value]}", without("setting", value)))
-    for value in query.specialties:
-        links.append((f"specialty {SPECIALTIES[value]}", without("specialty", value)))
-    for value in query.work_modes:
-        links.append((f"work mode {WORK_MODES[value]}", without("work_mode", value)))
-    for value in query.employment_types:
-        links.append((f"employment type {EMPLOYMENT_TYPES[value]}", without("employment_type", value)))
-    for value in query.states:
-        links.append((f"state {US_STATES[value]}", without("state", value)))
+        links.append((f'"{query.q}"', f'the keywords "{query.q}"', without("q")))
+    # (the chosen values, their URL parameter, the words naming them, their labels; credentials show their code)
+    for values, param, noun, labels in (
+        (query.credentials, "credential", "credential", None), (query.settings, "setting", "setting", SETTINGS),
+        (query.specialties, "specialty", "specialty", SPECIALTIES),
+        (query.work_modes, "work_mode", "work mode", WORK_MODES),
+        (query.employment_types, "employment_type", "employment type", EMPLOYMENT_TYPES),
+        (query.states, "state", "state", US_STATES),
+    ):
+        for value in values:
+            label = labels[value] if labels else value
+            links.append((label, f"{noun} {label}", without(param, value)))
     if query.remote_state:
-        links.append((f"remote jobs open to residents of {US_STATES[query.remote_state]}", without("remote_state")))
+        links.append((f"Remote, open to {query.remote_state}",
+                      f"remote jobs open to residents of {US_STATES[query.remote_state]}", without("remote_state")))
     if query.zip:
-        links.append((f"within {query.radius} miles of {query.zip}",
+        links.append((f"{query.radius} mi of {query.zip}", f"within {query.radius} miles of {query.zip}",
                       _url([(k, v) for k, v in base if k not in ("zip", "radius") and not (k == "sort" and v == "distance")])))
     if query.entry_level:
-        links.append(("entry-level only", without("entry_level")))
+        links.append(("Entry level", "entry-level only", without("entry_level")))
     if query.min_pay is not None:
-        links.append((f"minimum pay ${query.min_pay:,}", without("min_pay")))
+        links.append((f"${query.min_pay:,}+/yr", f"minimum pay ${query.min_pay:,}", without("min_pay")))
     if query.qualified:
-        links.append(("only jobs I qualify for", without("qualified")))
+        links.append(("Jobs I qualify for", "only jobs I qualify for", without("qualified")))
     return links
 
 
+def removal_links(query: SearchQuery) -> list[tuple[str, str]]:
+    """One link per active filter, each the same search without it (for the empty state)."""
+    return [(sentence, url) for _chip, sentence, url in active_filters(query)]
+
+
 def options(labels: dict[str, str], counts: dict[str, int] | None, selected) -> list[dict]:
+    """Checkbox options with their facet counts: 0 for a value no result has, None when there are no facets."""
+    missing = None if not counts else 0
     counts = {k.lower(): v for k, v in (counts or {}).items()}
-    return [{"value": value, "label": label, "count": counts.get(value.lower()), "selected": value in selected}
+    return [{"value": value, "label": label, "count": counts.get(value.lower(), missing), "selected": value in selected}
             for value, label in labels.items()]
 
 
@@ -143,8 +130,13 @@ async def search_page(request: Request, settings: Settings, fixed: dict[str, lis
         query, notice = await resolve_qualified(request, query)
         result = await service.search_listings(query, settings)
     lex = service.lexicon()
+    user = request.scope.get("user")
+    saved_ids = (await saved_listing_ids(user.id, [h["id"] for h in result.hits])
+                 if result and user is not None and user.role == "coder" else set())
     facets = result.facets if result else {}
     credential_labels = {t.code: f"{t.code} — {t.full_name}" for t in lex.credentials}
+    names = {t.code: t.full_name for t in lex.credentials}
+    highlight = frozenset(query.credentials) | (query.qualified_for[0] if query.qualified_for else frozenset())
     radius_choices = list(RADIUS_CHOICES)
     if query.radius and query.radius not in radius_choices:
         radius_choices = sorted([*radius_choices, query.radius])
@@ -154,7 +146,11 @@ async def search_page(request: Request, settings: Settings, fixed: dict[str, lis
         "query": query,
         "raw": {k: (v[0] if v else "") for k, v in params.items()},
         "result": result,
-        "cards": [card(h) for h in result.hits] if result else [],
+        "cards": [card(h, highlight, names) for h in result.hits] if result else [],
+        "saved_ids": saved_ids,
+        "active_filters": [(chip, url) for chip, _sentence, url in active_filters(query)],
+        "out_of_range": bool(result and result.total and query.page > result.pages),
+        "last_page_url": _url(query.params(page=result.pages if result.pages > 1 else None)) if result else None,
         "errors": errors,
         "notice": notice,
         "credential_options": options(credential_labels, facets.get("credential"),
@@ -167,12 +163,29 @@ async def search_page(request: Request, settings: Settings, fixed: dict[str, lis
         "remote_state_options": options(US_STATES, None, {query.remote_state} if query.remote_state else set()),
         "radius_choices": radius_choices,
         "sort_labels": SORT_LABELS,
+        "sort_choices": [(value, label + (" (needs a ZIP code)" if value == "distance" else ""), query.sort == value)
+                         for value, label in SORT_LABELS.items()],
         "removal_links": removal_links(query) if result is not None and not result.hits else [],
         "page_links": page_links(result) if result and result.total > result.per_page else [],
         "prev_url": _url(query.params(page=query.page - 1 if query.page > 2 else None)) if query.page > 1 else None,
         "next_url": (_url(query.params(page=query.page + 1)) if result and query.page < result.pages else None),
     }
-    return render(request, "search/jobs.html", context, status_code=400 if errors else 200)
+    status = 400 if errors else (404 if context["out_of_range"] else 200)
+    response = render(request, results_template(request), context, status_code=status)
+    response.headers["Vary"] = "HX-Request, HX-Target"  # the same address answers a fragment to htmx
+    return response
+
+
+def results_template(request: Request) -> str:
+    """htmx asks for the results alone (filters changed) or the next cards ("load more"); everything else, and
+    every request without JavaScript, gets the whole page."""
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.history_restore_request:
+        if htmx.target == "results":
+            return "search/_results.html"
+        if htmx.target == "load-more":
+            return "search/_more.html"
+    return "search/jobs.html"
 
 
 class JobSearchController(Controller):

@@ -36,7 +36,7 @@ LISTING_COLUMNS = (
     Listing.pay_unit, Listing.pay_annual_min, Listing.pay_annual_max, Listing.published_at, Listing.expires_at,
     Listing.min_years, Listing.benefits, Listing.application_deadline, Listing.apply_url, Listing.requisition_id,
     Listing.employer.name.as_alias("employer_name"), Listing.employer.slug.as_alias("employer_slug"),
-    Listing.employer.verified.as_alias("employer_verified"),
+    Listing.employer.verified.as_alias("employer_verified"), Listing.employer.logo_path.as_alias("employer_logo"),
 )
 
 
@@ -128,7 +128,7 @@ def build_document(row: dict, joins: dict[str, list], credential_names: dict[str
         "slug": row["slug"] or "job",
         "url": listing_path(row["id"], row["slug"]),
         "employer": {"name": clean(row["employer_name"]), "slug": row["employer_slug"],
-                     "verified": bool(row["employer_verified"])},
+                     "verified": bool(row["employer_verified"]), "logo": bool(row.get("employer_logo"))},
         "credentials_required": required,
         "credentials_any_of": any_of,
         "credentials_preferred": preferred,

@@ -2,10 +2,4 @@
 
 from careers.core.registry import DomainPlugin
 
-PLUGIN = DomainPlugin(
-    name="search",
-    routes=("search.controllers:ROUTES",),
-    templates="search",
-    outbox_handlers=("search.jobs:handlers",),
-    commands=("search.commands:register",),
-)
+PLUGIN = DomainPlugin.of("search", "controllers:ROUTES", "jobs:handlers", "commands:register")

@@ -12,7 +12,7 @@ from typing import Annotated
 import msgspec
 
 from careers.core.forms import Boolean, Choice, Choices, Integer, Text
-from listings.schemas import ApiError, EmployerRef
+from listings.schemas import ApiError, EmployerRef, PublishedListing
 from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
 
 __all__ = ["ApiError", "EmployerRef", "ListingHit", "ListingSearchResponse", "SearchFacets", "SearchParams"]
@@ -59,38 +59,9 @@ class SearchParams(msgspec.Struct, kw_only=True):
                                     default=DEFAULT_PER_PAGE)]
 
 
-class ListingHit(msgspec.Struct, kw_only=True, omit_defaults=True):
-    id: int
-    url: str
-    status: str
-    title: str
+class ListingHit(PublishedListing, kw_only=True, omit_defaults=True):
     description_excerpt: str
-    employer: EmployerRef
-    credentials_required: list[str]
-    credentials_any_of: list[str]
-    credentials_preferred: list[str]
-    settings: list[str]
-    specialties: list[str]
-    code_sets: list[str]
-    work_mode: str
-    zip: str | None
-    city: str | None
-    state: str | None
-    lat: float | None
-    lng: float | None
-    remote_states: list[str]
-    employment_type: str
-    min_years: int
-    entry_level_ok: bool
-    pay_min: float
-    pay_max: float
-    pay_unit: str
-    pay_annual_min: int | None
-    pay_annual_max: int | None
-    benefits: str
     application_deadline: str | None  # ISO 8601 date
-    apply_url: str | None
-    requisition_id: str | None
     published_at: str  # ISO 8601, UTC
     expires_at: str  # ISO 8601, UTC
     featured: bool

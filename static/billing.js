@@ -85,6 +85,18 @@
     }
   });
 
+  // Real Stripe accepts a card number typed with spaces; the emulator's stand-in does not, so drop them as typed
+  // (capture phase: before the stand-in reads the value).
+  var cardElement = document.getElementById("card-element");
+  cardElement.addEventListener("input", function (event) {
+    if (event.target.getAttribute("placeholder") === "number") {
+      var digits = event.target.value.replace(/[\s-]+/g, "");
+      if (digits !== event.target.value) {
+        event.target.value = digits;
+      }
+    }
+  }, true);
+
   async function post(url, fields) {
     var body = new URLSearchParams(fields);
     if (csrf) {

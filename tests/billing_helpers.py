@@ -62,8 +62,13 @@ async def pay_page(browser: Browser, order_id: int) -> httpx.Response:
     return page
 
 
-def setup_secret(page: httpx.Response) -> str:
-    return re.search(r'data-client-secret="(seti_[^"]+)"', page.text).group(1)
+async def setup_secret(browser: Browser, order_id: int) -> str:
+    """What the pay page's script does when the card form is sent: POST …/setup for a SetupIntent's secret."""
+    if "cc_csrf" not in browser.cookies:
+        await browser.get("/login")
+    answer = await browser.post(f"/billing/orders/{order_id}/setup", data={"_csrf_token": browser.cookies.get("cc_csrf")})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["client_secret"]
 
 
 def enter_card(settings: Settings, client_secret: str, number: str, **kwargs) -> httpx.Response:
@@ -84,8 +89,8 @@ async def charge(browser: Browser, order_id: int, setup_intent_id: str | None = 
 
 
 async def pay_with_card(browser: Browser, settings: Settings, order_id: int, number: str = GOOD_CARD) -> dict:
-    page = await pay_page(browser, order_id)
-    secret = setup_secret(page)
+    await pay_page(browser, order_id)
+    secret = await setup_secret(browser, order_id)
     saved = enter_card(settings, secret, number)
     assert saved.status_code == 200, saved.text
     return await charge(browser, order_id, secret.split("_secret_")[0])

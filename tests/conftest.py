@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="careers-test-"))
@@ -22,7 +23,8 @@ if os.environ.get("TEST_DATABASE_URL"):
 else:
     os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'test.sqlite3'}"
 for _name in ("MEILI_URL", "MEILI_MASTER_KEY", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
-              "STRIPE_API_BASE", "SMTP_URL", "SECRET_KEY", "BASE_URL"):
+              "STRIPE_API_BASE", "SMTP_URL", "SECRET_KEY", "BASE_URL", "STORAGE_URL", "S3_ENDPOINT_URL", "S3_REGION",
+              "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "METRICS_TOKEN", "TRUSTED_PROXIES"):
     os.environ.pop(_name, None)
 
 import httpx  # noqa: E402
@@ -43,13 +45,19 @@ ON_POSTGRES = os.environ["DATABASE_URL"].startswith("postgres")
 _SQLITE_PATH = (os.environ["DATABASE_URL"].removeprefix("sqlite:///")
                 if os.environ["DATABASE_URL"].startswith("sqlite:///") else None)
 IN_CI = os.environ.get("CI") == "true"
-# Tables whose rows are reference data seeded by migrations: kept between tests.
-REFERENCE_TABLES = {"credentials", "plans", "piccolo_migration"}
+# TEST_STORAGE_URL=s3: every Settings of the suite keeps uploads in a bucket of moto's S3 server instead of on disk.
+ON_S3 = os.environ.get("TEST_STORAGE_URL", "").strip().lower() in ("s3", "s3://")
+S3_BUCKET = "careers-test"
+S3_KEYS = {"aws_access_key_id": "test-access-key", "aws_secret_access_key": "test-secret-key", "s3_region": "us-east-1"}
+# Tables whose rows are reference data seeded by migrations, and Piccolo's own record of applied migrations
+# (its table is `migration`): kept between tests, so a `careers serve` a test starts finds the schema up to date.
+REFERENCE_TABLES = {"credentials", "plans", "piccolo_migration", "migration"}
 
 
 def pytest_report_header(config):
     engine = "PostgreSQL" if ON_POSTGRES else "SQLite"
-    return f"careers: database engine {engine} ({'TEST_DATABASE_URL' if ON_POSTGRES else _TMP / 'test.sqlite3'})"
+    storage = "uploads in moto's S3 (TEST_STORAGE_URL=s3)" if ON_S3 else "uploads on disk"
+    return f"careers: database engine {engine} ({'TEST_DATABASE_URL' if ON_POSTGRES else _TMP / 'test.sqlite3'}); {storage}"
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -193,9 +201,80 @@ def stripe_emulator():
     proc.stop()
 
 
+_MAILBOX: list = []  # [the session's SMTP sink, the settings its mail is sent with], once started
+
+
 @pytest.fixture(scope="session")
-def base_settings(meilisearch, stripe_emulator) -> Settings:
-    return load_settings(
+def mail_sink():
+    """A real SMTP server (aiosmtpd) for the session: the worker sends every mail there (`sent_mail` reads it)."""
+    from tests.mailbox import start_sink
+
+    sink, stop = start_sink()
+    yield sink
+    stop()
+
+
+@pytest.fixture(autouse=True)
+def empty_mailbox():
+    """Each test reads only the mail it caused."""
+    if _MAILBOX:
+        _MAILBOX[0].clear()
+
+
+@dataclass
+class MotoS3:
+    """moto's S3 API on a loopback port, one bucket made for the session."""
+
+    url: str
+    bucket: str = S3_BUCKET
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.url, region_name=S3_KEYS["s3_region"],
+                            aws_access_key_id=S3_KEYS["aws_access_key_id"],
+                            aws_secret_access_key=S3_KEYS["aws_secret_access_key"])
+
+    def make_bucket(self, name: str) -> str:
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def settings_for(self, storage_url: str) -> dict:
+        return {"storage_url": storage_url, "s3_endpoint_url": self.url, **S3_KEYS}
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """A real S3 API (moto's server mode) on a free loopback port, as Meilisearch and the Stripe emulator are."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    from careers.local import free_port
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per S3 request would bury a failure's log
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    s3 = MotoS3(url=f"http://127.0.0.1:{port}")
+    s3.make_bucket(S3_BUCKET)
+    yield s3
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def storage_settings(request) -> dict:
+    """Settings fields for the suite's uploads: nothing (disk) or moto's bucket when TEST_STORAGE_URL=s3."""
+    if not ON_S3:
+        return {}
+    s3 = request.getfixturevalue("moto_s3")
+    return s3.settings_for(f"s3://{s3.bucket}/suite")
+
+
+@pytest.fixture(scope="session")
+def base_settings(meilisearch, stripe_emulator, storage_settings, mail_sink) -> Settings:
+    settings = load_settings(
+        **storage_settings,
         meili_url=meilisearch.url,
         meili_master_key="test-master-key-0123456789",
         meili_index="listings_test",
@@ -213,13 +292,26 @@ def base_settings(meilisearch, stripe_emulator) -> Settings:
         apply_rate=(1000, 60),
         report_rate=(1000, 60),
         post_rate=(1000, 60),
+        invite_rate=(1000, 60),
         print_mail=False,
+        smtp_url=mail_sink.url,
     )
+    _MAILBOX[:] = [mail_sink, settings]
+    return settings
 
 
 @pytest.fixture
 def settings(base_settings) -> Settings:
     return base_settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def search_index_ready(database, base_settings):
+    """The session's index exists with our settings before any test runs, whatever order they run in (a sync
+    row written before any test applied the settings would make Meilisearch create it bare)."""
+    from tests.search_helpers import fresh_index
+
+    await fresh_index(base_settings)
 
 
 _APPS: dict[int, tuple[Settings, object]] = {}
@@ -273,8 +365,9 @@ def make_browser(app):
     """A factory for more browsers (several people in one test)."""
     clients: list[Browser] = []
 
-    def factory() -> Browser:
-        client = Browser(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    def factory(address: str = "127.0.0.1") -> Browser:
+        """A browser whose requests come from `address` (the socket peer the app sees)."""
+        client = Browser(transport=httpx.ASGITransport(app=app, client=(address, 123)), base_url="http://testserver")
         clients.append(client)
         return client
 
@@ -297,7 +390,35 @@ async def close_search_sessions():
     await close_http()
 
 
+@pytest.fixture(autouse=True)
+def nothing_on_disk_with_s3(request):
+    """With TEST_STORAGE_URL=s3, no test writes an upload under $CAREERS_DATA_DIR/uploads."""
+    watched = ON_S3 and "settings" in request.fixturenames
+    uploads = request.getfixturevalue("settings").uploads_dir if watched else None
+    yield
+    if uploads is not None:
+        found = [p for p in uploads.rglob("*") if p.is_file()] if uploads.exists() else []
+        assert not found, f"S3 storage, yet files were written to disk: {found[:5]}"
+
+
 # ---- small helpers the tests share --------------------------------------------------------
+
+
+async def stored(settings: Settings, key: str) -> bytes | None:
+    """The bytes the configured storage holds under `key` (disk or bucket), None when absent."""
+    from careers.core.storage import storage_for
+
+    try:
+        return await storage_for(settings).read(key)
+    except FileNotFoundError:
+        return None
+
+
+async def stored_count(settings: Settings) -> int:
+    """How many objects the configured storage holds."""
+    from careers.core.storage import storage_for
+
+    return len([info async for info in storage_for(settings).list()])
 
 
 async def outbox_mail(to: str | None = None) -> list[dict]:
@@ -305,6 +426,30 @@ async def outbox_mail(to: str | None = None) -> list[dict]:
 
     rows = await OutboxRow.select().where(OutboxRow.kind == "mail").order_by(OutboxRow.id).output(load_json=True)
     return [r["payload"] | {"id": r["id"], "status": r["status"]} for r in rows if to is None or r["payload"]["to"] == to]
+
+
+async def sent_mail(to: str | None = None, settings: Settings | None = None) -> list[dict]:
+    """The worker sends the queued mail to the test SMTP server; returns what it received (to `to`), oldest first.
+
+    Each: {to, subject, text, html, headers (the message)}. This is the mail as people get it: one-time links are written only
+    when a mail is sent, never into the outbox.
+    """
+    from careers.worker import Worker, default_handlers
+
+    sink, base = _MAILBOX
+    handlers = {kind: handler for kind, handler in default_handlers().items() if kind.split(".")[0] == "mail"}
+    await Worker(settings or base, handlers=handlers, periodic=[]).drain()
+    return sink.mails(to)
+
+
+async def follow_mailed_link(browser: Browser, link: str, button: str) -> httpx.Response:
+    """Open a mailed one-time link (a page that changes nothing) and press its button, as a person would."""
+    from urllib.parse import parse_qs, urlparse
+
+    page = await browser.get(link)
+    assert page.status_code == 200 and button in page.text, page.text[:2000]
+    token = parse_qs(urlparse(link).query).get("token", [""])[0]
+    return await browser.submit(urlparse(link).path, {"token": token})
 
 
 def link_in(text: str, path_prefix: str) -> str:
@@ -321,8 +466,8 @@ async def register_coder(browser: Browser, email: str = "coder@example.org", pas
                                                         "password_confirm": password})
     assert response.status_code == 303, response.text
     if confirm:
-        mail = (await outbox_mail(email))[-1]
-        await browser.get(link_in(mail["text"], "/account/confirm"))
+        mail = (await sent_mail(email))[-1]
+        await follow_mailed_link(browser, link_in(mail["text"], "/account/confirm"), "Confirm my email address")
     return response
 
 
@@ -334,8 +479,8 @@ async def register_employer(browser: Browser, email: str = "hr@acmehealth.org", 
                                                            "password_confirm": password})
     assert response.status_code == 303, response.text
     if confirm:
-        mail = (await outbox_mail(email))[-1]
-        await browser.get(link_in(mail["text"], "/account/confirm"))
+        mail = (await sent_mail(email))[-1]
+        await follow_mailed_link(browser, link_in(mail["text"], "/account/confirm"), "Confirm my email address")
     return response
 
 
@@ -353,8 +498,10 @@ async def create_admin(browser: Browser, email: str = "admin@careercenter.org", 
     return response
 
 
-async def enrol_totp(browser: Browser) -> str:
-    """An admin who just gave the password sets up the authenticator app (the first login); returns the secret.
+async def enrol_totp(browser: Browser, base: str = "/admin/2fa", *, password: str | None = None,
+                     current_code: str | None = None) -> str:
+    """Set up the authenticator app on the set-up page; returns the secret. An admin who just gave the password
+    (the first login) needs nothing more; a complete login changing it gives `password` (and `current_code`).
 
     The secret and the recovery codes shown once are kept on the browser (`totp_secret`, `recovery_codes`).
     """
@@ -362,10 +509,13 @@ async def enrol_totp(browser: Browser) -> str:
 
     import pyotp
 
-    page = await browser.get("/admin/2fa/setup")
+    page = await browser.get(base + "/setup")
     assert page.status_code == 200, page.text
     secret = re.search(r'data-totp-secret="([A-Z2-7]+)"', page.text).group(1)
-    done = await browser.submit("/admin/2fa/setup", {"secret": secret, "code": pyotp.TOTP(secret).now()})
+    form = {"code": pyotp.TOTP(secret).now()}
+    form |= {"password": password} if password is not None else {}
+    form |= {"current_code": current_code} if current_code is not None else {}
+    done = await browser.submit(base + "/setup", form)
     assert done.status_code == 200 and "recovery codes" in done.text, done.text
     browser.totp_secret = secret
     browser.recovery_codes = re.findall(r'<code class="recovery-code">([a-z0-9-]+)</code>', done.text)

@@ -37,7 +37,7 @@ async def test_first_login_enrols_the_authenticator_app_before_the_admin_pages_o
 
     wrong = await browser.submit("/admin/2fa/setup", {"secret": secret, "code": "000000"})
     assert wrong.status_code == 400 and "does not match" in wrong.text
-    assert (await User.objects().get(User.email == EMAIL)).totp_secret is None
+    assert (await User.objects().get(User.email == EMAIL)).totp_secret_sealed is None
 
     before = browser.cookies.get("cc_session")
     done = await browser.submit("/admin/2fa/setup", {"secret": secret, "code": pyotp.TOTP(secret).now()})
@@ -98,7 +98,7 @@ async def test_a_recovery_code_logs_in_once(browser, make_browser):
 async def test_new_recovery_codes_replace_the_old_ones(browser):
     await create_admin(browser)
     old = browser.recovery_codes
-    page = await browser.submit("/admin/2fa/recovery-codes")
+    page = await browser.submit("/admin/2fa/recovery-codes", {"password": PASSWORD, "code": old[-1]})
     new = re.findall(r'<code class="recovery-code">([a-z0-9-]+)</code>', page.text)
     assert len(new) == 10 and not set(new) & set(old)
     await log_out(browser)
@@ -118,6 +118,12 @@ async def test_second_factor_pages_are_not_found_for_other_roles(browser):
 async def test_an_admin_can_move_two_step_login_to_a_new_app(browser):
     await create_admin(browser)
     old_secret = browser.totp_secret
-    new_secret = await enrol_totp(browser)  # while fully signed in: the setup page is open again
+    # while fully signed in the set-up page is open again; it asks for the password and a current code
+    new_secret = await enrol_totp(browser, password=PASSWORD, current_code=next_code(old_secret))
     assert new_secret != old_secret
-    assert (await User.objects().get(User.email == EMAIL)).totp_secret == new_secret
+    sealed = (await User.objects().get(User.email == EMAIL)).totp_secret_sealed
+    assert new_secret not in sealed and pyotp.TOTP(new_secret).now()  # kept sealed, never in clear
+    await log_out(browser)
+    await login(browser, EMAIL, PASSWORD)
+    assert (await browser.submit("/admin/2fa", {"code": next_code(old_secret)})).status_code == 400
+    assert (await browser.submit("/admin/2fa", {"code": next_code(new_secret)})).status_code == 303

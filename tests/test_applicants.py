@@ -18,7 +18,7 @@ from employers.tracking.tables import ApplicationNote, MemberVisit
 from listings import stats
 from listings.tables import ListingDailyStat
 from tests import factories
-from tests.conftest import link_in, login, outbox_mail, register_coder, register_employer
+from tests.conftest import link_in, login, outbox_mail, register_coder, register_employer, sent_mail
 
 PASSWORD = "correct horse battery"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -64,7 +64,7 @@ async def coder_applies(browser, listing_id: int, email: str, *, cover_note: str
 async def invite_and_join(owner, colleague, email: str, name: str = "Colin Colleague") -> None:
     sent = await owner.submit("/employer/team/invite", {"email": email})
     assert sent.status_code == 303, sent.text
-    token = link_in((await outbox_mail(email))[-1]["text"], "/employer/invites/accept").split("token=")[1]
+    token = link_in((await sent_mail(email))[-1]["text"], "/employer/invites/accept").split("token=")[1]
     joined = await colleague.submit("/employer/invites/accept", {"token": token, "display_name": name,
                                                                   "password": PASSWORD, "password_confirm": PASSWORD})
     assert joined.status_code == 303, joined.text

@@ -61,9 +61,13 @@ async def test_paying_for_a_30_day_post_puts_the_listing_in_review_and_the_recei
     assert "<script>" not in page.text  # no inline script: the CSP forbids it
     assert settings.stripe_api_base in page.headers["content-security-policy"]
     assert "Card details" in page.text and "needs JavaScript" in page.text and "Pay $199.00" in page.text
-    assert (await Employer.objects().get(Employer.id == employer.id)).stripe_customer_id.startswith("cus_")
+    # Opening the page creates nothing at Stripe; sending the card form asks for the Customer and SetupIntent.
+    order = await Order.objects().get(Order.id == order_id)
+    assert (await Employer.objects().get(Employer.id == employer.id)).stripe_customer_id is None
+    assert order.setup_intent_id is None
 
-    secret = setup_secret(page)
+    secret = await setup_secret(browser, order_id)
+    assert (await Employer.objects().get(Employer.id == employer.id)).stripe_customer_id.startswith("cus_")
     assert f'href="/billing/orders/{order_id}/pay">Pay</a>' in (await browser.get("/employer/billing")).text
     assert enter_card(settings, secret, GOOD_CARD).status_code == 200
     answer = await charge(browser, order_id, secret.split("_secret_")[0])
@@ -127,7 +131,8 @@ async def test_the_amount_comes_from_the_plan_never_from_the_browser(browser, se
 async def test_card_declined_while_saving_is_answered_at_once_and_a_good_card_then_succeeds(browser, settings):
     _, listing = await employer_with_draft(browser)
     order_id = await start_order(browser, listing.id)
-    secret = setup_secret(await pay_page(browser, order_id))
+    await pay_page(browser, order_id)
+    secret = await setup_secret(browser, order_id)
     declined = enter_card(settings, secret, DECLINED_AT_SETUP)
     assert declined.status_code == 402 and declined.json()["error"]["message"] == "Your card was declined."
     # Nothing was charged; the order and listing stay payable.

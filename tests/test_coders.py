@@ -9,13 +9,14 @@ import re
 import zipfile
 
 from careers.accounts.tables import User
-from careers.coders import service
+from careers.coders import applications, profiles, service
 from careers.coders.tables import Application, ApplicationEvent, CoderCredential, CoderProfile
 from employers.tables import Employer
 from listings import service as listings_service
 from listings import stats as listing_stats
 from tests import factories
 from tests.conftest import outbox_mail, register_coder, register_employer
+from tests.conftest import stored, stored_count
 
 PASSWORD = "correct horse battery"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -83,7 +84,7 @@ async def test_coder_completes_profile_sees_match_applies_and_employer_is_mailed
     assert profile.resume_key.startswith("resumes/") and profile.resume_content_type == "application/pdf"
 
     # the match, credential by credential (the service the listing page panel renders)
-    panel = (await service.listing_panel((await _current(browser)), listing_id))["coder_panel"]
+    panel = (await applications.listing_panel((await _current(browser)), listing_id))["coder_panel"]
     match = panel["match"]
     assert match["qualifies"] and match["required"] == [{"code": "CPC", "held": True}]
     assert match["preferred_met"] == ["CRC"] and match["state_eligible"] is True and panel["can_apply"]
@@ -115,12 +116,12 @@ async def test_coder_completes_profile_sees_match_applies_and_employer_is_mailed
     assert any(m["subject"] == "New application: Remote CPC coder" and "Casey Coder" in m["text"] for m in mails)
 
     # the employer views it and moves it: the coder sees both, in plain words, and gets a kind mail
-    await service.mark_viewed(application.id)
+    await applications.mark_viewed(application.id)
     first_view = (await Application.objects().get(Application.id == application.id)).viewed_at
-    await service.mark_viewed(application.id)
+    await applications.mark_viewed(application.id)
     assert (await Application.objects().get(Application.id == application.id)).viewed_at == first_view
     hr = await User.objects().get(User.email == "hr@acmehealth.org")
-    await service.move_application(application.id, "interviewing", hr.id, "Can you talk on Tuesday?")
+    await applications.move_application(application.id, "interviewing", hr.id, "Can you talk on Tuesday?")
     mine = await browser.get("/account/applications")
     assert "Viewed by the employer on" in mine.text and "Interviewing" in mine.text and "Can you talk on Tuesday?" in mine.text
     invite = (await outbox_mail("casey@example.org"))[-1]
@@ -159,7 +160,7 @@ async def test_concurrent_applies_create_exactly_one_application(browser, make_b
     user = await coder_with_profile(browser, resume=None)
     current = await _current(browser)
     settings = browser._transport.app.state.settings
-    results = await asyncio.gather(*[service.apply(listing_id, current, "", settings) for _ in range(40)])
+    results = await asyncio.gather(*[applications.apply(listing_id, current, "", settings) for _ in range(40)])
     assert sum(r.created for r in results) == 1
     assert len({r.application_id for r in results}) == 1
     assert await Application.count().where(Application.coder == user.id) == 1
@@ -199,7 +200,7 @@ async def test_unconfirmed_email_and_ineligible_state_cannot_apply(browser, make
     remote_tx = await make_listing(await employer_id(), "Texas only", work_mode="remote", remote_states=["TX"])
     await coder_with_profile(browser)  # ZIP 60614 is in Illinois
     current = await _current(browser)
-    panel = (await service.listing_panel(current, remote_tx))["coder_panel"]
+    panel = (await applications.listing_panel(current, remote_tx))["coder_panel"]
     assert not panel["can_apply"] and "open only to residents of TX" in panel["blockers"][0]
     page = (await browser.get(f"/jobs/{remote_tx}/texas-only", follow_redirects=True)).text.replace("&#39;", "'")
     assert "your state (IL) is not eligible" in page and "You cannot apply to it." in page
@@ -220,7 +221,7 @@ async def test_cover_note_over_the_limit_is_refused(browser, make_browser):
     await register_employer(make_browser())
     listing_id = await make_listing(await employer_id())
     await coder_with_profile(browser)
-    long_note = "Dear hiring team, " + "x" * service.COVER_NOTE_MAX
+    long_note = "Dear hiring team, " + "x" * applications.COVER_NOTE_MAX
     response = await browser.submit(f"/jobs/{listing_id}/apply", {"cover_note": long_note})
     assert response.status_code == 400 and "Keep your cover note to" in response.text
     assert await Application.count() == 0
@@ -231,13 +232,13 @@ async def test_cover_note_over_the_limit_is_refused(browser, make_browser):
     assert shortened.status_code == 303 and await Application.count() == 1
 
 
-def stored_files(settings) -> int:
-    return sum(1 for p in settings.uploads_dir.rglob("*") if p.is_file()) if settings.uploads_dir.exists() else 0
+async def stored_files(settings) -> int:
+    return await stored_count(settings)
 
 
 async def test_an_executable_renamed_pdf_is_refused_and_nothing_stored(browser, settings):
     await register_coder(browser)
-    files_before = stored_files(settings)
+    files_before = await stored_files(settings)
     elf = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 2000
     response = await browser.submit("/account/profile/resume", files={"resume": ("resume.pdf", elf, "application/pdf")})
     assert response.status_code == 400 and "That file is not a PDF or a Word (DOCX) document" in response.text
@@ -246,18 +247,18 @@ async def test_an_executable_renamed_pdf_is_refused_and_nothing_stored(browser, 
     assert response.status_code == 400 and "not a PDF or a Word" in response.text
     profile = await CoderProfile.objects().first()
     assert profile.resume_key is None
-    assert stored_files(settings) == files_before
+    assert await stored_files(settings) == files_before
 
 
 async def test_a_six_megabyte_file_is_refused_with_a_clear_message(browser, settings):
     await register_coder(browser)
-    files_before = stored_files(settings)
+    files_before = await stored_files(settings)
     big = b"%PDF-1.7\n" + b"0" * (6 * 1024 * 1024)
     response = await browser.submit("/account/profile/resume", files={"resume": ("big.pdf", big, "application/pdf")})
     assert response.status_code == 400 and "a resume may be at most 5 MB" in response.text
     assert "5.0 MB" not in response.text  # the file was 6 MB: never tell the person it is 5.0
     assert (await CoderProfile.objects().first()).resume_key is None
-    assert stored_files(settings) == files_before
+    assert await stored_files(settings) == files_before
 
 
 async def test_a_docx_resume_is_accepted_by_its_content_whatever_its_name(browser):
@@ -266,7 +267,7 @@ async def test_a_docx_resume_is_accepted_by_its_content_whatever_its_name(browse
     assert response.status_code == 303
     download = await browser.get("/account/resume")
     assert download.status_code == 200
-    assert download.headers["content-type"].startswith(service.DOCX_TYPE)
+    assert download.headers["content-type"].startswith(profiles.DOCX_TYPE)
     assert download.headers["content-disposition"].startswith('attachment; filename="resume.docx"')
     assert download.headers["x-content-type-options"] == "nosniff"
 
@@ -424,7 +425,7 @@ async def test_demo_coders_get_profiles_applications_and_alerts_once(browser, ma
     from careers.coders.demo import demo_pdf
     from careers.coders.tables import JobAlert
 
-    assert service.resume_kind(demo_pdf("Demo Coder")) == (service.PDF_TYPE, ".pdf")
+    assert profiles.resume_kind(demo_pdf("Demo Coder")) == (profiles.PDF_TYPE, ".pdf")
     await register_employer(make_browser())
     for n in range(4):
         await make_listing(await employer_id(), f"Demo job {n}")
@@ -436,4 +437,4 @@ async def test_demo_coders_get_profiles_applications_and_alerts_once(browser, ma
     assert await service.seed_demo_profiles(ids, settings) == 0  # idempotent
     assert await CoderCredential.count() >= 4 and await JobAlert.count() >= 1
     profile = await CoderProfile.objects().get(CoderProfile.user == ids[0])
-    assert profile.state and profile.resume_key and (settings.uploads_dir / profile.resume_key).is_file()
+    assert profile.state and profile.resume_key and await stored(settings, profile.resume_key) is not None

@@ -11,10 +11,10 @@ import zipfile
 import pytest
 
 from careers.accounts.tables import User
-from careers.coders import alerts, privacy, service
+from careers.coders import alerts, applications, privacy, service
 from careers.coders.tables import AlertSentListing, Application, CoderProfile, JobAlert, SavedJob
 from listings import service as listings_service
-from tests.conftest import link_in, login, outbox_mail, register_coder, register_employer
+from tests.conftest import link_in, login, register_coder, register_employer, sent_mail, stored
 from tests.search_helpers import fresh_index
 from tests.test_coders import PDF, coder_with_profile, employer_id, make_listing
 
@@ -26,7 +26,7 @@ def utcnow() -> dt.datetime:
 
 
 async def digest_mails(email: str) -> list[dict]:
-    return [m for m in await outbox_mail(email) if "for your alert" in m["subject"]]
+    return [m for m in await sent_mail(email) if "for your alert" in m["subject"]]
 
 
 async def sync_search(worker) -> None:
@@ -112,7 +112,7 @@ async def test_guest_alert_waits_for_double_opt_in(browser, make_browser, settin
     await sync_search(worker)
     assert await alerts.send_due_digests(settings, now=alert.created_at + 8 * DAY) == 0  # not confirmed
 
-    link = link_in((await outbox_mail("guest@example.org"))[-1]["text"], "/alerts/confirm")
+    link = link_in((await sent_mail("guest@example.org"))[-1]["text"], "/alerts/confirm")
     page = await browser.get(link)
     assert page.status_code == 200 and "Yes, start my alert" in page.text
     assert (await JobAlert.objects().get(JobAlert.id == alert.id)).confirmed_at is None  # a GET confirms nothing
@@ -182,7 +182,7 @@ async def test_withdrawn_application_is_frozen(browser, make_browser):
     assert "Withdrawn by you" in page.text and "Withdraw this application" not in page.text
     hr = await User.objects().get(User.email == "hr@acmehealth.org")
     with pytest.raises(service.CoderError, match="withdrew"):
-        await service.move_application(application.id, "interviewing", hr.id)
+        await applications.move_application(application.id, "interviewing", hr.id)
 
 
 async def test_closed_listing_is_visible_in_my_applications(browser, make_browser):
@@ -219,20 +219,20 @@ async def test_export_then_delete_account_with_the_retention_rule(browser, make_
     assert data["saved_jobs"][0]["listing_title"] == "Saved one" and data["job_alerts"][0]["query"] == "q=coder"
 
     profile = await CoderProfile.objects().get(CoderProfile.user == user.id)
-    resume_path = settings.uploads_dir / profile.resume_key
-    assert resume_path.is_file()
+    assert await stored(settings, profile.resume_key) is not None
     wrong = await browser.submit("/account/data/delete", {"password": "not my password", "confirm": "yes"})
     assert wrong.status_code == 400 and "That password is wrong." in wrong.text
     deleted = await browser.submit("/account/data/delete", {"password": "correct horse battery", "confirm": "yes"})
     assert deleted.status_code == 303 and deleted.headers["location"] == "/"
 
     assert not await CoderProfile.exists().where(CoderProfile.user == user.id)
-    assert not resume_path.exists()
+    assert await stored(settings, profile.resume_key) is None
     assert await SavedJob.count() == 0 and await JobAlert.count() == 0
     assert (await login(make_browser(), "casey@example.org")).status_code == 400
     application = await Application.objects().first()
-    copy_path = settings.uploads_dir / application.resume_key
-    assert application.coder_deleted_at is not None and application.anonymised_at is None and copy_path.is_file()
+    copy_key = application.resume_key
+    assert application.coder_deleted_at is not None and application.anonymised_at is None
+    assert await stored(settings, copy_key) is not None
     # the employer keeps it for the retention window, then it is anonymised
     assert await privacy.anonymise_due(settings, utcnow() + dt.timedelta(days=89)) == 0
     assert await privacy.anonymise_due(settings, utcnow() + dt.timedelta(days=91)) == 1
@@ -240,7 +240,7 @@ async def test_export_then_delete_account_with_the_retention_rule(browser, make_
     snapshot = application.profile_snapshot
     snapshot = json.loads(snapshot) if isinstance(snapshot, str) else snapshot
     assert snapshot == {"anonymised": True} and application.cover_note == "" and application.resume_key is None
-    assert not copy_path.exists()
+    assert await stored(settings, copy_key) is None
 
 
 async def test_the_jobs_page_offers_save_and_alert_forms_for_the_current_search(browser, make_browser, settings, worker):

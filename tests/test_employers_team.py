@@ -6,7 +6,7 @@ import datetime as dt
 
 from careers.accounts.tables import User
 from employers.tables import Employer, EmployerInvite, EmployerMember
-from tests.conftest import link_in, outbox_mail, register_coder, register_employer
+from tests.conftest import link_in, register_coder, register_employer, sent_mail
 
 PASSWORD = "correct horse battery"
 ORG_FORM = {"name": "Acme Health", "website": "https://acmehealth.org", "about": "", "hq_zip": ""}
@@ -16,7 +16,7 @@ async def invite(browser, email: str) -> str:
     """Send an invitation as the signed-in employer; returns the accept link's path."""
     response = await browser.submit("/employer/team/invite", {"email": email})
     assert response.status_code == 303, response.text
-    return link_in((await outbox_mail(email))[-1]["text"], "/employer/invites/accept")
+    return link_in((await sent_mail(email))[-1]["text"], "/employer/invites/accept")
 
 
 async def accept_as_new_account(browser, link: str, name: str = "Colin Colleague"):
@@ -36,7 +36,7 @@ async def test_invited_colleague_creates_an_account_and_sees_the_same_organisati
     await register_employer(browser)
     await browser.submit("/employer/organisation", ORG_FORM | {"about": "Coding since 1999."})
     link = await invite(browser, "colin@acmehealth.org")
-    mail = (await outbox_mail("colin@acmehealth.org"))[-1]
+    mail = (await sent_mail("colin@acmehealth.org"))[-1]
     assert "Acme Health" in mail["subject"] and "valid for 7 days" in mail["text"]
     assert link.startswith("/employer/invites/accept?token=")
     invite_row = await EmployerInvite.objects().get(EmployerInvite.email == "colin@acmehealth.org")
@@ -169,13 +169,13 @@ async def test_inviting_a_current_member_or_a_bad_address_is_a_field_error(brows
 
 
 async def test_invitations_are_rate_limited_per_account(frozen_clock, app, settings, browser):
-    app.state.settings = settings.replace(post_rate=(2, 3600))
+    app.state.settings = settings.replace(invite_rate=(2, 3600))
     await register_employer(browser)
     await invite(browser, "a@acmehealth.org")
     await invite(browser, "b@acmehealth.org")
     third = await browser.submit("/employer/team/invite", {"email": "c@acmehealth.org"})
     assert third.status_code == 429 and "Too many attempts" in third.text
-    assert await outbox_mail("c@acmehealth.org") == []
+    assert await sent_mail("c@acmehealth.org") == []
 
 
 async def test_member_of_another_employer_cannot_remove_your_members_or_withdraw_your_invitations(browser, make_browser):
@@ -197,7 +197,7 @@ async def test_member_of_another_employer_cannot_remove_your_members_or_withdraw
     assert (await Employer.objects().get(Employer.slug == "beta-clinic")).name == "Beta Clinic Renamed"
     assert await EmployerMember.count() == 3
     assert (await make_browser().get(
-        link_in((await outbox_mail("pending@acmehealth.org"))[-1]["text"], "/employer/invites/accept"))).status_code == 200
+        link_in((await sent_mail("pending@acmehealth.org"))[-1]["text"], "/employer/invites/accept"))).status_code == 200
 
 
 async def test_only_owners_remove_and_never_themselves_or_the_last_owner(browser, make_browser):

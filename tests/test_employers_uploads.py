@@ -8,9 +8,9 @@ import os
 import pytest
 from PIL import Image, PngImagePlugin
 
-from careers.core.uploads import InvalidKey, LocalDiskStorage, new_key, storage_for
+from careers.core.storage import InvalidKey, LocalDiskStorage, S3Storage, new_key, storage_at, storage_for
 from employers.tables import Employer
-from tests.conftest import register_employer
+from tests.conftest import ON_S3, register_employer, stored
 
 ORG_FORM = {"name": "Acme Health", "website": "https://acmehealth.org", "about": "", "hq_zip": ""}
 
@@ -47,8 +47,9 @@ async def test_a_valid_png_is_re_encoded_without_metadata_and_served_as_png_with
     employer = await Employer.objects().get(Employer.slug == "acme-health")
     assert employer.logo_path.startswith("logos/") and employer.logo_path.endswith(".png")
     assert "passwd" not in employer.logo_path  # the uploader's file name never becomes a path
-    stored = settings.uploads_dir / employer.logo_path
-    assert stored.is_file() and "static" not in stored.parts
+    assert await stored(settings, employer.logo_path) is not None
+    if not ON_S3:
+        assert "static" not in (settings.uploads_dir / employer.logo_path).parts
 
     visitor = make_browser()
     response = await visitor.get("/employers/acme-health/logo")
@@ -117,15 +118,15 @@ async def test_a_large_picture_is_scaled_down_and_replacing_or_removing_deletes_
     await register_employer(browser)
     assert (await upload_logo(browser, png_bytes((1600, 800)))).status_code == 303
     first = (await Employer.objects().get(Employer.slug == "acme-health")).logo_path
-    with Image.open(settings.uploads_dir / first) as stored:
-        assert stored.size == (512, 256)
+    with Image.open(io.BytesIO(await stored(settings, first))) as kept:
+        assert kept.size == (512, 256)
     assert (await upload_logo(browser, png_bytes((40, 40)))).status_code == 303
     second = (await Employer.objects().get(Employer.slug == "acme-health")).logo_path
-    assert second != first and not (settings.uploads_dir / first).exists()
+    assert second != first and await stored(settings, first) is None
     removed = await browser.submit("/employer/organisation", ORG_FORM | {"remove_logo": "1"})
     assert removed.status_code == 303
     assert (await Employer.objects().get(Employer.slug == "acme-health")).logo_path is None
-    assert not (settings.uploads_dir / second).exists()
+    assert await stored(settings, second) is None
     assert (await browser.get("/employers/acme-health/logo")).status_code == 404
 
 
@@ -138,32 +139,61 @@ async def test_a_valid_logo_with_other_field_errors_asks_to_choose_it_again(brow
     assert (await Employer.objects().get(Employer.slug == "acme-health")).logo_path is None
 
 
-async def test_local_storage_saves_opens_and_deletes_by_random_key(tmp_path):
-    storage = LocalDiskStorage(tmp_path)
+@pytest.fixture(params=["file", "s3"])
+def any_storage(request, tmp_path, moto_s3, settings):
+    """Each backend in turn: the local disk and a fresh prefix of moto's S3 bucket."""
+    if request.param == "file":
+        return LocalDiskStorage(tmp_path)
+    return storage_at(f"s3://{moto_s3.bucket}/unit-{tmp_path.name}", settings.replace(**moto_s3.settings_for("")))
+
+
+async def test_each_storage_puts_opens_streams_copies_and_deletes_by_random_key(any_storage):
+    storage = any_storage
     key = new_key("resumes", ".pdf")
     assert key.startswith("resumes/") and key.endswith(".pdf") and key != new_key("resumes", ".pdf")
-    await storage.save(b"%PDF-1.7 hello", key)
+    await storage.put(key, b"%PDF-1.7 hello")
     assert await storage.exists(key)
-    assert await storage.open(key) == b"%PDF-1.7 hello"
+    assert await storage.read(key) == b"%PDF-1.7 hello"
+    big = os.urandom(3 * 1024 * 1024 + 17)  # several download chunks
+    await storage.put(key, big)  # replaces
+    async with await storage.open(key) as opened:
+        assert opened.size == len(big)
+        chunks = [chunk async for chunk in opened]
+    assert len(chunks) > 1 and b"".join(chunks) == big
+
+    async def parts():
+        yield b"%PDF-"
+        yield b"streamed"
+
+    copy = new_key("application-resumes", ".pdf")
+    await storage.put(copy, parts())
+    assert await storage.read(copy) == b"%PDF-streamed"
+    await storage.copy(key, copy)
+    assert await storage.read(copy) == big
+    assert {info.key: info.size for info in [i async for i in storage.list()]} == {key: len(big), copy: len(big)}
     await storage.delete(key)
     await storage.delete(key)  # deleting twice is fine
     assert not await storage.exists(key)
     with pytest.raises(FileNotFoundError):
         await storage.open(key)
+    with pytest.raises(FileNotFoundError):
+        await storage.copy(key, new_key("resumes"))
 
 
 @pytest.mark.parametrize("key", ["../secret", "logos/../../etc/passwd", "/etc/passwd", "logos/evil name.png",
                                  "logos/" + "a" * 32 + "/x", "Logos/" + "a" * 32, ""])
-async def test_storage_refuses_keys_it_did_not_make(tmp_path, key):
-    storage = LocalDiskStorage(tmp_path)
+async def test_storage_refuses_keys_it_did_not_make(any_storage, key):
     with pytest.raises(InvalidKey):
-        await storage.save(b"x", key)
+        await any_storage.put(key, b"x")
     with pytest.raises(InvalidKey):
-        await storage.open(key)
+        await any_storage.open(key)
 
 
-def test_storage_lives_under_the_data_dir_not_static(settings):
-    storage = storage_for(settings)
-    assert storage.root == settings.data_dir / "uploads"
+def test_storage_lives_under_the_data_dir_not_static_unless_storage_url_says_s3(settings):
+    default = storage_for(settings.replace(storage_url=""))
+    assert isinstance(default, LocalDiskStorage) and default.root == settings.data_dir / "uploads"
+    s3 = storage_for(settings.replace(storage_url="s3://some-bucket/careers/uploads", s3_endpoint_url="http://127.0.0.1:9",
+                                      aws_access_key_id="key", aws_secret_access_key="secret"))
+    assert isinstance(s3, S3Storage) and s3.bucket == "some-bucket" and s3.prefix == "careers/uploads"
     with pytest.raises(InvalidKey):
         new_key("../static")

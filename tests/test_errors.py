@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from careers.core import errors, ratelimit
+from careers.core import errors, filters, ratelimit
 from careers.core.config import PROJECT_ROOT
 from careers.core.web import FLASH_COOKIE, decode_flash
 
@@ -51,7 +51,8 @@ async def button(thing_id: FromPath[int], kind: FromPath[str]) -> str:
 async def client(settings):
     app = Litestar(
         route_handlers=[api_kind, page_kind, button],
-        template_config=TemplateConfig(directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(directory=PROJECT_ROOT / "templates", engine=JinjaTemplateEngine,
+                                       engine_callback=lambda jinja: filters.register(jinja.engine)),  # as create_app
         exception_handlers=errors.EXCEPTION_HANDLERS,
         state=State({"settings": settings}),
     )

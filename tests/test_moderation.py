@@ -89,7 +89,8 @@ async def test_approving_publishes_mails_the_employer_and_audits(browser, make_b
     item = article((await admin.get("/admin/review")).text, listing.id)
     assert "No automated signals." in item
 
-    response = await admin.submit(f"/admin/review/{listing.id}/approve")
+    assert 'name="version" value="1"' in item
+    response = await admin.submit(f"/admin/review/{listing.id}/approve", {"version": "1"})
     assert response.status_code == 303
     published = await Listing.objects().get(Listing.id == listing.id)
     assert published.status == "published" and published.expires_at is not None

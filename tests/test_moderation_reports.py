@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from careers.accounts.tables import AuditEntry
+from careers.core import clock
 from listings.moderation.tables import Report
 from listings.tables import Listing
-from tests.conftest import create_admin, link_in, login, outbox_mail, register_coder
+from tests.conftest import create_admin, link_in, login, register_coder, sent_mail
 from tests.test_moderation_support import (
     make_employer,
     make_listing,
@@ -23,9 +26,18 @@ async def report(browser, listing_id: int, reason: str = "scam", detail: str = "
 
 
 async def confirm_guest_report(browser, email: str) -> None:
-    mail = [m for m in await outbox_mail(email) if "Confirm your report" in m["subject"]][-1]
-    page = await browser.get(link_in(mail["text"], "/reports/confirm"))
-    assert page.status_code == 200 and "Report confirmed" in page.text
+    """Open the mailed link (a page with a button) and press the button."""
+    mail = [m for m in await sent_mail(email) if "Confirm your report" in m["subject"]][-1]
+    link = link_in(mail["text"], "/reports/confirm")
+    page = await browser.get(link)
+    assert page.status_code == 200 and "Confirm my report" in page.text
+    done = await browser.submit("/reports/confirm", {"token": link.split("token=", 1)[1]})
+    assert done.status_code == 200 and "Report confirmed" in done.text
+
+
+def a_day_later() -> None:
+    """Accounts must be a day old before their reports count: move the (frozen) clock past that."""
+    clock.advance(dt.timedelta(hours=25))
 
 
 async def published_listing(browser, settings, worker):
@@ -43,9 +55,9 @@ async def public_page_status(browser, listing_id: int) -> int:
 
 
 async def test_three_different_confirmed_reporters_hide_the_listing_from_pages_and_search(
-        browser, make_browser, settings, worker):
+        frozen_clock, browser, make_browser, settings, worker):
     employer, listing = await published_listing(browser, settings, worker)
-    visitor = make_browser()
+    visitor = make_browser("198.51.100.7")
     page = await visitor.get(f"/jobs/{listing.id}", follow_redirects=True)
     page_before = page.status_code
     if page_before == 200:
@@ -53,9 +65,10 @@ async def test_three_different_confirmed_reporters_hide_the_listing_from_pages_a
     form = await visitor.get(f"/jobs/{listing.id}/report")
     assert form.status_code == 200 and "Report this job" in form.text and "Your email address" in form.text
 
-    first, second = make_browser(), make_browser()
+    first, second = make_browser("203.0.113.1"), make_browser("192.0.2.1")
     await register_coder(first, "one@example.org")
     await register_coder(second, "two@example.org")
+    a_day_later()
     assert (await report(first, listing.id, "scam", "Asks for a fee")).status_code == 200
     assert (await report(second, listing.id, "not_coding")).status_code == 200
     sent = await report(visitor, listing.id, "scam", "They wanted my SSN", email="guest@example.net")
@@ -79,10 +92,11 @@ async def test_three_different_confirmed_reporters_hide_the_listing_from_pages_a
     assert entry.actor_label == "system" and entry.listing_id == listing.id and entry.employer_id == employer.id
 
     admin = make_browser()
+    clock.set_now(None)  # the authenticator's code follows the wall clock
     await create_admin(admin)
     page = await admin.get("/admin/reports")
     assert page.status_code == 200
-    assert "Remote Coder Wanted" in page.text and "Hidden" in page.text and "3 different reporters" in page.text
+    assert "Remote Coder Wanted" in page.text and "Hidden" in page.text and "3 counting reports" in page.text and page.text.count("Counts toward hiding.") == 3
     assert "They wanted my SSN" in page.text
 
     # the admin decides the reports were wrong: the listing comes back
@@ -96,14 +110,15 @@ async def test_three_different_confirmed_reporters_hide_the_listing_from_pages_a
         assert await search_document(settings, listing.id) is not None
 
 
-async def test_three_reports_from_one_reporter_do_not_hide(browser, make_browser, settings, worker):
+async def test_three_reports_from_one_reporter_do_not_hide(frozen_clock, browser, make_browser, settings, worker):
     _, listing = await published_listing(browser, settings, worker)
-    coder = make_browser()
+    coder = make_browser("203.0.113.1")
     await register_coder(coder, "repeat@example.org")
+    a_day_later()
     for reason in ("scam", "not_coding", "other"):
         assert (await report(coder, listing.id, reason)).status_code == 200
     # the same person again, now as a visitor giving their account's address
-    guest = make_browser()
+    guest = make_browser("192.0.2.1")
     await report(guest, listing.id, "scam", email="repeat@example.org")
     await confirm_guest_report(guest, "repeat@example.org")
     assert await Report.count() == 4
@@ -111,14 +126,17 @@ async def test_three_reports_from_one_reporter_do_not_hide(browser, make_browser
 
 
 async def test_reports_from_the_employers_own_members_and_unconfirmed_visitors_do_not_count(
-        browser, make_browser, settings, worker):
+        frozen_clock, browser, make_browser, settings, worker):
     _, listing = await published_listing(browser, settings, worker)
+    coders = []
+    for n, name in enumerate(("a", "b")):
+        coders.append(make_browser(f"203.0.11{n}.1"))
+        await register_coder(coders[-1], f"{name}@example.org")
+    a_day_later()
     await report(browser, listing.id, "scam")  # the employer's owner, still logged in
-    for name in ("a", "b"):
-        coder = make_browser()
-        await register_coder(coder, f"{name}@example.org")
+    for coder in coders:
         await report(coder, listing.id, "scam")
-    await report(make_browser(), listing.id, "scam", email="never-confirms@example.net")
+    await report(make_browser("192.0.2.1"), listing.id, "scam", email="never-confirms@example.net")
     assert await Report.count() == 4
     assert not (await Listing.objects().get(Listing.id == listing.id)).hidden
 
@@ -165,3 +183,4 @@ async def test_a_report_needs_a_reason_and_a_visitor_needs_an_email(browser, mak
     assert await Report.count() == 0
     bad = await visitor.get("/reports/confirm?token=not-a-token")
     assert bad.status_code == 400
+    assert (await visitor.submit("/reports/confirm", {"token": "not-a-token"})).status_code == 400

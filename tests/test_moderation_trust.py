@@ -90,6 +90,6 @@ async def test_an_in_review_listing_of_a_suspended_employer_cannot_be_approved(b
     await admin.submit(f"/admin/employers/{employer.id}/suspend", {"reason": "Investigating"})
     page = await admin.get("/admin/review")
     assert "Employer suspended" in page.text
-    answer = await admin.submit(f"/admin/review/{listing.id}/approve", follow=True)
+    answer = await admin.submit(f"/admin/review/{listing.id}/approve", {"version": str(listing.version)}, follow=True)
     assert "reinstate it before approving" in answer.text
     assert (await Listing.objects().get(Listing.id == listing.id)).status == "in_review"

@@ -292,8 +292,10 @@ async def test_search_page_shows_facets_featured_badge_and_links_to_listing_page
     assert f'href="/jobs/{listing}/featured-coder"' in page.text
     assert "Featured</span>" in page.text
     assert "Professional fee <span class=\"count\">(2)</span>" in page.text
-    assert "CPC — Certified Professional Coder (1)" in page.text
-    for control in ("f-q", "f-credential", "f-zip", "f-radius", "f-remote_state", "f-min_pay", "f-sort"):
+    # credentials are a checkbox list with counts (issue 16: no Ctrl-click listboxes)
+    assert 'value="CPC"><span>CPC — Certified Professional Coder <span class="count">(1)</span>' in page.text
+    assert '<fieldset class="filter-group" id="f-credential">' in page.text
+    for control in ("f-q", "f-zip", "f-radius", "f-remote_state", "f-min_pay", "f-sort"):
         assert f'for="{control}"' in page.text
 
 

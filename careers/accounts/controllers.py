@@ -3,6 +3,7 @@ and the admins' second factor (TOTP enrolment, the code after the password, reco
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -13,15 +14,23 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts import service
-from careers.accounts.auth import requires_admin, requires_admin_password, requires_login
+from careers.accounts.auth import (
+    ACCOUNT_SECOND_STEP,
+    ADMIN_SECOND_STEP,
+    requires_full_second_step,
+    requires_login,
+    requires_second_step,
+)
 from careers.core import ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
+from careers.core.proxies import request_client_address
 from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next, settings_of
 
 
 def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The rate-limit key of an anonymous client: its address, read through TRUSTED_PROXIES only."""
+    return request_client_address(request)
 
 
 def session_cookie(request: Request, token: str) -> Cookie:
@@ -33,7 +42,7 @@ def session_cookie(request: Request, token: str) -> Cookie:
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
-        max_age=settings.session_days * 86400,
+        max_age=int(service.SESSION_CAP.total_seconds()),  # the server ends it sooner (idle, admins, logout)
     )
 
 
@@ -42,8 +51,11 @@ def home_for(user) -> str:
 
 
 async def log_in(request: Request, user_id: int, next_url: str, message: str | None = None, *,
-                 second_factor_ok: bool = True) -> Redirect:
-    """End the visitor's old session (if any) and start a new one: the session id changes at login."""
+                 second_factor_ok: bool = False) -> Redirect:
+    """End the visitor's old session (if any) and start a new one: the session id changes at login.
+
+    `second_factor_ok=True` only when the login is complete (`after_password` decides for a password login).
+    """
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         await service.end_session(old)
@@ -51,6 +63,45 @@ async def log_in(request: Request, user_id: int, next_url: str, message: str | N
     response = redirect(request, next_url, message)
     response.cookies.append(session_cookie(request, token))
     return response
+
+
+async def after_password(request: Request, user, next_url: str, message: str = "You are logged in.") -> Redirect:
+    """Log in someone who gave the right password: a complete login, or for admins and everyone with two-step login
+    on, a session that reaches only the second step (the code, or an admin's first enrolment)."""
+    if user.role != "admin" and not user.totp_secret_sealed:
+        return await log_in(request, user.id, next_url or home_for(user), message, second_factor_ok=True)
+    base = ADMIN_SECOND_STEP if user.role == "admin" else ACCOUNT_SECOND_STEP
+    enrolled = bool(user.totp_secret_sealed)
+    step = _with_next(base if enrolled else base + "/setup", next_url or None)
+    return await log_in(request, user.id, step, "Enter the code from your authenticator app." if enrolled else
+                        "Set up your authenticator app to finish logging in.")
+
+
+async def register_account(request: Request, settings: Settings, template: str, fields: dict[str, int],
+                           create: Callable[[dict[str, str], str], Awaitable[int]], next_url: str,
+                           welcome: str) -> Template | Redirect:
+    """A sign-up form's POST (coder or employer): the two passwords must match and the client's register rate
+    applies; `create(kept, password)` makes the account and returns its user id (an AccountError is shown at its
+    field), then the person is signed in. `fields` are the form fields kept on the page, with their length caps."""
+    form = await read_form(request)
+    kept = {name: form_str(form, name, cap) for name, cap in fields.items()}
+    errors: dict[str, str] = {}
+    password = form_str(form, "password", 1000)
+    if password != form_str(form, "password_confirm", 1000):
+        errors["password_confirm"] = "The two passwords differ."
+    try:
+        await ratelimit.hit("register-ip", client_key(request), settings.register_rate)
+        await ratelimit.hit("register-account", service.limit_key(kept["email"]), settings.register_rate)
+    except ratelimit.RateLimited as exc:
+        return render(request, template, {"form": kept, "errors": {"__all__": str(exc)}}, status_code=429)
+    if not errors:
+        try:
+            user_id = await create(kept, password)
+        except service.AccountError as exc:
+            errors[exc.field or "__all__"] = exc.message
+    if errors:
+        return render(request, template, {"form": kept, "errors": errors}, status_code=400)
+    return await log_in(request, user_id, next_url, welcome, second_factor_ok=True)  # no second step yet: complete
 
 
 class AccountController(Controller):
@@ -68,7 +119,7 @@ class AccountController(Controller):
         context = {"next": next_url, "form": {"email": email}, "errors": {}}
         try:
             await ratelimit.hit("login-ip", client_key(request), settings.login_rate)
-            await ratelimit.hit("login-account", email.lower(), settings.login_account_rate)
+            await ratelimit.hit("login-account", service.limit_key(email), settings.login_account_rate)
         except ratelimit.RateLimited as exc:
             context["errors"] = {"__all__": str(exc)}
             return render(request, "accounts/login.html", context, status_code=429)
@@ -77,14 +128,7 @@ class AccountController(Controller):
         except service.AccountError as exc:
             context["errors"] = {"__all__": exc.message}
             return render(request, "accounts/login.html", context, status_code=400)
-        if user.role == "admin":
-            # An admin's session counts only after the second factor (or, the first time, its enrolment).
-            step = "/admin/2fa" if user.totp_secret else "/admin/2fa/setup"
-            target = step + ("?next=" + quote(next_url, safe="/") if next_url else "")
-            message = "Enter the code from your authenticator app." if user.totp_secret else \
-                "Set up your authenticator app to finish logging in."
-            return await log_in(request, user.id, target, message, second_factor_ok=False)
-        return await log_in(request, user.id, next_url or home_for(user), "You are logged in.")
+        return await after_password(request, user, next_url)
 
     @post("/logout")
     async def logout(self, request: Request) -> Redirect:
@@ -101,10 +145,16 @@ class AccountController(Controller):
 
     @get("/account", guards=[requires_login])
     async def account(self, request: Request) -> Template:
-        return render(request, "accounts/account.html")
+        return render(request, "accounts/account.html", {"two_step": await service.has_totp(request.user.id)})
 
     @get("/account/confirm")
-    async def confirm(self, request: Request, token: FromQuery[str] = "") -> Template | Redirect:
+    async def confirm_page(self, request: Request, token: FromQuery[str] = "") -> Template:
+        """The mailed link opens a page; only its button (a POST) confirms, so a link scanner confirms nothing."""
+        return render(request, "accounts/confirm_email.html", {"token": token})
+
+    @post("/account/confirm")
+    async def confirm(self, request: Request) -> Template | Redirect:
+        token = form_str(await read_form(request), "token", 200)
         try:
             await service.confirm_email(token)
         except service.AccountError as exc:
@@ -132,7 +182,7 @@ class AccountController(Controller):
         email = form_str(form, "email", 320)
         try:
             await ratelimit.hit("reset-ip", client_key(request), settings.reset_rate)
-            await ratelimit.hit("reset-account", email.lower(), settings.reset_rate)
+            await ratelimit.hit("reset-account", service.limit_key(email), settings.reset_rate)
         except ratelimit.RateLimited as exc:
             return render(
                 request, "accounts/reset_request.html", {"form": {"email": email}, "errors": {"__all__": str(exc)}}, status_code=429
@@ -188,84 +238,131 @@ def qr_svg_data_uri(text: str) -> str:
     return segno.make(text, error="m").svg_data_uri(scale=5, border=4, dark="#000", light="#fff")
 
 
-class SecondFactorController(Controller):
-    """Admins only (everyone else: 404). `/admin/2fa*` work before the session has its second factor."""
+def _with_next(path: str, next_url: str | None) -> str:
+    return path + ("?next=" + quote(next_url, safe="/") if next_url else "")
 
-    path = "/admin/2fa"
+
+class SecondFactorController(Controller):
+    """Two-step login for admins (required; everyone else gets 404). The code and set-up pages work before the
+    session has its second factor; managing it needs the whole login. AccountSecondFactorController serves the
+    same pages to coders and employers, who may turn it on."""
+
+    path = ADMIN_SECOND_STEP
+    home = "/admin"
     include_in_schema = False
 
-    @get("/", guards=[requires_admin_password])
+    @get("/", guards=[requires_second_step])
     async def code_page(self, request: Request,
                         next_url: Annotated[str | None, QueryParameter(name="next")] = None) -> Template | Redirect:
-        target = safe_next(next_url, "/admin")
+        target = safe_next(next_url, self.home)
         if request.user.second_factor_ok:
             return redirect(request, target)
         if not await service.has_totp(request.user.id):
-            return redirect(request, "/admin/2fa/setup" + ("?next=" + quote(target, safe="/") if next_url else ""))
-        return render(request, "admin/2fa_code.html", {"next": target, "errors": {}})
+            return redirect(request, _with_next(self.path + "/setup", target if next_url else None))
+        return render(request, "admin/2fa_code.html", {"next": target, "errors": {}, "base": self.path})
 
-    @post("/", guards=[requires_admin_password])
+    @post("/", guards=[requires_second_step])
     async def submit_code(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         form = await read_form(request)
-        target = safe_next(form_str(form, "next"), "/admin")
+        target = safe_next(form_str(form, "next"), self.home)
+        context = {"next": target, "base": self.path}
         try:
             await ratelimit.hit("second-factor", str(request.user.id), settings.login_account_rate)
-            used = await service.verify_second_factor(request.user.id, form_str(form, "code", 50))
-        except ratelimit.RateLimited as exc:
-            return render(request, "admin/2fa_code.html", {"next": target, "errors": {"code": str(exc)}}, status_code=429)
-        except service.AccountError as exc:
-            return render(request, "admin/2fa_code.html", {"next": target, "errors": {"code": exc.message}}, status_code=400)
+            used = await service.verify_second_factor(request.user.id, form_str(form, "code", 50), settings)
+        except (ratelimit.RateLimited, service.AccountError) as exc:
+            status = 429 if isinstance(exc, ratelimit.RateLimited) else 400
+            return render(request, "admin/2fa_code.html", context | {"errors": {"code": exc.message}}, status_code=status)
         message = "You are logged in."
         if used == "recovery":
             left = await service.recovery_codes_left(request.user.id)
             message = f"You used a recovery code; {left} left. Make new ones on the two-step page if you are running low."
         return await log_in(request, request.user.id, target, message, second_factor_ok=True)
 
-    @get("/setup", guards=[requires_admin_password])
-    async def setup_page(self, request: Request,
+    @get("/setup", guards=[requires_second_step])
+    async def setup_page(self, request: Request, settings: NamedDependency[Settings],
                          next_url: Annotated[str | None, QueryParameter(name="next")] = None) -> Template | Redirect:
         user = request.user
-        if await service.has_totp(user.id) and not user.second_factor_ok:
+        enrolled = await service.has_totp(user.id)
+        if enrolled and not user.second_factor_ok:
             # Replacing an enrolled app needs the current factor first.
-            return redirect(request, "/admin/2fa" + ("?next=" + quote(next_url, safe="/") if next_url else ""))
-        secret = service.new_totp_secret()
-        return render(request, "admin/2fa_setup.html", self._setup_context(user, secret, safe_next(next_url, "/admin")))
+            return redirect(request, _with_next(self.path, next_url))
+        secret = await service.totp_setup_secret(user.session_id, settings)
+        return render(request, "admin/2fa_setup.html", self._setup_context(user, secret, safe_next(next_url, self.home),
+                                                                           enrolled))
 
-    @post("/setup", guards=[requires_admin_password])
+    @post("/setup", guards=[requires_second_step])
     async def setup(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         user = request.user
-        if await service.has_totp(user.id) and not user.second_factor_ok:
-            return redirect(request, "/admin/2fa")
+        enrolled = await service.has_totp(user.id)
+        if enrolled and not user.second_factor_ok:
+            return redirect(request, self.path)
         form = await read_form(request)
-        secret = form_str(form, "secret", 64)
-        target = safe_next(form_str(form, "next"), "/admin")
+        target = safe_next(form_str(form, "next"), self.home)
         try:
             await ratelimit.hit("second-factor", str(user.id), settings.login_account_rate)
-            codes = await service.enrol_totp(user.id, secret, form_str(form, "code", 50))
+            if user.second_factor_ok:  # changing a complete login's second step: the password and the current code
+                await self._authorise_change(user.id, form, settings)
+            codes = await service.enrol_totp(user.id, user.session_id, form_str(form, "code", 50), settings)
         except (ratelimit.RateLimited, service.AccountError) as exc:
-            if not service.valid_totp_secret(secret):
-                secret = service.new_totp_secret()
-            context = self._setup_context(user, secret, target)
-            context["errors"] = {"code": exc.message}
+            field = getattr(exc, "field", None) or "code"
+            secret = await service.totp_setup_secret(user.session_id, settings)
+            context = self._setup_context(user, secret, target, enrolled)
+            context["errors"] = {field: exc.message}
             return render(request, "admin/2fa_setup.html", context, status_code=400)
         response = await log_in(request, user.id, target, None, second_factor_ok=True)
         page = render(request, "admin/2fa_recovery_codes.html", {"codes": codes, "next": target, "enrolled": True})
         page.cookies.extend(c for c in response.cookies if c.key == SESSION_COOKIE)
         return page
 
-    @post("/recovery-codes", guards=[requires_admin])
-    async def new_recovery_codes(self, request: Request) -> Template:
-        codes = await service.regenerate_recovery_codes(request.user.id)
-        return render(request, "admin/2fa_recovery_codes.html", {"codes": codes, "next": "/admin", "enrolled": False})
+    @post("/recovery-codes", guards=[requires_full_second_step])
+    async def new_recovery_codes(self, request: Request, settings: NamedDependency[Settings]) -> Template:
+        form = await read_form(request)
+        try:
+            codes = await service.regenerate_recovery_codes(request.user.id, form_str(form, "password", 1000),
+                                                            form_str(form, "code", 50), settings)
+        except service.AccountError as exc:
+            return await self._manage(request, {exc.field or "code": exc.message}, 400)
+        return render(request, "admin/2fa_recovery_codes.html", {"codes": codes, "next": self.home, "enrolled": False})
 
-    @get("/manage", guards=[requires_admin])
-    async def manage(self, request: Request) -> Template:
+    @get("/manage", guards=[requires_full_second_step])
+    async def manage(self, request: Request) -> Template | Redirect:
+        if not await service.has_totp(request.user.id):
+            return redirect(request, self.path + "/setup")
+        return await self._manage(request, {}, 200)
+
+    async def _manage(self, request: Request, errors: dict, status: int) -> Template:
         left = await service.recovery_codes_left(request.user.id)
-        return render(request, "admin/2fa_manage.html", {"left": left})
+        return render(request, "admin/2fa_manage.html", {"left": left, "base": self.path, "errors": errors,
+                                                         "can_turn_off": request.user.role != "admin"},
+                      status_code=status)
 
     @staticmethod
-    def _setup_context(user, secret: str, target: str) -> dict:
+    async def _authorise_change(user_id: int, form: dict, settings: Settings) -> None:
+        try:
+            await service.check_password_and_factor(user_id, form_str(form, "password", 1000),
+                                                    form_str(form, "current_code", 50), settings)
+        except service.AccountError as exc:  # the current code has its own field on the set-up form
+            raise service.AccountError(exc.message, "current_code" if exc.field == "code" else exc.field) from None
+
+    def _setup_context(self, user, secret: str, target: str, enrolled: bool) -> dict:
         uri = service.totp_uri(secret, user.email)
         spaced = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
-        return {"secret": secret, "secret_spaced": spaced, "qr": qr_svg_data_uri(uri), "uri": uri,
-                "next": target, "errors": {}}
+        return {"secret": secret, "secret_spaced": spaced, "qr": qr_svg_data_uri(uri), "uri": uri, "next": target,
+                "errors": {}, "base": self.path, "ask_password": user.second_factor_ok, "ask_current_code": enrolled}
+
+
+class AccountSecondFactorController(SecondFactorController):
+    """Optional two-step login for coders and employers, from their account page (`/account/2fa*`)."""
+
+    path = ACCOUNT_SECOND_STEP
+    home = "/account"
+
+    @post("/off", guards=[requires_full_second_step])
+    async def turn_off(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
+        form = await read_form(request)
+        try:
+            await service.turn_off_totp(request.user.id, form_str(form, "off_password", 1000),
+                                        form_str(form, "off_code", 50), settings)
+        except service.AccountError as exc:
+            return await self._manage(request, {"off_" + (exc.field or "code"): exc.message}, 400)
+        return redirect(request, "/account", "Two-step login is off. You log in with your password alone.")

@@ -2,8 +2,5 @@
 
 from careers.core.registry import DomainPlugin
 
-PLUGIN = DomainPlugin(
-    name="accounts",
-    routes=("careers.accounts.controllers:AccountController", "careers.accounts.controllers:SecondFactorController"),
-    templates="accounts",
-)
+PLUGIN = DomainPlugin.of("careers.accounts", "controllers:AccountController", "controllers:SecondFactorController",
+                         "controllers:AccountSecondFactorController", "service:handlers")

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 import pyotp
@@ -19,9 +20,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 
 from careers.accounts.tables import AccountToken, RecoveryCode, Session, User
-from careers.core import clock, db, mail
+from careers.core import clock, db, mail, sealing
 from careers.core.config import Settings
 from careers.core.errors import DomainError
+from careers.core.forms import has_control_characters
 
 ROLES = ("coder", "employer", "admin")
 PASSWORD_MIN_LENGTH = 10
@@ -48,7 +50,7 @@ class CurrentUser:
     display_name: str
     email_confirmed: bool
     session_id: int
-    second_factor_ok: bool = True
+    second_factor_ok: bool = False  # fails closed: only a session that proved everything its account needs is True
 
     @property
     def is_admin(self) -> bool:
@@ -70,6 +72,16 @@ def normalise_email(email: str) -> str:
     except EmailNotValidError as exc:
         raise AccountError(f"That email address is not valid: {exc}", "email") from None
     return result.normalized.lower()
+
+
+def limit_key(email: str) -> str:
+    """The address as the per-account rate limits count it: normalised the way `authenticate` finds the account
+    (IDNA, lower case) and NFKC-folded, or the raw text folded the same way when it is no valid address."""
+    try:
+        address = normalise_email(email)
+    except AccountError:
+        address = (email or "").strip()
+    return unicodedata.normalize("NFKC", address).casefold()[:320]
 
 
 def check_password_strength(password: str, email: str = "") -> None:
@@ -99,10 +111,15 @@ async def email_taken(email: str) -> bool:
     return await User.exists().where(User.email == email)
 
 
+ONE_LINE = "Use one line of plain text here: no line breaks or control characters."
+
+
 async def create_user(email: str, password: str, role: str, display_name: str = "", *, confirmed: bool = False) -> User:
     """Create an account; call inside a transaction. Validates email and password first."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
+    if has_control_characters(display_name):
+        raise AccountError(ONE_LINE, "display_name")
     email = normalise_email(email)
     check_password_strength(password, email)
     if await email_taken(email):
@@ -141,29 +158,47 @@ async def authenticate(email: str, password: str) -> User:
     return user
 
 
-# ---- sessions ---------------------------------------------------------------------
+# ---- sessions ----------------------------------------------------------------------
+
+# A session lives `idle` past its last use (refreshed at most every SESSION_REFRESH_EVERY, so a page view is not a
+# write) and never beyond `cap` after its login. Admins' are short: a forgotten admin tab is a standing risk.
+SESSION_CAP = dt.timedelta(days=30)
+ADMIN_SESSION_IDLE = dt.timedelta(minutes=30)
+ADMIN_SESSION_CAP = dt.timedelta(hours=12)
+SESSION_REFRESH_EVERY = dt.timedelta(minutes=5)
 
 
-async def start_session(user_id: int, settings: Settings, *, second_factor_ok: bool = True) -> str:
-    """A fresh session id for this login (never reuses the visitor's old one); returns the cookie token."""
+def session_limits(role: str, session_days: int = 14) -> tuple[dt.timedelta, dt.timedelta]:
+    """(idle lifetime, absolute cap) of a session of an account with `role`."""
+    if role == "admin":
+        return ADMIN_SESSION_IDLE, ADMIN_SESSION_CAP
+    return dt.timedelta(days=session_days), SESSION_CAP
+
+
+async def start_session(user_id: int, settings: Settings, *, second_factor_ok: bool = False) -> str:
+    """A fresh session id for this login (never reuses the visitor's old one); returns the cookie token.
+
+    `second_factor_ok` says the login is complete; a session without it reaches only the second-factor pages.
+    """
     token = secrets.token_urlsafe(32)
+    now = clock.now()
+    role = (await User.select(User.role).where(User.id == user_id).first() or {}).get("role", "")
+    idle, _ = session_limits(role, settings.session_days)
     await Session.insert(
-        Session(
-            token_hash=token_hash(token),
-            user=user_id,
-            expires_at=clock.now() + dt.timedelta(days=settings.session_days),
-            second_factor_ok=second_factor_ok,
-        )
+        Session(token_hash=token_hash(token), user=user_id, created_at=now, expires_at=now + idle,
+                second_factor_ok=second_factor_ok)
     )
-    await User.update({User.last_login_at: clock.now()}).where(User.id == user_id)
+    await User.update({User.last_login_at: now}).where(User.id == user_id)
     return token
 
 
-async def load_session(token: str) -> CurrentUser | None:
+async def load_session(token: str, session_days: int = 14) -> CurrentUser | None:
+    """The signed-in user of a cookie token, or None; extends the session's idle expiry (one write per 5 minutes)."""
     if not token or len(token) > 200:
         return None
     rows = await Session.select(
         Session.id,
+        Session.created_at,
         Session.expires_at,
         Session.second_factor_ok,
         Session.user.id.as_alias("user_id"),
@@ -176,8 +211,13 @@ async def load_session(token: str) -> CurrentUser | None:
     if not rows:
         return None
     row = rows[0]
-    if row["expires_at"] < clock.now() or row["disabled"]:
+    now = clock.now()
+    idle, cap = session_limits(row["role"], session_days)
+    if row["expires_at"] <= now or row["disabled"] or now >= row["created_at"] + cap:
         return None
+    wanted = min(now + idle, row["created_at"] + cap)
+    if wanted - row["expires_at"] >= SESSION_REFRESH_EVERY:
+        await Session.update({Session.expires_at: wanted}).where(Session.id == row["id"])
     return CurrentUser(
         id=row["user_id"],
         email=row["email"],
@@ -218,11 +258,21 @@ async def disable_login(user_id: int, disabled: bool = True) -> None:
 # ---- one-time tokens ---------------------------------------------------------------
 
 
+CONFIRM_SUBJECT = "Confirm your email address for CareerCenter"
+RESET_SUBJECT = "Reset your CareerCenter password"
+
+
 async def issue_token(user_id: int, purpose: str, ttl: dt.timedelta) -> str:
+    """A new one-time token (only its sha256 is stored); the older unused ones of the same purpose stop working."""
     token = secrets.token_urlsafe(32)
-    await AccountToken.insert(
-        AccountToken(token_hash=token_hash(token), purpose=purpose, user=user_id, expires_at=clock.now() + ttl)
-    )
+    now = clock.now()
+    async with db.transaction():
+        await AccountToken.update({AccountToken.used_at: now}).where(
+            (AccountToken.user == user_id) & (AccountToken.purpose == purpose) & AccountToken.used_at.is_null()
+        )
+        await AccountToken.insert(
+            AccountToken(token_hash=token_hash(token), purpose=purpose, user=user_id, expires_at=now + ttl)
+        )
     return token
 
 
@@ -240,15 +290,20 @@ async def consume_token(token: str, purpose: str) -> int:
     return rows[0]["user"]
 
 
-async def send_confirmation(user: User, settings: Settings) -> None:
+async def send_confirmation(user: User, settings: Settings | None = None) -> None:
+    """Queue the confirmation mail; its link is made when the worker sends it."""
+    await mail.queue_link_mail("confirm_email", user.email, CONFIRM_SUBJECT, user.id)
+
+
+async def _compose_confirmation(payload: dict, settings: Settings) -> dict | None:
+    user = await User.objects().where(User.id == payload["id"]).first()
+    if user is None or user.email_confirmed_at is not None:
+        return None
     token = await issue_token(user.id, "confirm_email", CONFIRM_TTL)
     link = f"{settings.base_url}/account/confirm?token={token}"
-    await mail.queue_mail(
-        user.email,
-        "Confirm your email address for CareerCenter",
-        f"Welcome to CareerCenter.\n\nConfirm your email address by opening this link (valid for 3 days):\n{link}\n\n"
-        "If you did not create an account, ignore this mail.",
-    )
+    return {"to": user.email, "subject": CONFIRM_SUBJECT,
+            "text": f"Welcome to CareerCenter.\n\nConfirm your email address by opening this link (valid for 3 days):\n"
+                    f"{link}\n\nIf you did not create an account, ignore this mail."}
 
 
 async def confirm_email(token: str) -> int:
@@ -260,8 +315,8 @@ async def confirm_email(token: str) -> int:
     return user_id
 
 
-async def request_password_reset(email: str, settings: Settings) -> None:
-    """Mail a reset link if the account exists; says nothing either way (no account probing)."""
+async def request_password_reset(email: str, settings: Settings | None = None) -> None:
+    """Queue a reset mail if the account exists, confirmed or not; says nothing either way (no account probing)."""
     try:
         email = normalise_email(email)
     except AccountError:
@@ -269,24 +324,36 @@ async def request_password_reset(email: str, settings: Settings) -> None:
     user = await User.objects().where(User.email == email).first()
     if user is None:
         return
-    async with db.transaction():
-        token = await issue_token(user.id, "reset_password", RESET_TTL)
-        link = f"{settings.base_url}/password/reset/confirm?token={token}"
-        await mail.queue_mail(
-            user.email,
-            "Reset your CareerCenter password",
-            f"Someone asked to reset the password of this account.\n\nChoose a new password here (valid for 1 hour, once):\n"
-            f"{link}\n\nIf it was not you, ignore this mail; your password stays as it is.",
-        )
+    await mail.queue_link_mail("reset_password", user.email, RESET_SUBJECT, user.id)
+
+
+async def _compose_reset(payload: dict, settings: Settings) -> dict | None:
+    user = await User.objects().where(User.id == payload["id"]).first()
+    if user is None:
+        return None
+    token = await issue_token(user.id, "reset_password", RESET_TTL)
+    link = f"{settings.base_url}/password/reset/confirm?token={token}"
+    return {"to": user.email, "subject": RESET_SUBJECT,
+            "text": f"Someone asked to reset the password of this account.\n\nChoose a new password here (valid for 1 "
+                    f"hour, once):\n{link}\n\nIf it was not you, ignore this mail; your password stays as it is."}
+
+
+def handlers() -> dict:
+    """The outbox handlers of the mails whose link is made when they are sent."""
+    return {mail.LINK_MAIL_PREFIX + "confirm_email": mail.link_mail_handler(_compose_confirmation),
+            mail.LINK_MAIL_PREFIX + "reset_password": mail.link_mail_handler(_compose_reset)}
 
 
 async def reset_password(token: str, new_password: str) -> int:
-    """Set a new password from a reset token and end every session of that account."""
+    """Set a new password from a reset token; every other reset link and every session of that account end."""
     async with db.transaction():
         user_id = await consume_token(token, "reset_password")
         user = await User.objects().get(User.id == user_id)
         check_password_strength(new_password, user.email)
         await User.update({User.password_hash: hash_password(new_password)}).where(User.id == user_id)
+        await AccountToken.update({AccountToken.used_at: clock.now()}).where(
+            (AccountToken.user == user_id) & (AccountToken.purpose == "reset_password") & AccountToken.used_at.is_null()
+        )
         await end_all_sessions(user_id)
     return user_id
 
@@ -307,10 +374,11 @@ async def create_admin(email: str, password: str) -> User:
         return await create_user(email, password, "admin", "Administrator", confirmed=True)
 
 
-# ---- admins' second factor: TOTP and single-use recovery codes ----------------------
+# ---- the second factor: TOTP and single-use recovery codes (required of admins, optional for everyone) --------
 
 TOTP_ISSUER = "CareerCenter"
 TOTP_STEP_SECONDS = 30
+TOTP_SETUP_KEPT = dt.timedelta(minutes=10)  # a key shown on the setup page survives reloads this long
 RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
 
@@ -359,31 +427,66 @@ async def _replace_recovery_codes(user_id: int) -> list[str]:
     return codes
 
 
+def seal_totp_secret(secret: str, settings: Settings) -> str:
+    """The authenticator key as stored: sealed under TOTP_KEY (or SECRET_KEY)."""
+    return sealing.seal(secret, sealing.key_material(settings))
+
+
 async def has_totp(user_id: int) -> bool:
-    return await User.exists().where((User.id == user_id) & User.totp_secret.is_not_null())
+    return await User.exists().where((User.id == user_id) & User.totp_secret_sealed.is_not_null())
 
 
-async def enrol_totp(user_id: int, secret: str, code: str, *, now: dt.datetime | None = None) -> list[str]:
-    """Keep `secret` once the admin proves their app shows its codes; returns fresh recovery codes (shown once)."""
-    if not valid_totp_secret(secret):
-        raise AccountError("The enrolment expired. Start again.", "code")
+async def totp_setup_secret(session_id: int, settings: Settings) -> str:
+    """The key this browser is setting up: the one shown in the last 10 minutes, else a new one (kept sealed)."""
+    now = clock.now()
+    row = await Session.select(Session.totp_setup_sealed, Session.totp_setup_until).where(
+        Session.id == session_id).first()
+    if row and row["totp_setup_until"] and row["totp_setup_until"] > now:
+        kept = sealing.unseal(row["totp_setup_sealed"], sealing.key_material(settings))
+        if kept and valid_totp_secret(kept):
+            return kept
+    secret = new_totp_secret()
+    await Session.update({Session.totp_setup_sealed: seal_totp_secret(secret, settings),
+                          Session.totp_setup_until: now + TOTP_SETUP_KEPT}).where(Session.id == session_id)
+    return secret
+
+
+async def _kept_setup_secret(session_id: int, settings: Settings) -> str | None:
+    row = await Session.select(Session.totp_setup_sealed, Session.totp_setup_until).where(
+        Session.id == session_id).first()
+    if not row or not row["totp_setup_until"] or row["totp_setup_until"] <= clock.now():
+        return None
+    return sealing.unseal(row["totp_setup_sealed"], sealing.key_material(settings))
+
+
+async def enrol_totp(user_id: int, session_id: int, code: str, settings: Settings, *,
+                     now: dt.datetime | None = None) -> list[str]:
+    """Keep the key this session is setting up once the person proves their app shows its codes; returns fresh
+    recovery codes (shown once). Re-enrolment must be authorised first (`check_password_and_factor`)."""
+    secret = await _kept_setup_secret(session_id, settings)
+    if not secret or not valid_totp_secret(secret):
+        raise AccountError("The set-up key expired. Scan the new QR code on this page.", "code")
     step = _totp_step(secret, code, now)
     if step is None:
         raise AccountError("That code does not match. Check the clock of your phone and try the newest code.", "code")
     async with db.transaction():
-        await User.update({User.totp_secret: secret, User.totp_last_step: step}).where(User.id == user_id)
+        await User.update({User.totp_secret_sealed: seal_totp_secret(secret, settings), User.totp_last_step: step}
+                          ).where(User.id == user_id)
+        await Session.update({Session.totp_setup_sealed: None, Session.totp_setup_until: None}).where(
+            Session.id == session_id)
         return await _replace_recovery_codes(user_id)
 
 
-async def verify_second_factor(user_id: int, code: str, *, now: dt.datetime | None = None) -> str:
+async def verify_second_factor(user_id: int, code: str, settings: Settings, *, now: dt.datetime | None = None) -> str:
     """Accept a TOTP code (each time step once) or an unused recovery code (then spent); returns which.
 
     Raises AccountError(field='code') for anything else.
     """
     user = await User.objects().where(User.id == user_id).first()
-    if user is None or not user.totp_secret:
+    secret = sealing.unseal(user.totp_secret_sealed, sealing.key_material(settings)) if user else None
+    if user is None or not user.totp_secret_sealed:
         raise AccountError("Set up your authenticator app first.", "code")
-    step = _totp_step(user.totp_secret, code, now)
+    step = _totp_step(secret, code, now) if secret else None
     if step is not None:
         accepted = await User.update({User.totp_last_step: step}).where(
             (User.id == user_id) & (User.totp_last_step.is_null() | (User.totp_last_step < step))
@@ -403,10 +506,31 @@ async def verify_second_factor(user_id: int, code: str, *, now: dt.datetime | No
     raise AccountError("That code is not right.", "code")
 
 
-async def regenerate_recovery_codes(user_id: int) -> list[str]:
-    """New recovery codes; every older one stops working."""
+async def check_password_and_factor(user_id: int, password: str, code: str, settings: Settings) -> None:
+    """What changing two-step login asks: the password, and a current code (or a recovery code) when it is on."""
+    user = await User.objects().get(User.id == user_id)
+    if not verify_password(user.password_hash, password):
+        raise AccountError("Your password is wrong.", "password")
+    if user.totp_secret_sealed:
+        await verify_second_factor(user_id, code, settings)
+
+
+async def regenerate_recovery_codes(user_id: int, password: str, code: str, settings: Settings) -> list[str]:
+    """New recovery codes (password and a current code required); every older one stops working."""
+    await check_password_and_factor(user_id, password, code, settings)
     async with db.transaction():
         return await _replace_recovery_codes(user_id)
+
+
+async def turn_off_totp(user_id: int, password: str, code: str, settings: Settings) -> None:
+    """A coder or employer turns two-step login off (password and a current code); admins cannot."""
+    user = await User.objects().get(User.id == user_id)
+    if user.role == "admin":
+        raise AccountError("Admins always log in with two steps.", "code")
+    await check_password_and_factor(user_id, password, code, settings)
+    async with db.transaction():
+        await User.update({User.totp_secret_sealed: None, User.totp_last_step: None}).where(User.id == user_id)
+        await RecoveryCode.delete().where(RecoveryCode.user == user_id)
 
 
 async def recovery_codes_left(user_id: int) -> int:

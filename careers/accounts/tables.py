@@ -16,7 +16,8 @@ class User(Table, tablename="users"):
     login_disabled = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
-    totp_secret = Varchar(length=64, null=True, default=None)  # set once the admin confirmed a first code
+    # The authenticator key, sealed (careers/core/sealing.py); set once the person confirmed a first code.
+    totp_secret_sealed = Text(null=True, default=None)
     totp_last_step = Integer(null=True, default=None)  # the last accepted TOTP time step: a code works once
 
 
@@ -29,6 +30,9 @@ class Session(Table, tablename="sessions"):
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()
     second_factor_ok = Boolean(default=False)
+    # A new authenticator key being set up in this browser (sealed), kept across reloads until `totp_setup_until`.
+    totp_setup_sealed = Text(null=True, default=None)
+    totp_setup_until = Timestamptz(null=True, default=None)
 
 
 class AccountToken(Table, tablename="account_tokens"):

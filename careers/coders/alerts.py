@@ -143,16 +143,42 @@ async def create_alert(query_string: str, frequency: str, settings: Settings, *,
     return alert, not confirmed
 
 
+CONFIRM_SUBJECT = "Confirm your CareerCenter job alert"
+
+
 async def _send_confirmation(alert: JobAlert, settings: Settings) -> None:
+    """Queue the double opt-in mail; its link is made when the worker sends it."""
+    await mail.queue_link_mail("alert_confirm", alert.email, CONFIRM_SUBJECT, alert.id)
+
+
+async def _compose_confirmation(payload: dict[str, Any], settings: Settings) -> dict[str, Any] | None:
+    alert = await JobAlert.objects().where(JobAlert.id == payload["id"]).first()
+    if alert is None or not alert.active or alert.confirmed_at is not None:
+        return None
     token = make_token(alert.id, alert.token_nonce, settings.secret_key, "confirm")
     link = f"{settings.base_url}/alerts/confirm?token={token}"
-    await mail.queue_mail(
-        alert.email,
-        "Confirm your CareerCenter job alert",
-        f"Someone (we hope you) asked CareerCenter to mail new jobs matching {describe_query(alert.query)} "
-        f"{alert.frequency} to this address.\n\nConfirm the alert here:\n{link}\n\n"
-        "If it was not you, ignore this mail: nothing will be sent.",
-    )
+    return {"to": alert.email, "subject": CONFIRM_SUBJECT,
+            "text": f"Someone (we hope you) asked CareerCenter to mail new jobs matching {describe_query(alert.query)} "
+                    f"{alert.frequency} to this address.\n\nConfirm the alert here:\n{link}\n\n"
+                    "If it was not you, ignore this mail: nothing will be sent."}
+
+
+async def _compose_digest(payload: dict[str, Any], settings: Settings) -> dict[str, Any] | None:
+    """The digest as queued by `send_digest`, with its manage and unsubscribe links written now."""
+    alert = await JobAlert.objects().where(JobAlert.id == payload["id"]).first()
+    if alert is None or not alert.active:
+        return None
+    text, html_body = digest_bodies(alert, [tuple(line) for line in payload["listings"]], settings)
+    link = links(alert, settings)
+    return {"to": alert.email, "subject": payload["subject"], "text": text, "html": html_body,
+            "headers": {"List-Unsubscribe": f"<{link['unsubscribe']}>",
+                        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}
+
+
+def handlers() -> dict:
+    """Alert mails' outbox handlers: their confirm, manage and unsubscribe links are written when they are sent."""
+    return {mail.LINK_MAIL_PREFIX + "alert_confirm": mail.link_mail_handler(_compose_confirmation),
+            mail.LINK_MAIL_PREFIX + "alert_digest": mail.link_mail_handler(_compose_digest)}
 
 
 async def confirm(token: str, settings: Settings) -> JobAlert | None:
@@ -284,16 +310,9 @@ async def send_digest(alert: JobAlert, settings: Settings, now: dt.datetime | No
             AlertSentListing(alert=alert.id, listing=int(h["id"]), alert_listing=f"{alert.id}:{int(h['id'])}", sent_at=now)
             for h in fresh
         ]).on_conflict(target=AlertSentListing.alert_listing, action="DO NOTHING")
-        text, html_body = digest_bodies(alert, fresh, settings)
-        link = links(alert, settings)
-        await mail.queue_mail(
-            alert.email,
-            f"{len(fresh)} new job{'s' if len(fresh) != 1 else ''} for your alert: {describe_query(alert.query)}"[:200],
-            text,
-            html=html_body,
-            headers={"List-Unsubscribe": f"<{link['unsubscribe']}>",
-                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        )
+        subject = f"{len(fresh)} new job{'s' if len(fresh) != 1 else ''} for your alert: {describe_query(alert.query)}"
+        await mail.queue_link_mail("alert_digest", alert.email, subject[:200], alert.id,
+                                   listings=[list(_listing_line(h)) for h in fresh])
     return len(fresh)
 
 
@@ -314,14 +333,13 @@ def _listing_line(hit: dict[str, Any]) -> tuple[str, str, str]:
     return title, " · ".join(details), path
 
 
-def digest_bodies(alert: JobAlert, hits: list[dict[str, Any]], settings: Settings) -> tuple[str, str]:
-    """The plain-text and HTML parts of a digest; every value from a listing is escaped in the HTML."""
+def digest_bodies(alert: JobAlert, listings: list[tuple[str, str, str]], settings: Settings) -> tuple[str, str]:
+    """The plain-text and HTML parts of a digest of (title, details, path) lines; listing values are escaped in HTML."""
     link = links(alert, settings)
     description = describe_query(alert.query)
     lines = [f"New jobs matching your {alert.frequency} alert ({description}):", ""]
     items = []
-    for n, hit in enumerate(hits, 1):
-        title, details, path = _listing_line(hit)
+    for n, (title, details, path) in enumerate(listings, 1):
         lines += [f"{n}. {title}", *([f"   {details}"] if details else []), f"   {settings.base_url}{path}", ""]
         items.append(f'<li><a href="{html.escape(settings.base_url + path)}">{html.escape(title)}</a>'
                      + (f"<br>{html.escape(details)}" if details else "") + "</li>")

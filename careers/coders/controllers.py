@@ -6,12 +6,10 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
-from careers.accounts.controllers import client_key, log_in
-from careers.accounts.service import AccountError
+from careers.accounts.controllers import register_account
 from careers.coders import service
-from careers.core import ratelimit
 from careers.core.config import Settings
-from careers.core.web import form_str, read_form, render
+from careers.core.web import render
 
 
 class CoderRegistrationController(Controller):
@@ -23,23 +21,9 @@ class CoderRegistrationController(Controller):
 
     @post("/register/coder")
     async def register(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
-        form = await read_form(request)
-        kept = {"email": form_str(form, "email", 320), "display_name": form_str(form, "display_name", 200)}
-        errors: dict[str, str] = {}
-        password = form_str(form, "password", 1000)
-        if password != form_str(form, "password_confirm", 1000):
-            errors["password_confirm"] = "The two passwords differ."
-        try:
-            await ratelimit.hit("register-ip", client_key(request), settings.register_rate)
-        except ratelimit.RateLimited as exc:
-            return render(request, "accounts/register_coder.html", {"form": kept, "errors": {"__all__": str(exc)}}, status_code=429)
-        if not errors:
-            try:
-                user = await service.register_coder(kept["email"], password, kept["display_name"], settings)
-            except AccountError as exc:
-                errors[exc.field or "__all__"] = exc.message
-        if errors:
-            return render(request, "accounts/register_coder.html", {"form": kept, "errors": errors}, status_code=400)
-        return await log_in(
-            request, user.id, "/account", "Welcome! We sent you a link to confirm your email address; confirm it before applying."
-        )
+        async def create(kept: dict[str, str], password: str) -> int:
+            return (await service.register_coder(kept["email"], password, kept["display_name"], settings)).id
+
+        return await register_account(
+            request, settings, "accounts/register_coder.html", {"email": 320, "display_name": 200}, create,
+            "/account", "Welcome! We sent you a link to confirm your email address; confirm it before applying.")

@@ -12,7 +12,7 @@ import random
 import secrets
 from decimal import Decimal
 
-from careers.coders import service
+from careers.coders import profiles, service
 from careers.coders.tables import (
     Application,
     ApplicationEvent,
@@ -24,8 +24,9 @@ from careers.coders.tables import (
     CoderSpecialty,
     JobAlert,
 )
-from careers.core import clock, db, uploads
+from careers.core import clock, db
 from careers.core.config import Settings, load_settings
+from careers.core.storage import new_key, storage_for
 from listings.tables import Listing
 from listings.vocabulary import ListingState
 
@@ -75,7 +76,7 @@ def demo_pdf(name: str) -> bytes:
 async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = None, *, seed: int = 6) -> int:
     """Give each demo coder a profile (most with a resume), a few applications and some alerts; returns how many."""
     settings = settings or load_settings()
-    storage = uploads.storage_for(settings)
+    storage = storage_for(settings)
     rng = random.Random(seed)
     listings = await Listing.select(Listing.id, Listing.employer).where(
         (Listing.status == ListingState.PUBLISHED) & (Listing.hidden == False)).order_by(Listing.id)  # noqa: E712
@@ -86,15 +87,15 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
         if await CoderCredential.exists().where(CoderCredential.profile == profile.id):
             continue
         creds = CREDENTIAL_SETS[n % len(CREDENTIAL_SETS)]
-        zip5, city, state = service.resolve_zip(DEMO_ZIPS[n % len(DEMO_ZIPS)])
+        zip5, city, state = profiles.resolve_zip(DEMO_ZIPS[n % len(DEMO_ZIPS)])
         years = 0 if creds in (["CPC-A"], ["CCA"]) else rng.randint(1, 15)
         settings_ = rng.sample(SETTING_CHOICES, k=rng.randint(1, 3))
         tools = rng.choice(TOOLS)
         summary = rng.choice(SUMMARIES).format(s=settings_[0].replace("_", " "), y=years, c=creds[0], t=tools)
         resume_key = None
         if n % 4 != 3:
-            resume_key = uploads.new_key("resumes", ".pdf")
-            await storage.save(demo_pdf(profile.name or f"Coder {n}"), resume_key)
+            resume_key = new_key("resumes", ".pdf")
+            await storage.put(resume_key, demo_pdf(profile.name or f"Coder {n}"))
         async with db.transaction():
             await CoderProfile.update({
                 CoderProfile.visible: n % 2 == 0,
@@ -106,10 +107,10 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
                 CoderProfile.desired_pay_min: Decimal(rng.randrange(20, 36)),
                 CoderProfile.desired_pay_unit: "hour",
                 CoderProfile.summary_md: summary,
-                CoderProfile.summary_html: service.render_markdown(summary),
+                CoderProfile.summary_html: profiles.render_markdown(summary),
                 CoderProfile.resume_key: resume_key,
                 CoderProfile.resume_filename: "resume.pdf" if resume_key else "",
-                CoderProfile.resume_content_type: service.PDF_TYPE if resume_key else "",
+                CoderProfile.resume_content_type: profiles.PDF_TYPE if resume_key else "",
                 CoderProfile.resume_size: len(demo_pdf(profile.name)) if resume_key else 0,
                 CoderProfile.resume_uploaded_at: now if resume_key else None,
             }).where(CoderProfile.id == profile.id)
@@ -127,7 +128,7 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
                 await JobAlert.insert(JobAlert(user=user_id, email=email, query=ALERT_QUERIES[n % len(ALERT_QUERIES)],
                                                frequency="daily" if n % 2 == 0 else "weekly",
                                                token_nonce=secrets.token_hex(16), confirmed_at=now))
-        details = await service.profile_details(await service.get_or_create_profile(user_id))
+        details = await profiles.profile_details(await service.get_or_create_profile(user_id))
         for listing in rng.sample(listings, k=min(len(listings), rng.randint(0, 3))):
             await _demo_application(listing["id"], user_id, details, resume_key, rng.choice(STAGE_PATHS), now, storage)
         made += 1
@@ -138,14 +139,14 @@ async def _demo_application(listing_id: int, user_id: int, details: dict, resume
                             now: dt.datetime, storage) -> None:
     copy_key = None
     if resume_key:
-        copy_key = uploads.new_key("application-resumes", ".pdf")
-        await storage.save(await storage.open(resume_key), copy_key)
+        copy_key = new_key("application-resumes", ".pdf")
+        await storage.copy(resume_key, copy_key)
     async with db.transaction():
         rows = await Application.insert(Application(
             listing=listing_id, coder=user_id, listing_coder=f"{listing_id}:{user_id}", stage=stages[-1],
             cover_note="I would be glad to bring my coding experience to your team.",
             profile_snapshot=json.dumps(details, default=str), resume_key=copy_key,
-            resume_filename="resume.pdf" if copy_key else "", resume_content_type=service.PDF_TYPE if copy_key else "",
+            resume_filename="resume.pdf" if copy_key else "", resume_content_type=profiles.PDF_TYPE if copy_key else "",
             viewed_at=now if len(stages) > 1 else None,
         )).on_conflict(target=Application.listing_coder, action="DO NOTHING").returning(Application.id)
         if not rows:

@@ -1,6 +1,6 @@
 """What a listing page and an apply need to know about the coder, in one statement.
 
-Kept apart from `service` so both `service.apply` and `panel` import it without a cycle.
+Kept apart so both `applications.apply` and `panel` import it without a cycle.
 """
 
 from __future__ import annotations

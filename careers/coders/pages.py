@@ -15,27 +15,30 @@ from litestar.datastructures import Cookie, UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from careers.accounts.auth import requires_role
 from careers.accounts.service import AccountError
-from careers.coders import alerts, privacy, service
+from careers.coders import alerts, applications, privacy, profiles, saved, service
 from careers.core import filters, ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
-from careers.core.web import SESSION_COOKIE, form_str, read_form, redirect, render, safe_next
+from careers.core.proxies import request_client_address
+from careers.core.web import SESSION_COOKIE, form_str, found, read_form, redirect, render, safe_next
 from listings.tables import Listing
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES, ListingState
 
 coder_only = [requires_role("coder")]
 
 
-def _download(resume: service.ResumeFile) -> Response:
-    """An attachment with its real content type; the app adds X-Content-Type-Options: nosniff to every answer."""
+def _download(resume: profiles.ResumeFile) -> Response:
+    """An attachment with its real content type, streamed from storage chunk by chunk; the app adds
+    X-Content-Type-Options: nosniff to every answer."""
     ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._- ") else "_" for ch in resume.filename)
     disposition = f"attachment; filename=\"{ascii_name or 'resume'}\"; filename*=UTF-8''{quote(resume.filename)}"
-    return Response(content=resume.data, media_type=resume.content_type or "application/octet-stream",
-                    headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store"})
+    return Stream(resume.body, media_type=resume.content_type or "application/octet-stream",
+                  headers={"Content-Disposition": disposition, "Cache-Control": "private, no-store",
+                           "Content-Length": str(resume.body.size)})
 
 
 def _profile_form(details: dict[str, Any]) -> dict[str, Any]:
@@ -77,17 +80,17 @@ def _posted_form(form: dict[str, Any]) -> dict[str, Any]:
 async def _profile_page(request: Request, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                         resume_error: str | None = None, status_code: int = 200) -> Template:
     profile = await service.get_or_create_profile(request.user.id)
-    details = await service.profile_details(profile)
+    details = await profiles.profile_details(profile)
     return render(request, "coders/profile.html", {
         "details": details,
         "form": form if form is not None else _profile_form(details),
         "errors": errors or {},
         "resume_error": resume_error,
-        "completeness": service.completeness(details),
-        "credentials": await service.active_credentials(),
+        "completeness": profiles.completeness(details),
+        "credentials": await profiles.active_credentials(),
         "vocab": {"settings": SETTINGS, "specialties": SPECIALTIES, "code_sets": CODE_SETS, "states": US_STATES,
                   "work_modes": WORK_MODES, "pay_units": PAY_UNITS},
-        "resume_max_mb": service.RESUME_MAX_BYTES // (1024 * 1024),
+        "resume_max_mb": profiles.RESUME_MAX_BYTES // (1024 * 1024),
     }, status_code=status_code)
 
 
@@ -102,9 +105,26 @@ async def _listing_or_404(listing_id: int, *, saved_by: Any = None) -> dict[str,
     if listing is None:
         raise NotFoundException()
     if listing["hidden"] or listing["status"] not in _PUBLIC_STATES:
-        if getattr(saved_by, "role", None) != "coder" or not await service.saved_listing_ids(saved_by.id, [listing_id]):
+        if getattr(saved_by, "role", None) != "coder" or not await saved.saved_listing_ids(saved_by.id, [listing_id]):
             raise NotFoundException()
     return listing
+
+
+async def _bookmark(request: Request, listing_id: int, *, keep: bool) -> Redirect:
+    """Save (`keep`) or unsave a listing for the signed-in coder, then back to `next` or the listing."""
+    listing = await _listing_or_404(listing_id, saved_by=None if keep else request.user)
+    back = service.listing_path(listing_id, listing["slug"])
+    login = _coder_or_login(request, back)
+    if login is not None:
+        return login
+    if keep:
+        await saved.save_job(request.user.id, listing_id)
+        message = f"Saved “{listing['title']}”."
+    else:
+        await saved.unsave_job(request.user.id, listing_id)
+        message = f"Removed “{listing['title']}” from your saved jobs."
+    form = await read_form(request)
+    return redirect(request, safe_next(form_str(form, "next", 2000), back), message)
 
 
 def _coder_or_login(request: Request, back: str) -> Redirect | None:
@@ -130,10 +150,10 @@ class CoderAccountController(Controller):
     @post("/account/profile")
     async def save_profile(self, request: Request) -> Template | Redirect:
         form = await read_form(request)
-        data, errors = await service.validate_profile(request.user.id, form)
+        data, errors = await profiles.validate_profile(request.user.id, form)
         if data is None:
             return await _profile_page(request, _posted_form(form), errors, status_code=400)
-        await service.save_profile(request.user.id, data)
+        await profiles.save_profile(request.user.id, data)
         return redirect(request, "/account/profile", "Your profile is saved.", "success")
 
     @post("/account/profile/resume")
@@ -142,36 +162,36 @@ class CoderAccountController(Controller):
         upload = form.get("resume")
         if not isinstance(upload, UploadFile):
             return await _profile_page(request, resume_error="Choose a resume file to upload.", status_code=400)
-        data = await upload.read(service.RESUME_MAX_BYTES + 1)
+        data = await upload.read(profiles.RESUME_MAX_BYTES + 1)
         try:
-            await service.store_resume(request.user.id, upload.filename or "", data, settings)
+            await profiles.store_resume(request.user.id, upload.filename or "", data, settings)
         except service.CoderError as exc:
             return await _profile_page(request, resume_error=exc.message, status_code=400)
         return redirect(request, "/account/profile#resume", "Your resume is uploaded.", "success")
 
     @post("/account/profile/resume/delete")
     async def delete_resume(self, request: Request, settings: NamedDependency[Settings]) -> Redirect:
-        await service.remove_resume(request.user.id, settings)
+        await profiles.remove_resume(request.user.id, settings)
         return redirect(request, "/account/profile#resume", "Your resume is removed from your profile.")
 
     @get("/account/resume")
     async def own_resume(self, request: Request, settings: NamedDependency[Settings]) -> Response:
-        return _download(await service.own_resume(request.user.id, settings))
+        return _download(await profiles.own_resume(request.user.id, settings))
 
     @get("/account/applications")
     async def applications(self, request: Request) -> Template:
         return render(request, "coders/applications.html",
-                      {"applications": await service.my_applications(request.user.id)})
+                      {"applications": await applications.my_applications(request.user.id)})
 
     @post("/account/applications/{application_id:int}/withdraw", opt=back_to("/account/applications"))
     async def withdraw(self, request: Request, application_id: FromPath[int]) -> Redirect:
-        await service.withdraw(application_id, request.user.id)
+        await applications.withdraw(application_id, request.user.id)
         return redirect(request, f"/account/applications#application-{application_id}",
                         "Your application is withdrawn. The employer sees that you withdrew it.")
 
     @get("/account/saved")
     async def saved(self, request: Request) -> Template:
-        return render(request, "coders/saved.html", {"saved": await service.saved_jobs(request.user.id)})
+        return render(request, "coders/saved.html", {"saved": await saved.saved_jobs(request.user.id)})
 
     @get("/account/alerts")
     async def alerts_page(self, request: Request) -> Template:
@@ -230,12 +250,12 @@ class CoderJobActionsController(Controller):
             return render(request, "coders/apply_refused.html", {"listing": listing, "back": back, "message": str(exc)},
                           status_code=429)
         try:
-            result = await service.apply(listing_id, request.user, form_str(form, "cover_note", 100000), settings)
+            result = await applications.apply(listing_id, request.user, form_str(form, "cover_note", 100000), settings)
         except service.CoderError as exc:
             # A too-long cover note comes back in the form, kept, so the coder can shorten it instead of retyping.
             return render(request, "coders/apply_refused.html", {
                 "listing": listing, "back": back, "message": exc.message, "field": exc.field,
-                "cover_note": form_str(form, "cover_note", 100000), "cover_note_max": service.COVER_NOTE_MAX,
+                "cover_note": form_str(form, "cover_note", 100000), "cover_note_max": applications.COVER_NOTE_MAX,
             }, status_code=400)
         target = f"/account/applications#application-{result.application_id}"
         if not result.created:
@@ -247,26 +267,11 @@ class CoderJobActionsController(Controller):
 
     @post("/jobs/{listing_id:int}/save")
     async def save(self, request: Request, listing_id: FromPath[int]) -> Redirect:
-        listing = await _listing_or_404(listing_id)
-        back = service.listing_path(listing_id, listing["slug"])
-        login = _coder_or_login(request, back)
-        if login is not None:
-            return login
-        await service.save_job(request.user.id, listing_id)
-        form = await read_form(request)
-        return redirect(request, safe_next(form_str(form, "next", 2000), back), f"Saved “{listing['title']}”.")
+        return await _bookmark(request, listing_id, keep=True)
 
     @post("/jobs/{listing_id:int}/unsave")
     async def unsave(self, request: Request, listing_id: FromPath[int]) -> Redirect:
-        listing = await _listing_or_404(listing_id, saved_by=request.user)
-        back = service.listing_path(listing_id, listing["slug"])
-        login = _coder_or_login(request, back)
-        if login is not None:
-            return login
-        await service.unsave_job(request.user.id, listing_id)
-        form = await read_form(request)
-        return redirect(request, safe_next(form_str(form, "next", 2000), back),
-                        f"Removed “{listing['title']}” from your saved jobs.")
+        return await _bookmark(request, listing_id, keep=False)
 
 
 class CoderPublicController(Controller):
@@ -274,16 +279,20 @@ class CoderPublicController(Controller):
 
     @get("/coders/{handle:str}")
     async def public_profile(self, request: Request, handle: FromPath[str]) -> Template:
-        details = await service.public_profile(handle)
-        if details is None:
-            raise NotFoundException()
-        return render(request, "coders/public_profile.html", {"p": details})
+        return render(request, "coders/public_profile.html", {"p": found(await profiles.public_profile(handle))})
 
     @get("/applications/{application_id:int}/resume")
     async def application_resume(self, request: Request, settings: NamedDependency[Settings],
                                  application_id: FromPath[int]) -> Response:
         user = request.user
-        return _download(await service.application_resume(application_id, user.id if user else None, settings))
+        return _download(await applications.application_resume(application_id, user.id if user else None, settings))
+
+
+def _invalid_link(request: Request, what: str) -> Template:
+    """A confirmation or unsubscribe link that is not (or no longer) valid: 404 with a plain message."""
+    return render(request, "coders/alert_message.html", {
+        "title": "Link not valid", "message": f"This {what} link is not valid or the alert was removed."},
+        status_code=404)
 
 
 class JobAlertController(Controller):
@@ -299,7 +308,7 @@ class JobAlertController(Controller):
         user = request.user
         jobs_url = "/jobs" + ("?" + alerts.normalise_query(query) if alerts.normalise_query(query) else "")
         try:
-            key = str(user.id) if user else (request.client.host if request.client else "unknown")
+            key = str(user.id) if user else request_client_address(request)
             await ratelimit.hit("alert-create", key, settings.register_rate)
             alert, needs_confirmation = await alerts.create_alert(query, frequency, settings, user=user,
                                                                   email=form_str(form, "email", 320))
@@ -333,9 +342,7 @@ class JobAlertController(Controller):
                            token: FromQuery[str] = "") -> Template:
         alert = await alerts.alert_for_token(token, settings.secret_key, "confirm")
         if alert is None or not alert.active:
-            return render(request, "coders/alert_message.html", {
-                "title": "Link not valid", "message": "This confirmation link is not valid or the alert was removed."},
-                status_code=404)
+            return _invalid_link(request, "confirmation")
         return render(request, "coders/alert_confirm.html", {"alert": alerts.alert_view(alert), "token": token})
 
     @post("/alerts/confirm")
@@ -343,9 +350,7 @@ class JobAlertController(Controller):
         form = await read_form(request)
         alert = await alerts.confirm(form_str(form, "token", 200), settings)
         if alert is None:
-            return render(request, "coders/alert_message.html", {
-                "title": "Link not valid", "message": "This confirmation link is not valid or the alert was removed."},
-                status_code=404)
+            return _invalid_link(request, "confirmation")
         return render(request, "coders/alert_message.html", {
             "title": "Your alert is on",
             "message": f"We will mail new jobs matching {alerts.describe_query(alert.query)} to {alert.email}, "
@@ -381,9 +386,7 @@ class JobAlertController(Controller):
         """Mail scanners follow links: a GET only asks; the button POSTs."""
         alert = await alerts.alert_for_token(token, settings.secret_key)
         if alert is None:
-            return render(request, "coders/alert_message.html", {
-                "title": "Link not valid", "message": "This unsubscribe link is not valid or the alert was removed."},
-                status_code=404)
+            return _invalid_link(request, "unsubscribe")
         return render(request, "coders/alert_unsubscribe.html", {"alert": alerts.alert_view(alert), "token": token})
 
     @post("/alerts/unsubscribe")
@@ -395,9 +398,7 @@ class JobAlertController(Controller):
             token = form_str(form, "token", 200)
         alert = await alerts.unsubscribe(token, settings)
         if alert is None:
-            return render(request, "coders/alert_message.html", {
-                "title": "Link not valid", "message": "This unsubscribe link is not valid or the alert was removed."},
-                status_code=404)
+            return _invalid_link(request, "unsubscribe")
         return render(request, "coders/alert_message.html", {
             "title": "You are unsubscribed",
             "message": f"We will not mail {alert.email} about {alerts.describe_query(alert.query)} again."})

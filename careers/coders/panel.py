@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from careers.coders.listing_reads import coder_side
-from careers.coders.service import COVER_NOTE_MAX, STAGE_LABELS, listing_notice, qualification_match
+from careers.coders.applications import COVER_NOTE_MAX, STAGE_LABELS
+from careers.coders.service import listing_notice, qualification_match
 from listings.vocabulary import ListingState
 
 
 async def listing_panel(user: Any, listing: Any, details: dict[str, list[str]]) -> dict[str, Any]:
-    """`{"coder_panel": …}` for templates/coders/_listing_panel.html, as `careers.coders.service.listing_panel`
+    """`{"coder_panel": …}` for templates/coders/_listing_panel.html, as `careers.coders.applications.listing_panel`
     answers it, without reading the listing again."""
     if user is None or getattr(user, "role", None) != "coder":
         return {"coder_panel": {"signed_in": user is not None, "is_coder": False, "listing_id": listing.id}}

@@ -1,13 +1,6 @@
-import os
+from careers.core.schema import app_config
 
-from piccolo.conf.apps import AppConfig, table_finder
-
-CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
-
-APP_CONFIG = AppConfig(
-    app_name="coders",
-    migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
-    table_classes=table_finder(modules=["careers.coders.tables"], exclude_imported=True),
-    migration_dependencies=["careers.accounts.piccolo_app", "employers.piccolo_app", "listings.piccolo_app"],
-    commands=[],
+APP_CONFIG = app_config(
+    "coders", "careers.coders.tables", __file__,
+    ["careers.accounts.piccolo_app", "employers.piccolo_app", "listings.piccolo_app"],
 )

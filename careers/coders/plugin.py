@@ -2,11 +2,5 @@
 
 from careers.core.registry import DomainPlugin
 
-PLUGIN = DomainPlugin(
-    name="coders",
-    routes=("careers.coders.controllers:CoderRegistrationController", "careers.coders.pages:ROUTES"),
-    templates="coders",
-    periodic_jobs=("careers.coders.jobs:periodic",),
-    commands=("careers.coders.commands:register",),
-    admin_panels=("careers.coders.service:dashboard_figures",),
-)
+PLUGIN = DomainPlugin.of("careers.coders", "controllers:CoderRegistrationController", "pages:ROUTES",
+                         "jobs:periodic", "commands:register", "applications:dashboard_figures", "alerts:handlers")

@@ -18,7 +18,7 @@ from typing import Any
 
 from careers.accounts import service as accounts
 from careers.accounts.tables import AccountToken, Session, User
-from careers.coders import service
+from careers.coders import profiles, service
 from careers.coders.tables import (
     Application,
     ApplicationEvent,
@@ -31,10 +31,11 @@ from careers.coders.tables import (
     JobAlert,
     SavedJob,
 )
-from careers.core import clock, db, uploads
+from careers.core import clock, db
 from careers.core.config import Settings
+from careers.core.storage import storage_for
 
-RETENTION_DAYS = service.RETENTION_DAYS
+RETENTION_DAYS = 90  # employers keep an application's snapshot this long after a coder deletes their account
 RULE = (f"Applications you already sent stay with those employers for {RETENTION_DAYS} days after you sent each one "
         "(their retention window, so they can finish hiring). After that we anonymise them: your name, contact "
         "details, profile snapshot, cover note and resume copy are removed; only the fact that someone applied remains.")
@@ -50,7 +51,7 @@ async def export(user_id: int, settings: Settings) -> bytes:
     """A zip with data.json (account, profile, applications with history, saved jobs, alerts) and the resume."""
     user = await User.objects().get(User.id == user_id)
     profile = await service.get_or_create_profile(user_id)
-    details = await service.profile_details(profile)
+    details = await profiles.profile_details(profile)
     applications = await Application.select(
         Application.id, Application.stage, Application.cover_note, Application.created_at, Application.viewed_at,
         Application.profile_snapshot, Application.listing.id.as_alias("listing_id"),
@@ -82,7 +83,7 @@ async def export(user_id: int, settings: Settings) -> bytes:
         archive.writestr("data.json", json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
         if profile.resume_key:
             try:
-                resume = await uploads.storage_for(settings).open(profile.resume_key)
+                resume = await storage_for(settings).read(profile.resume_key)
             except FileNotFoundError:
                 resume = None
             if resume is not None:
@@ -118,10 +119,10 @@ async def delete_account(user_id: int, password: str, settings: Settings) -> Non
             User.display_name: "Deleted coder",
             User.password_hash: "!deleted",
             User.login_disabled: True,
-            User.totp_secret: None,
+            User.totp_secret_sealed: None,
         }).where(User.id == user_id)
     if profile is not None and profile.resume_key:
-        await uploads.storage_for(settings).delete(profile.resume_key)
+        await storage_for(settings).delete(profile.resume_key)
     await anonymise_due(settings, now)  # applications already past the window go at once
 
 
@@ -132,7 +133,7 @@ async def anonymise_due(settings: Settings, now: dt.datetime | None = None) -> i
     due = await Application.select(Application.id, Application.resume_key).where(
         Application.coder_deleted_at.is_not_null() & Application.anonymised_at.is_null()
         & (Application.created_at <= cutoff))
-    storage = uploads.storage_for(settings)
+    storage = storage_for(settings)
     for row in due:
         async with db.transaction():
             await Application.update({

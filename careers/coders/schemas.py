@@ -15,8 +15,9 @@ _PAY = "Enter an amount in dollars, such as 25 or 52000."
 _YEARS = "Enter whole years between 0 and 60."
 
 
-def _text(limit: int, label: str, *, required: bool = False, case: str | None = None) -> Text:
-    return Text(limit, required=f"Enter {label}." if required else None, case=case,
+def _text(limit: int, label: str, *, required: bool = False, case: str | None = None,
+          multiline: bool = False) -> Text:
+    return Text(limit, required=f"Enter {label}." if required else None, case=case, multiline=multiline,
                 too_long=f"Use at most {limit} characters for {label}.")
 
 
@@ -35,7 +36,7 @@ class ProfileForm(msgspec.Struct, kw_only=True):
     desired_pay_min: Annotated[Decimal | None, Money(invalid=_PAY, not_positive=_PAY, cents=None, allow_zero=True,
                                                      maximum=Decimal(10_000_000), too_big=_PAY)]
     desired_pay_unit: Annotated[str, Text()]
-    summary_md: Annotated[str, _text(SUMMARY_MAX, "your summary")]
+    summary_md: Annotated[str, _text(SUMMARY_MAX, "your summary", multiline=True)]
     member_number: Annotated[str, _text(64, "your member number")]
     credentials: Annotated[list[str], Choices()]  # codes; each one's year comes from the field year_<code>
     settings: Annotated[list[str], Choices(SETTINGS, "Pick coding settings from the list.")]

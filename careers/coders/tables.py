@@ -13,6 +13,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 from careers.accounts.tables import User
+from careers.core.schema import value_table
 from listings.tables import Listing
 
 
@@ -62,30 +63,11 @@ class CoderCredential(Table, tablename="coder_credentials"):
     year_earned = Integer(null=True, default=None)
 
 
-class CoderSetting(Table, tablename="coder_settings"):
-    id = Serial(primary_key=True)
-    profile = ForeignKey(references=CoderProfile, index=True)
-    value = Varchar(length=32, index=True)
-
-
-class CoderSpecialty(Table, tablename="coder_specialties"):
-    id = Serial(primary_key=True)
-    profile = ForeignKey(references=CoderProfile, index=True)
-    value = Varchar(length=32, index=True)
-
-
-class CoderCodeSet(Table, tablename="coder_code_sets"):
-    id = Serial(primary_key=True)
-    profile = ForeignKey(references=CoderProfile, index=True)
-    value = Varchar(length=16, index=True)
-
-
-class CoderRemoteState(Table, tablename="coder_remote_states"):
-    """States where the coder can work remote (besides their home state)."""
-
-    id = Serial(primary_key=True)
-    profile = ForeignKey(references=CoderProfile, index=True)
-    value = Varchar(length=2, index=True)
+CoderSetting = value_table("CoderSetting", "coder_settings", ("profile", CoderProfile), 32, __name__)
+CoderSpecialty = value_table("CoderSpecialty", "coder_specialties", ("profile", CoderProfile), 32, __name__)
+CoderCodeSet = value_table("CoderCodeSet", "coder_code_sets", ("profile", CoderProfile), 16, __name__)
+CoderRemoteState = value_table("CoderRemoteState", "coder_remote_states", ("profile", CoderProfile), 2, __name__,
+                               "States where the coder can work remote (besides their home state).")
 
 
 class Application(Table, tablename="applications"):

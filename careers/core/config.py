@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -16,7 +17,8 @@ from urllib.parse import urlparse
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 SECRET_NAMES = frozenset(
-    {"MEILI_MASTER_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SECRET_KEY", "SMTP_URL", "DATABASE_URL"}
+    {"MEILI_MASTER_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SECRET_KEY", "TOTP_KEY", "SMTP_URL",
+     "DATABASE_URL", "AWS_SECRET_ACCESS_KEY", "METRICS_TOKEN"}
 )
 PRODUCTION_REQUIRED = (
     "DATABASE_URL",
@@ -56,6 +58,7 @@ class Settings:
     smtp_url: str = ""
     mail_from: str = "CareerCenter <no-reply@careercenter.localhost>"
     secret_key: str = ""
+    totp_key: str = ""  # seals authenticator keys at rest; SECRET_KEY when unset (careers/core/sealing.py)
     base_url: str = "http://127.0.0.1:8000"
     # Rate limits: (requests, window seconds). Tests raise or lower them.
     login_rate: tuple[int, int] = (10, 300)
@@ -66,10 +69,28 @@ class Settings:
     report_rate: tuple[int, int] = (10, 3600)
     post_rate: tuple[int, int] = (50, 3600)
     session_days: int = 14
+    # Reports: how many counting reports hide a listing, how old an account must be for its report to count,
+    # and the network size within which only one report counts (one office, one mobile carrier's block).
+    report_hide_threshold: int = 3
+    report_min_account_age_hours: int = 24
+    report_network_prefix_v4: int = 24
+    report_network_prefix_v6: int = 48
+    invite_rate: tuple[int, int] = (10, 3600)
+    # TRUSTED_PROXIES: addresses/CIDRs of our reverse proxies; only their X-Forwarded-For is read (core/proxies.py).
+    trusted_proxies: tuple[str, ...] = ()
     worker_in_process: bool = False  # tests drive the worker by hand
     outbox_lease_seconds: int = 60  # how long a claimed outbox row stays the worker's (drills shorten it)
     db_pool_size: int = 10  # PostgreSQL connections per process (DB_POOL_SIZE)
     print_mail: bool = True
+    # Uploads: file:///PATH ('' = $CAREERS_DATA_DIR/uploads) or s3://BUCKET/PREFIX (careers/core/storage.py).
+    storage_url: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = ""
+    aws_access_key_id: str = ""
+    aws_secret_access_key: str = ""
+    # Addresses/CIDRs of the load balancers whose X-Request-ID (and client address) we believe.
+    trusted_proxies: tuple[str, ...] = ()
+    metrics_token: str = ""  # /metrics answers only `Authorization: Bearer <this>`; unset = 404
     extra: dict = field(default_factory=dict)
 
     # ---- derived -----------------------------------------------------------------
@@ -125,7 +146,15 @@ class Settings:
             "SMTP_URL": _mask_url(self.smtp_url) if self.smtp_url else "(unset: mail kept in the outbox)",
             "MAIL_FROM": self.mail_from,
             "SECRET_KEY": _mask(self.secret_key),
+            "TOTP_KEY": _mask(self.totp_key) if self.totp_key else "(unset: derived from SECRET_KEY)",
             "BASE_URL": self.base_url,
+            "STORAGE_URL": self.storage_url or f"file://{self.uploads_dir} (default)",
+            "S3_ENDPOINT_URL": self.s3_endpoint_url or "(AWS)",
+            "S3_REGION": self.s3_region or "(us-east-1)",
+            "AWS_ACCESS_KEY_ID": self.aws_access_key_id or "(unset)",
+            "AWS_SECRET_ACCESS_KEY": _mask(self.aws_secret_access_key),
+            "TRUSTED_PROXIES": ", ".join(self.trusted_proxies) or "(unset: X-Forwarded-For is ignored)",
+            "METRICS_TOKEN": _mask(self.metrics_token),
         }
         return shown
 
@@ -202,27 +231,60 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         smtp_url=env.get("SMTP_URL", ""),
         mail_from=env.get("MAIL_FROM") or Settings.mail_from,
         secret_key=secret_key,
+        totp_key=env.get("TOTP_KEY", ""),
         base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         worker_in_process=env.get("CAREERS_WORKER_IN_PROCESS", "") == "1",
         outbox_lease_seconds=_positive_int(env, "CAREERS_OUTBOX_LEASE_SECONDS", Settings.outbox_lease_seconds),
         db_pool_size=_positive_int(env, "DB_POOL_SIZE", Settings.db_pool_size),
+        storage_url=_storage_url(env.get("STORAGE_URL", "")),
+        s3_endpoint_url=env.get("S3_ENDPOINT_URL", "").rstrip("/"),
+        s3_region=env.get("S3_REGION", ""),
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", ""),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
+        metrics_token=env.get("METRICS_TOKEN", ""),
+        trusted_proxies=_trusted_proxies(env),
+        report_hide_threshold=_positive_int(env, "REPORT_HIDE_THRESHOLD", Settings.report_hide_threshold),
+        report_min_account_age_hours=_positive_int(env, "REPORT_MIN_ACCOUNT_AGE_HOURS",
+                                                   Settings.report_min_account_age_hours, minimum=0),
     )
+    if values["storage_url"].startswith("s3://") and not (values["aws_access_key_id"] and values["aws_secret_access_key"]):
+        # static keys only: without them the S3 client would go looking for cloud instance credentials
+        raise ConfigurationError(["STORAGE_URL is s3://…: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"])
     values.update(_raised_rate_limits(env))
     values.update(overrides)
     return Settings(**values)
 
 
-def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+def _storage_url(raw: str) -> str:
+    raw = raw.strip()
+    if raw and not (raw.startswith("file:///") or (raw.startswith("s3://") and len(raw) > len("s3://"))):
+        raise ConfigurationError([f"STORAGE_URL must be file:///PATH or s3://BUCKET/PREFIX, not {raw!r}"])
+    return raw
+
+
+def _trusted_proxies(env: dict[str, str]) -> tuple[str, ...]:
+    """TRUSTED_PROXIES, comma-separated addresses or CIDRs; a value that is neither is a configuration error."""
+    from careers.core.proxies import parse_networks
+
+    values = tuple(v.strip() for v in (env.get("TRUSTED_PROXIES") or "").split(",") if v.strip())
+    try:
+        parse_networks(values)
+    except ValueError as exc:
+        raise ConfigurationError([f"TRUSTED_PROXIES: {exc}"]) from None
+    return values
+
+
+def _positive_int(env: dict[str, str], name: str, default: int, *, minimum: int = 1) -> int:
     raw = (env.get(name) or "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError([f"{name} must be a whole number of 1 or more, not {raw!r}"])
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigurationError([f"{name} must be a whole number of {minimum} or more, not {raw!r}"])
     return int(raw)
 
 
 RATE_LIMIT_FIELDS = ("login_rate", "login_account_rate", "register_rate", "reset_rate", "apply_rate", "report_rate",
-                     "post_rate")
+                     "post_rate", "invite_rate")
 
 
 def _raised_rate_limits(env: dict[str, str]) -> dict[str, tuple[int, int]]:
@@ -243,13 +305,23 @@ def _raised_rate_limits(env: dict[str, str]) -> dict[str, tuple[int, int]]:
     return limits
 
 
+def kept_secret(data_dir: Path, name: str, new: Callable[[], str]) -> str:
+    """A secret generated once by `new()` and kept in `data_dir/name` (readable by its owner only); a process that
+    loses the race to create it reads the winner's."""
+    path = data_dir / name
+    if not path.is_file():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        secret = new()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secret)
+            return secret
+    return path.read_text().strip()
+
+
 def _development_secret(data_dir: Path) -> str:
-    path = data_dir / "secret_key"
-    if path.is_file():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+    return kept_secret(data_dir, "secret_key", lambda: secrets.token_urlsafe(48))

@@ -17,6 +17,7 @@ from typing import Any
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
 from careers.core.config import PROJECT_ROOT, Settings
 from careers.core.sqlite_engine import CareersSQLiteEngine
@@ -111,6 +112,19 @@ async def ping() -> bool:
         return True
     except Exception:
         return False
+
+
+async def locked_row(table: type[Table], where: Any, missing: Exception | None = None) -> Any:
+    """The first row of `table` matching `where`, row-locked (FOR UPDATE) on PostgreSQL; call it inside a
+    transaction (SQLite's IMMEDIATE transaction already serialises writers). No row: raise `missing` if given,
+    else return None."""
+    query = table.objects().where(where)
+    if not is_sqlite():
+        query = query.lock_rows()
+    row = await query.first()
+    if row is None and missing is not None:
+        raise missing
+    return row
 
 
 async def fetch(sql: str, *args: Any) -> list[dict]:

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from careers.core import clock
+from careers.core.icons import icon
 from careers.core.text import money
 
 
@@ -76,3 +77,4 @@ FILTERS = {"money": money, "date": date, "datetime": datetime, "relative_date": 
 def register(env: Any) -> None:
     """Add the shared filters to a Jinja environment (the app's template engine calls this once)."""
     env.filters.update(FILTERS)
+    env.globals["icon"] = icon

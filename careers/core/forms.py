@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import re
 import typing
+import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -85,6 +86,16 @@ def _scalar(raw: Any, *, last: bool = False) -> Any:
     return raw
 
 
+def _is_control(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cc" or ch in "\u2028\u2029"
+
+
+def has_control_characters(value: str) -> bool:
+    """True when `value` holds a control character (CR, LF, tab, NUL, …) or a Unicode line/paragraph separator:
+    what no single-line field (a title, a name, an organisation) may contain."""
+    return any(_is_control(ch) for ch in value)
+
+
 def _cased(value: str, case: str | None) -> str:
     return value.lower() if case == "lower" else value.upper() if case == "upper" else value
 
@@ -110,6 +121,8 @@ class Text(Rule):
     too_short: str = ""
     case: str | None = None  # "lower" or "upper"
     squash: bool = False  # runs of white space become one space (search words)
+    multiline: bool = False  # line breaks allowed (descriptions); single-line fields refuse control characters
+    control: str = "Use one line of plain text here: no line breaks or control characters."
     default: Any = ""
 
     def read(self, raw: Any, report: Report) -> Any:
@@ -118,11 +131,15 @@ class Text(Rule):
             report(self.not_text)
             return self.default
         value = _cased(" ".join(str(value).split()) if self.squash else str(value).strip(), self.case)
+        if self.squash:
+            value = "".join(ch for ch in value if not _is_control(ch))  # a search box: drop them, nothing is kept
         if not value:
             if self.required:
                 report(self.required)
             return self.default
-        if self.max_length is not None and len(value) > self.max_length:
+        if not self.multiline and has_control_characters(value):
+            report(self.control)  # CR/LF in a title or name would end up in mail headers and one-line displays
+        elif self.max_length is not None and len(value) > self.max_length:
             report(self.too_long.format(max=self.max_length, length=len(value)))
         elif len(value) < self.min_length:
             report(self.too_short)

@@ -1,16 +1,21 @@
 """Compose mail and queue it in the outbox; deliver queued mail through SMTP.
 
-Without SMTP_URL a mail stays in the outbox (admins read it at /admin/mail) and,
-in development, is printed to the log so a reset link can be followed.
-Every mail carries a stable Message-ID derived from its outbox row, so a
-redelivery after a crash is recognisably the same message.
+Two kinds of row: a plain mail (`mail`) carries its whole text, and a mail with a link that holds a one-time
+secret (`mail.<purpose>`: reset, confirmation, invitation, report confirmation, alert links) carries only the
+address, the subject, the purpose and the object it is about. Its handler makes the token (storing only a hash)
+and writes the text when it sends, so no secret is ever written to the database. In development the worker also
+prints every mail it sends, links included, so a reset link can be followed without SMTP.
+Every mail carries a stable Message-ID derived from its outbox row, so a redelivery after a crash is recognisably
+the same message.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import smtplib
 import ssl
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -18,18 +23,24 @@ from urllib.parse import unquote, urlparse
 
 import anyio
 
-from careers.core import outbox
+from careers.core import clock, db, outbox
 from careers.core.config import Settings
 
 log = logging.getLogger("careers.mail")
 
 MAIL_KIND = "mail"
+LINK_MAIL_PREFIX = MAIL_KIND + "."  # `mail.<purpose>`: the text is written when it is sent
+SENT_MAIL_KEPT = dt.timedelta(days=30)
+
+# Builds the mail of a `mail.<purpose>` row when it is sent: {"to", "subject", "text", "html"?, "headers"?},
+# or None when there is nothing to send any more (the invitation was withdrawn, the address confirmed, ...).
+Composer = Callable[[dict[str, Any], Settings], Awaitable[dict[str, Any] | None]]
 
 
 async def queue_mail(
     to: str, subject: str, text: str, *, html: str | None = None, headers: dict[str, str] | None = None
 ) -> int:
-    """Queue one mail to `to`. Call inside the transaction of the change the mail reports."""
+    """Queue one mail to `to` whose text holds no secret. Call inside the transaction of the change it reports."""
     return await outbox.enqueue(MAIL_KIND, mail_payload(to, subject, text, html=html, headers=headers))
 
 
@@ -42,6 +53,25 @@ def mail_payload(to: str, subject: str, text: str, *, html: str | None = None,
 async def queue_mails(payloads: list[dict[str, Any]]) -> None:
     """Queue several mails (`mail_payload(...)`) in one statement. Call inside the transaction of the change."""
     await outbox.enqueue_many(MAIL_KIND, payloads)
+
+
+async def queue_link_mail(purpose: str, to: str, subject: str, object_id: int, **details: Any) -> int:
+    """Queue a mail whose link will carry a one-time secret: the row names the purpose and the object, never the
+    link; the purpose's handler (`link_mail_handler`) makes the token when it sends. `details` must hold no secret."""
+    return await outbox.enqueue(LINK_MAIL_PREFIX + purpose, {"to": to, "subject": subject, "id": object_id, **details})
+
+
+def link_mail_handler(compose: Composer):
+    """The outbox handler of one `mail.<purpose>` kind: compose at send time, then send."""
+
+    async def handle(payload: dict[str, Any], row_id: int, settings: Settings) -> None:
+        message = await compose(payload, settings)
+        if message is None:
+            log.info("mail row %s: nothing to send any more", row_id)
+            return
+        await send(message, row_id, settings)
+
+    return handle
 
 
 def build_message(payload: dict[str, Any], row_id: int, settings: Settings) -> EmailMessage:
@@ -75,13 +105,38 @@ def _send_smtp(smtp_url: str, msg: EmailMessage) -> None:
         client.send_message(msg)
 
 
-async def deliver(payload: dict[str, Any], row_id: int, settings: Settings) -> None:
-    """Outbox handler for `mail` rows."""
-    msg = build_message(payload, row_id, settings)
+async def send(message: dict[str, Any], row_id: int, settings: Settings) -> None:
+    """Send one composed mail through SMTP (when set); in development also print it, links included."""
+    msg = build_message(message, row_id, settings)
     if settings.smtp_url:
         await anyio.to_thread.run_sync(_send_smtp, settings.smtp_url, msg)
     if settings.debug and settings.print_mail:
-        log.warning("mail to %s: %s\n%s", payload["to"], payload["subject"], payload["text"])
+        log.warning("mail to %s: %s\n%s", message["to"], message["subject"], message["text"])
+
+
+async def deliver(payload: dict[str, Any], row_id: int, settings: Settings) -> None:
+    """Outbox handler for plain `mail` rows."""
+    await send(payload, row_id, settings)
+
+
+def is_mail_kind(kind: str) -> bool:
+    return kind == MAIL_KIND or kind.startswith(LINK_MAIL_PREFIX)
+
+
+async def purge_sent_mail(now: dt.datetime | None = None, *, batch: int = 500, batches: int = 10) -> int:
+    """Delete mail rows sent more than 30 days ago, `batch` rows per statement; returns how many went."""
+    cutoff = (now or clock.now()) - SENT_MAIL_KEPT
+    removed = 0
+    for _ in range(batches):
+        rows = await db.fetch(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = 'done' AND done_at < {} "
+            "AND (kind = {} OR kind LIKE {}) ORDER BY id LIMIT {}) RETURNING id",
+            cutoff, MAIL_KIND, LINK_MAIL_PREFIX + "%", batch,
+        )
+        removed += len(rows)
+        if len(rows) < batch:
+            break
+    return removed
 
 
 def message_id_domain(settings: Settings) -> str:

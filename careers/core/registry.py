@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,46 @@ class DomainPlugin:
     periodic_jobs: tuple[str, ...] = ()  # functions returning fresh jobs (async job(settings)) for one worker
     commands: tuple[str, ...] = ()  # `register(subparsers)` functions adding `careers` subcommands
     admin_panels: tuple[str, ...] = ()  # async panel(now) -> {figure name: value} for the /admin dashboard
+
+    @classmethod
+    def of(cls, package: str, *parts: str, name: str | None = None, templates: str | None = None) -> DomainPlugin:
+        """A plugin from "module:attribute" parts inside `package`, each placed by its attribute's conventional
+        name (`handlers`, `periodic`, `register`, `dashboard_figures`; anything else is routes). The name and
+        the template folder default to the package's last part."""
+        name = name or package.rpartition(".")[2]
+        slots: dict[str, list[str]] = {slot: [] for slot in set(PART_SLOTS.values()) | {"routes"}}
+        for part in parts:
+            module, _, attribute = part.partition(":")
+            slots[PART_SLOTS.get(attribute, "routes")].append(f"{package}.{module}:{attribute}")
+        return cls(name=name, templates=templates or name, **{slot: tuple(refs) for slot, refs in slots.items()})
+
+
+# The attribute names that say which part of a plugin a reference is (see DomainPlugin.of).
+PART_SLOTS = {
+    "handlers": "outbox_handlers",
+    "periodic": "periodic_jobs",
+    "register": "commands",
+    "dashboard_figures": "admin_panels",
+}
+
+
+class Throttled:
+    """A periodic job that runs at most once per `every` seconds. The worker calls its periodic jobs on every pass
+    (about every half second when idle); each worker gets fresh instances (`periodic()` builds them), so a new
+    worker, a restarted process or a test runs the job on its first pass."""
+
+    def __init__(self, name: str, every: float, job: Callable[[Any], Awaitable[Any]]) -> None:
+        self.__name__ = name  # what the worker's log names a failing job by
+        self.every = every
+        self.job = job
+        self._last_run: float | None = None
+
+    async def __call__(self, settings: Any) -> None:
+        now = time.monotonic()
+        if self._last_run is not None and now - self._last_run < self.every:
+            return
+        self._last_run = now
+        await self.job(settings)
 
 
 def resolve(reference: str) -> Any:

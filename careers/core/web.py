@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlparse
 
 from litestar import Request
@@ -80,6 +80,16 @@ def render(
     ctx.update(context or {})
     cookies = [Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/")] if flashes else []
     return Template(template_name=template, context=ctx, status_code=status_code, cookies=cookies)
+
+
+T = TypeVar("T")
+
+
+def found(value: T | None) -> T:
+    """`value`, or the 404 page (the same as an unknown address) when a lookup found nothing."""
+    if value is None:
+        raise NotFoundException()
+    return value
 
 
 def redirect(request: Request, url: str, message: str | None = None, category: str = "info") -> Redirect:

@@ -16,10 +16,11 @@ from litestar.response import Redirect, Template
 
 from billing import service as billing  # a controller may show billing's order (ARCHITECTURE.md)
 from careers.accounts import audit
-from careers.accounts.auth import requires_admin
+from careers.accounts.auth import AdminPages
 from careers.core import clock, db, ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
+from careers.core.proxies import request_client_address
 from careers.core.web import form_str, not_found, read_form, redirect, render
 from employers import trust
 from employers.tables import Employer, EmployerMember
@@ -30,17 +31,11 @@ from listings.vocabulary import ListingState
 PAGE_SIZE = 50
 
 
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 # ---- the review queue -------------------------------------------------------------------------------
 
 
-class ReviewController(Controller):
+class ReviewController(AdminPages):
     path = "/admin/review"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def queue(self, request: Request) -> Template:
@@ -54,7 +49,11 @@ class ReviewController(Controller):
     @post("/{listing_id:int}/approve", opt=back_to("/admin/review", not_found_too=True))
     async def approve(self, request: Request, settings: NamedDependency[Settings],
                       listing_id: FromPath[int]) -> Redirect:
-        listing = await service.approve(listing_id, request.user, settings)
+        seen = form_str(await read_form(request), "version", 12)
+        if not seen.isdigit():
+            raise service.ModerationError("Open the review queue again and approve from there (the page you used "
+                                          "did not say which version you read).")
+        listing = await service.approve(listing_id, request.user, settings, version=int(seen))
         return redirect(request, "/admin/review", f"Approved and published: {listing.title}", "success")
 
     @post("/{listing_id:int}/reject", opt=back_to("/admin/review#listing-{listing_id}", not_found_too=True))
@@ -99,7 +98,7 @@ class ReportController(Controller):
         context = {"listing": listing, "reasons": service.REPORT_REASONS, "form": kept, "errors": {}}
         try:
             outcome = await service.submit_report(listing_id, kept["reason"], kept["detail"], settings,
-                                                  user=request.user, email=kept["email"], client_ip=_client_ip(request))
+                                                  user=request.user, email=kept["email"], client_ip=request_client_address(request))
         except ratelimit.RateLimited as exc:
             context["errors"] = {"__all__": str(exc)}
             return render(request, "moderation/report.html", context, status_code=429)
@@ -114,9 +113,20 @@ class ReportController(Controller):
         return render(request, "moderation/report_done.html", {"listing": listing, "message": message})
 
     @get("/reports/confirm")
-    async def confirm(self, request: Request, token: FromQuery[str] = "") -> Template:
+    async def confirm_page(self, request: Request, token: FromQuery[str] = "") -> Template:
+        """The mailed link opens a page; only its button (a POST) confirms, so a link scanner confirms nothing."""
         try:
-            await service.confirm_report(token)
+            pending = await service.pending_report(token)
+        except service.ModerationError as exc:
+            return render(request, "accounts/message.html", {"title": "Link not valid", "message": exc.message},
+                          status_code=400)
+        return render(request, "moderation/report_confirm.html", {"token": token, "report": pending})
+
+    @post("/reports/confirm")
+    async def confirm(self, request: Request, settings: NamedDependency[Settings]) -> Template:
+        form = await read_form(request)
+        try:
+            await service.confirm_report(form_str(form, "token", 200), settings)
         except service.ModerationError as exc:
             return render(request, "accounts/message.html", {"title": "Link not valid", "message": exc.message},
                           status_code=400)
@@ -127,14 +137,12 @@ class ReportController(Controller):
 # ---- reports: the admin side ------------------------------------------------------------------------
 
 
-class ReportsAdminController(Controller):
+class ReportsAdminController(AdminPages):
     path = "/admin/reports"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
-    async def index(self, request: Request) -> Template:
-        return render(request, "moderation/reports.html", {"listings": await service.open_reports()})
+    async def index(self, request: Request, settings: NamedDependency[Settings]) -> Template:
+        return render(request, "moderation/reports.html", {"listings": await service.open_reports(settings)})
 
     @post("/{listing_id:int}/dismiss", opt=back_to("/admin/reports", not_found_too=True))
     async def dismiss(self, request: Request, listing_id: FromPath[int]) -> Redirect:
@@ -166,10 +174,8 @@ EMPLOYER_FILTERS = {"all": "All", "unverified": "Not verified", "verified": "Ver
 BACK_TO_EMPLOYER = back_to("/admin/employers/{employer_id}")
 
 
-class EmployersAdminController(Controller):
+class EmployersAdminController(AdminPages):
     path = "/admin/employers"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def index(self, request: Request, q: FromQuery[str] = "", status: FromQuery[str] = "all",
@@ -268,10 +274,8 @@ class EmployersAdminController(Controller):
 # ---- the audit log (read-only) -------------------------------------------------------------------------
 
 
-class AuditController(Controller):
+class AuditController(AdminPages):
     path = "/admin/audit"
-    include_in_schema = False
-    guards = [requires_admin]
 
     @get("/")
     async def log(self, request: Request, actor: FromQuery[str] = "", employer: FromQuery[str] = "",

@@ -7,18 +7,21 @@ at most one mail per NOTICE_INTERVAL, covering every listing that entered review
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from careers.accounts import audit
+from careers.accounts.service import token_hash
 from careers.core import clock, db, mail
 from careers.core.config import Settings
-from listings.moderation.tables import AdminNotice
+from careers.core.registry import Throttled
+from listings.moderation.service import REPORT_CONFIRM_TTL, REPORT_REASONS
+from listings.moderation.tables import AdminNotice, Report
 from listings.tables import Listing, ListingEvent
 from listings.vocabulary import ListingState
 
 NOTICE_INTERVAL = dt.timedelta(minutes=15)
 REVIEW_NOTICE = "review_queue"
-_CHECK_EVERY = dt.timedelta(seconds=20)  # cheap in-process throttle between database checks
-_last_check: dict[str, dt.datetime] = {}
+CHECK_EVERY_SECONDS = 20.0  # cheap in-process throttle between database checks
 
 
 
@@ -60,14 +63,28 @@ async def mail_admins_about_reviews(settings: Settings, *, now: dt.datetime | No
     return len(admins)
 
 
-async def review_notice(settings: Settings) -> None:
-    now = clock.now()
-    last = _last_check.get(REVIEW_NOTICE)
-    if last is not None and now - last < _CHECK_EVERY:
-        return
-    _last_check[REVIEW_NOTICE] = now
-    await mail_admins_about_reviews(settings, now=now)
-
-
 def periodic() -> list:
-    return [review_notice]
+    return [Throttled("review_notice", CHECK_EVERY_SECONDS, mail_admins_about_reviews)]
+
+
+async def _compose_report_confirmation(payload: dict, settings: Settings) -> dict | None:
+    """A visitor's report confirmation mail, with a fresh token while the report waits for it (None after)."""
+    token = secrets.token_urlsafe(32)
+    rows = await Report.update({Report.confirm_token_hash: token_hash(token)}).where(
+        (Report.id == payload["id"]) & Report.confirmed_at.is_null()
+        & (Report.created_at > clock.now() - REPORT_CONFIRM_TTL)
+    ).returning(Report.listing, Report.reason, Report.reporter_email)
+    if not rows:
+        return None
+    title = (await Listing.select(Listing.title).where(Listing.id == rows[0]["listing"]).first() or {}).get("title", "")
+    reason = REPORT_REASONS.get(rows[0]["reason"], rows[0]["reason"]).lower()
+    return {"to": rows[0]["reporter_email"], "subject": payload["subject"],
+            "text": f"Someone (we hope you) reported the job “{title}” on CareerCenter as: {reason}.\n\n"
+                    f"Confirm the report by opening this link (valid for 3 days):\n"
+                    f"{settings.base_url}/reports/confirm?token={token}\n\n"
+                    "If it was not you, ignore this mail and nothing happens.\n"}
+
+
+def handlers() -> dict:
+    """The report confirmation mail's outbox handler: its link is made when it is sent."""
+    return {mail.LINK_MAIL_PREFIX + "report_confirm": mail.link_mail_handler(_compose_report_confirmation)}

@@ -2,10 +2,5 @@
 
 from careers.core.registry import DomainPlugin
 
-PLUGIN = DomainPlugin(
-    name="moderation",
-    routes=("listings.moderation.controllers:ROUTES",),
-    templates="moderation",
-    periodic_jobs=("listings.moderation.jobs:periodic",),
-    admin_panels=("listings.moderation.service:dashboard_figures",),
-)
+PLUGIN = DomainPlugin.of("listings.moderation", "controllers:ROUTES", "jobs:periodic", "service:dashboard_figures",
+                         "jobs:handlers")

@@ -12,17 +12,16 @@ import difflib
 import html
 import json
 import re
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from billing.tables import Order
+from billing.tables import CreditUse, Order, OrderStatus
 from careers.accounts import audit
 from careers.accounts import service as accounts
 from careers.accounts.tables import User
-from careers.core import clock, db, mail, outbox, ratelimit
+from careers.core import clock, db, mail, outbox, proxies, ratelimit
 from careers.core.config import Settings
-from careers.core.errors import DomainError, NotFound
+from careers.core.errors import Conflict, DomainError, NotFound
 from employers import trust
 from employers.tables import Employer, EmployerMember
 from listings import service as listings
@@ -32,7 +31,6 @@ from listings.tables import Listing, ListingEvent
 from listings.vocabulary import ListingState
 
 REFUND_LISTING = "billing.refund_listing"  # payload {"listing_id", "reason"}; billing refunds the listing's paid order
-HIDE_THRESHOLD = 3  # distinct confirmed reporters that hide a listing until an admin decides
 REPORT_CONFIRM_TTL = dt.timedelta(days=3)
 REPORT_REASONS = {
     "scam": "Scam or fraud",
@@ -41,7 +39,8 @@ REPORT_REASONS = {
     "discriminatory": "Discriminatory",
     "other": "Something else",
 }
-DIFF_FIELDS = (("title", "Title"), ("description_md", "Description"), ("pay", "Pay"))
+DIFF_FIELDS = (("title", "Title"), ("description_md", "Description"), ("pay", "Pay"), ("apply_url", "Apply link"),
+               ("work_mode", "Work mode"), ("zip", "Location (ZIP)"))
 
 
 class ModerationError(DomainError):
@@ -107,6 +106,8 @@ def snapshot_diff(listing: Listing) -> list[dict]:
     current = listings.snapshot(listing)
     changes = []
     for key, label in DIFF_FIELDS:
+        if key != "pay" and key not in before:
+            continue  # approved before this field was kept
         old = _pay_text(before) if key == "pay" else str(before.get(key) or "")
         new = _pay_text(current) if key == "pay" else str(current.get(key) or "")
         if old == new:
@@ -200,14 +201,26 @@ def _listing_url(settings: Settings, listing: Listing) -> str:
     return f"{settings.base_url}/jobs/{listing.id}"
 
 
-async def approve(listing_id: int, admin, settings: Settings) -> Listing:
-    """In review -> published; the employer is told it is live."""
+class ListingChanged(ModerationError, Conflict):
+    """The listing was edited after the admin's review page was shown."""
+
+    def __init__(self, seen: int, current: int) -> None:
+        super().__init__(f"This listing was edited after you opened the review page (you saw version {seen}, "
+                         f"it is now version {current}). Nothing was published: read the changes and decide again.")
+
+
+async def approve(listing_id: int, admin, settings: Settings, *, version: int | None = None) -> Listing:
+    """In review -> published; the employer is told it is live. `version` is the one the admin saw (the review
+    page sends it): an edit since then refuses the approval (ListingChanged), whatever the edit was."""
     listing = await _in_review(listing_id)
     employer = await Employer.objects().get(Employer.id == listing.employer)
     if employer.suspended:
         raise ModerationError("This employer is suspended; reinstate it before approving its listings.")
     async with db.transaction():
         published = await _decide(listing_id, listings.PUBLISHED, admin, "approved")
+        # Read under the transition's row lock: an edit either committed before (seen here) or waits for us.
+        if version is not None and published.version != version:
+            raise ListingChanged(version, published.version)
         await audit.record("listing approved", actor=admin, employer_id=listing.employer, listing_id=listing_id,
                            before={"status": listing.status}, after={"status": published.status})
         for to in await employer_contacts(listing):
@@ -326,24 +339,48 @@ def _check_report_fields(reason: str, detail: str) -> None:
         raise ModerationError("Keep the detail under 2,000 characters.", "detail")
 
 
+async def _why_not_counted(user_id: int | None, members: set[int], settings: Settings) -> str:
+    """Why a report by this account can never count ("" when it may): judged when it is filed, so a throwaway
+    account does not start counting by waiting."""
+    if user_id is None:
+        return ""
+    if user_id in members:
+        return "from the employer's own team"
+    account = await User.select(User.email_confirmed_at, User.created_at).where(User.id == user_id).first()
+    if account is None or account["email_confirmed_at"] is None:
+        return "the account's email address is not confirmed"
+    hours = settings.report_min_account_age_hours
+    if account["created_at"] and account["created_at"] > clock.now() - dt.timedelta(hours=hours):
+        return f"the account was less than {hours} hours old"
+    return ""
+
+
+def _network(client_ip: str, settings: Settings) -> str:
+    return proxies.network_of(client_ip or "unknown", settings.report_network_prefix_v4,
+                              settings.report_network_prefix_v6)
+
+
 async def submit_report(listing_id: int, reason: str, detail: str, settings: Settings, *, user=None,
                         email: str = "", client_ip: str = "") -> ReportOutcome:
-    """File a report. A signed-in user's counts at once; a visitor's after the mailed link confirms the address.
+    """File a report. A signed-in user's is confirmed at once; a visitor's after the mailed link confirms the address.
 
-    Rate-limited per reporter (account or address) and, for visitors, per client address too.
+    Whether it counts toward hiding is decided by `judge_reports`; rate-limited per reporter (account or address)
+    and, for visitors, per client address too.
     """
     detail = (detail or "").strip()
     _check_report_fields(reason, detail)
     listing = await public_listing(listing_id)
     members = await _member_user_ids(listing.employer)
+    network = _network(client_ip, settings)
     if user is not None:
         await ratelimit.hit("report", f"user:{user.id}", settings.report_rate)
+        note = await _why_not_counted(user.id, members, settings)
         async with db.transaction():
             report = Report(listing=listing_id, reporter=user.id, reporter_email=user.email,
-                            reporter_key=f"user:{user.id}", reason=reason, detail=detail,
-                            counts=user.id not in members, confirmed_at=clock.now())
+                            reporter_key=f"user:{user.id}", reason=reason, detail=detail, counts=not note,
+                            count_note=note, network=network, confirmed_at=clock.now())
             await report.save()
-            hidden = await _apply_threshold(listing_id)
+            hidden = await _apply_threshold(listing_id, settings)
         return ReportOutcome(report.id, True, hidden)
 
     try:
@@ -355,26 +392,31 @@ async def submit_report(listing_id: int, reason: str, detail: str, settings: Set
     account = await User.select(User.id).where(User.email == address).first()
     # The same person counts once, whether they report signed in or by mail.
     key = f"user:{account['id']}" if account else f"email:{address}"
-    token = secrets.token_urlsafe(32)
+    note = await _why_not_counted(account["id"] if account else None, members, settings)
     async with db.transaction():
         report = Report(listing=listing_id, reporter=account["id"] if account else None, reporter_email=address,
-                        reporter_key=key, reason=reason, detail=detail,
-                        counts=not (account and account["id"] in members),
-                        confirm_token_hash=accounts.token_hash(token))
+                        reporter_key=key, reason=reason, detail=detail, counts=not note, count_note=note,
+                        network=network)
         await report.save()
-        await mail.queue_mail(
-            address, "Confirm your report to CareerCenter",
-            f"Someone (we hope you) reported the job “{listing.title}” on CareerCenter as: "
-            f"{REPORT_REASONS[reason].lower()}.\n\n"
-            f"Confirm the report by opening this link (valid for 3 days):\n"
-            f"{settings.base_url}/reports/confirm?token={token}\n\n"
-            "If it was not you, ignore this mail and nothing happens.\n",
-        )
+        # The confirmation link's token is made when the mail is sent (listings.moderation.jobs).
+        await mail.queue_link_mail("report_confirm", address, "Confirm your report to CareerCenter", report.id)
     return ReportOutcome(report.id, False)
 
 
-async def confirm_report(token: str) -> ReportOutcome:
-    """A visitor's mailed link: the report counts from now on (and may hide the listing at once)."""
+async def pending_report(token: str) -> dict:
+    """The unconfirmed report a mailed link names (for the page with the confirm button); nothing changes."""
+    row = await Report.select(Report.id, Report.listing, Report.reason, Report.listing.title.as_alias("title")).where(
+        (Report.confirm_token_hash == accounts.token_hash(token or "")) & Report.confirmed_at.is_null()
+        & (Report.created_at > clock.now() - REPORT_CONFIRM_TTL)).first()
+    if row is None:
+        raise ModerationError("This link is invalid, already used or expired.")
+    row["reason_label"] = REPORT_REASONS.get(row["reason"], row["reason"])
+    return row
+
+
+async def confirm_report(token: str, settings: Settings) -> ReportOutcome:
+    """A visitor's confirmation (the button on the mailed link's page): the report is confirmed from now on
+    (and may hide the listing at once)."""
     now = clock.now()
     async with db.transaction():
         rows = await Report.update({Report.confirmed_at: now}).where(
@@ -384,39 +426,82 @@ async def confirm_report(token: str) -> ReportOutcome:
         ).returning(Report.id, Report.listing)
         if not rows:
             raise ModerationError("This link is invalid, already used or expired.")
-        hidden = await _apply_threshold(rows[0]["listing"])
+        hidden = await _apply_threshold(rows[0]["listing"], settings)
     return ReportOutcome(rows[0]["id"], True, hidden)
 
 
-async def distinct_reporters(listing_id: int) -> int:
-    rows = await Report.select(Report.reporter_key).where(
-        (Report.listing == listing_id) & (Report.status == "open") & Report.confirmed_at.is_not_null()
-        & (Report.counts == True)  # noqa: E712
-    ).distinct()
-    return len(rows)
+def judge_reports(reports: list[dict]) -> list[dict]:
+    """Mark each confirmed open report `counting` or not, with `why`, in the order they were confirmed: one
+    counting report per person and per network; a report that could never count keeps the note it was filed with."""
+    people: dict[str, int] = {}
+    networks: dict[str, int] = {}
+    for report in sorted(reports, key=lambda r: (r["confirmed_at"], r["id"])):
+        report["counting"] = False
+        if not report["counts"]:
+            report["why"] = f"Does not count: {report['count_note'] or 'excluded'}."
+        elif report["reporter_key"] in people:
+            report["why"] = f"Does not count: the same person already reported (#{people[report['reporter_key']]})."
+        elif report["network"] and report["network"] in networks:
+            report["why"] = (f"Does not count: report #{networks[report['network']]} from the same network "
+                             f"({report['network']}) already counts.")
+        else:
+            report["counting"] = True
+            report["why"] = "Counts toward hiding."
+            people[report["reporter_key"]] = report["id"]
+            if report["network"]:
+                networks[report["network"]] = report["id"]
+    return reports
 
 
-async def _apply_threshold(listing_id: int) -> bool:
-    """Inside the report's transaction: hide the listing when HIDE_THRESHOLD different people reported it."""
-    count = await distinct_reporters(listing_id)
-    if count < HIDE_THRESHOLD:
+_JUDGED = (Report.id, Report.listing, Report.reporter_key, Report.counts, Report.count_note, Report.network,
+           Report.confirmed_at)
+
+
+async def counting_reporters(listing_id: int) -> int:
+    """How many of the listing's open confirmed reports count (distinct people, one per network)."""
+    rows = await Report.select(*_JUDGED).where(
+        (Report.listing == listing_id) & (Report.status == "open") & Report.confirmed_at.is_not_null())
+    return sum(1 for r in judge_reports(rows) if r["counting"])
+
+
+async def shielded_from_auto_hide(listing: Listing) -> bool:
+    """A paid listing of a verified employer is never hidden by reports: it goes to the top of the admins' list."""
+    verified = await Employer.exists().where((Employer.id == listing.employer) & (Employer.verified == True))  # noqa: E712
+    if not verified:
+        return False
+    paid = await Order.exists().where((Order.listing == listing.id) & (Order.status == OrderStatus.PAID))
+    return paid or await CreditUse.exists().where(CreditUse.listing == listing.id)
+
+
+async def _apply_threshold(listing_id: int, settings: Settings) -> bool:
+    """Inside the report's transaction: hide the listing when enough reports count; a paid, verified employer's
+    listing is left up and flagged for admins instead (audited once, when it reaches the threshold)."""
+    count = await counting_reporters(listing_id)
+    threshold = settings.report_hide_threshold
+    if count < threshold:
         return False
     listing = await Listing.objects().get(Listing.id == listing_id)
     if listing.hidden:
         return True
+    if await shielded_from_auto_hide(listing):
+        if count == threshold:
+            await audit.record("reports escalated", actor=None, employer_id=listing.employer, listing_id=listing_id,
+                               reason=f"{count} counting reports; not hidden: a paid listing of a verified employer",
+                               before={"hidden": False}, after={"hidden": False, "reporters": count})
+        return False
     await listings.set_hidden(listing_id, True, actor_kind="system",
                               reason=f"reported by {count} different people")
     await audit.record("automated hide", actor=None, employer_id=listing.employer, listing_id=listing_id,
-                       reason=f"{count} reports from {count} different confirmed reporters",
+                       reason=f"{count} counting reports from {count} different people and networks",
                        before={"hidden": False}, after={"hidden": True, "reporters": count})
     return True
 
 
-async def open_reports() -> list[dict]:
-    """Listings with open confirmed reports, most reporters first: each with its reports."""
+async def open_reports(settings: Settings) -> list[dict]:
+    """Listings with open confirmed reports: those that reached the threshold first (escalated paid listings of
+    verified employers, then hidden ones), then most counting reports; each report says why it counts or not."""
     rows = await Report.select(
-        Report.id, Report.listing, Report.reason, Report.detail, Report.reporter_key, Report.reporter_email,
-        Report.counts, Report.created_at,
+        *_JUDGED, Report.reason, Report.detail, Report.reporter_email, Report.created_at,
     ).where((Report.status == "open") & Report.confirmed_at.is_not_null()).order_by(Report.id)
     by_listing: dict[int, list[dict]] = {}
     for row in rows:
@@ -430,12 +515,13 @@ async def open_reports() -> list[dict]:
     ).where(Listing.id.is_in(list(by_listing)))
     summary = []
     for listing in found:
-        reports = by_listing[listing["id"]]
+        reports = sorted(judge_reports(by_listing[listing["id"]]), key=lambda r: r["id"])
         listing["reports"] = reports
-        listing["reporters"] = len({r["reporter_key"] for r in reports if r["counts"]})
+        listing["reporters"] = sum(1 for r in reports if r["counting"])
+        listing["escalated"] = not listing["hidden"] and listing["reporters"] >= settings.report_hide_threshold
         listing["status_label"] = listings.STATE_LABELS.get(listing["status"], listing["status"])
         summary.append(listing)
-    summary.sort(key=lambda s: (-int(s["hidden"]), -s["reporters"], s["id"]))
+    summary.sort(key=lambda s: (-int(s["escalated"]), -int(s["hidden"]), -s["reporters"], s["id"]))
     return summary
 
 

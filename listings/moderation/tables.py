@@ -13,7 +13,8 @@ class Report(Table, tablename="reports"):
     """One "report this job". A guest's report counts only once its mailed link confirmed the address.
 
     `reporter_key` names the person ("user:<id>" or "email:<address>"), so three reports from one
-    person count once. `counts` is False for reports from the listing's own employer's members.
+    person count once. `counts` is False (and `count_note` says why) for reports from the listing's own
+    employer's members and from accounts unconfirmed or younger than the settings allow.
     """
 
     id = Serial(primary_key=True)
@@ -24,6 +25,8 @@ class Report(Table, tablename="reports"):
     reason = Varchar(length=32)  # REPORT_REASONS
     detail = Text(default="")
     counts = Boolean(default=True)
+    count_note = Varchar(length=200, default="")  # why it cannot count, judged when filed (own team, new account…)
+    network = Varchar(length=64, default="")  # the reporter's /24 (IPv4) or /48 (IPv6): one counting report per network
     confirm_token_hash = Varchar(length=64, null=True, default=None, unique=True)
     confirmed_at = Timestamptz(null=True, default=None)
     status = Varchar(length=16, default="open", index=True)  # open, dismissed, actioned

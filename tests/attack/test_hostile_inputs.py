@@ -14,6 +14,7 @@ from careers.coders.tables import CoderProfile
 from careers.worker import Worker
 from employers.tables import Employer
 from search.service import parse_query, search_listings
+from tests.conftest import stored_count
 from tests.attack.conftest import PDF
 from tests.reliability.conftest import make_coders, make_employer, make_published, signed_in_browsers
 from tests.search_helpers import fresh_index
@@ -21,9 +22,8 @@ from tests.search_helpers import fresh_index
 # ---- uploads ---------------------------------------------------------------------------------------------
 
 
-def stored_files(settings) -> int:
-    root = settings.uploads_dir
-    return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+async def stored_files(settings) -> int:
+    return await stored_count(settings)
 
 
 def docx_bomb() -> bytes:
@@ -65,7 +65,7 @@ async def test_hostile_resume_uploads_are_refused_clearly_and_store_nothing(make
     plain_zip = io.BytesIO()
     with zipfile.ZipFile(plain_zip, "w") as archive:
         archive.writestr("notes.txt", "hello")
-    before = stored_files(settings)
+    before = await stored_files(settings)
     for name, (filename, data, content_type, status) in HOSTILE_RESUMES.items():
         data = plain_zip.getvalue() if data is None else data
         started = time.monotonic()
@@ -73,7 +73,7 @@ async def test_hostile_resume_uploads_are_refused_clearly_and_store_nothing(make
         assert response.status_code == status, f"{name}: {response.status_code}"
         assert 'class="error' in response.text or "error" in response.text.lower(), f"{name}: no message shown"
         assert time.monotonic() - started < 10, f"{name} took too long"
-    assert stored_files(settings) == before
+    assert await stored_files(settings) == before
     assert (await CoderProfile.objects().get(CoderProfile.user == coder_id)).resume_key is None
 
 
@@ -139,7 +139,7 @@ HOSTILE_LOGOS = {
 async def test_hostile_logos_are_refused_with_a_field_error_and_store_nothing(make_browser, settings):
     employer_id, user_id = await make_employer("Logo Health")
     [browser] = await signed_in_browsers(make_browser, [user_id], settings)
-    before = stored_files(settings)
+    before = await stored_files(settings)
     form = {"name": "Logo Health", "website": "https://logo-health.example", "about": "", "hq_zip": ""}
     for name, upload in HOSTILE_LOGOS.items():
         started = time.monotonic()
@@ -147,7 +147,7 @@ async def test_hostile_logos_are_refused_with_a_field_error_and_store_nothing(ma
         assert response.status_code == 400, f"{name}: {response.status_code}"
         assert "logo" in response.text.lower()
         assert time.monotonic() - started < 10, f"{name} took too long"
-    assert stored_files(settings) == before
+    assert await stored_files(settings) == before
     assert (await Employer.objects().get(Employer.id == employer_id)).logo_path is None
 
 

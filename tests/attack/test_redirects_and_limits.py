@@ -97,7 +97,7 @@ async def test_the_admin_second_step_never_redirects_off_site(make_browser, sett
 
     secret = pyotp.random_base32()
     admin = await accounts.create_admin("redirect-admin@careercenter.org", PASSWORD)
-    await User.update({User.totp_secret: secret}).where(User.id == admin.id)
+    await User.update({User.totp_secret_sealed: accounts.seal_totp_secret(secret, settings)}).where(User.id == admin.id)
     browser = make_browser()
     await browser.get("/login")
     browser.cookies.set("cc_session", await accounts.start_session(admin.id, settings, second_factor_ok=False))
@@ -184,7 +184,7 @@ async def test_an_expired_session_is_refused(make_browser, settings):
     from careers.accounts.tables import Session
 
     [coder_id] = await make_coders(1, "expired")
-    token = await accounts.start_session(coder_id, settings)
+    token = await accounts.start_session(coder_id, settings, second_factor_ok=True)
     await Session.update({Session.expires_at: dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)}).where(
         Session.user == coder_id)
     browser = make_browser()

@@ -33,6 +33,7 @@ import pytest
 
 from careers.core.config import PROJECT_ROOT
 from tests.conftest import ON_POSTGRES, skip_or_fail
+from tests.mailbox import start_sink
 from tests.waiting import poll
 
 CHROMIUM = Path(os.environ.get("CAREERS_CHROMIUM", "/usr/bin/chromium"))
@@ -45,13 +46,16 @@ ADMIN_EMAIL = "admin@careercenter.org"
 TIMEOUT_MS = 15_000  # one step (a click, a page, a visible text); payment and search waits say their own
 TEST_TIMEOUT_S = 240  # one whole journey, however it hangs
 
+DEMO_BOARD_TESTS = ("test_accessibility.py", "test_lighthouse.py", "test_without_javascript.py")  # after the journeys
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MEILI_BINARY")
 
 
 def pytest_collection_modifyitems(config, items):
-    """The journeys first (they start from an empty board), then the accessibility checks (they seed the demo board)."""
+    """The journeys first (they start from an empty board), then the accessibility and Lighthouse checks (they seed
+    the demo board)."""
     slots = [i for i, item in enumerate(items) if item.nodeid.startswith("tests/e2e/")]
-    ordered = sorted((items[i] for i in slots), key=lambda item: "test_accessibility.py" in item.nodeid)
+    ordered = sorted((items[i] for i in slots),
+                     key=lambda item: any(name in item.nodeid for name in DEMO_BOARD_TESTS))
     for slot, item in zip(slots, ordered):
         items[slot] = item
 
@@ -68,8 +72,8 @@ def chromium_or_skip() -> None:
 
 
 def save_screenshot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
 
@@ -85,6 +89,7 @@ class Site:
     process: subprocess.Popen
     log_path: Path
     ports: dict[str, int] = field(default_factory=dict)
+    mailbox: object = None  # tests.mailbox.SmtpSink: the SMTP server `serve` sends every mail to
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         """`careers ...` against the served site's database (same environment as `serve`)."""
@@ -106,6 +111,9 @@ def _clean_env(data_dir: Path) -> dict[str, str]:
         CAREERS_DATA_DIR=str(data_dir),
         DATABASE_URL=f"sqlite:///{data_dir / 'careers.sqlite3'}",
         CAREERS_RATE_LIMIT_MULTIPLIER="100",  # every journey signs up and logs in from 127.0.0.1
+        # The journeys' reporters sign up minutes before reporting, each "behind" the loopback proxy.
+        REPORT_MIN_ACCOUNT_AGE_HOURS="0",
+        TRUSTED_PROXIES="127.0.0.1",
         PYTHONUNBUFFERED="1",
         # `careers create-admin` run outside the project folder does not find piccolo_conf otherwise.
         PYTHONPATH=str(PROJECT_ROOT),
@@ -140,21 +148,36 @@ def _listening(port: int) -> bool:
     return local.port_open(port)
 
 
+def _storage_env(request) -> dict[str, str]:
+    """TEST_STORAGE_URL=s3: the served site keeps its uploads in moto's bucket, like the in-process tests."""
+    from tests.conftest import ON_S3
+
+    if not ON_S3:
+        return {}
+    s3 = request.getfixturevalue("moto_s3")
+    return {"STORAGE_URL": f"s3://{s3.bucket}/e2e-{time.monotonic_ns()}", "S3_ENDPOINT_URL": s3.url,
+            "S3_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test-access-key", "AWS_SECRET_ACCESS_KEY": "test-secret-key"}
+
+
 @pytest.fixture(scope="package")
-def site():
+def site(request):
     """A real `careers serve` on a free loopback port with a fresh data dir; stopped with SIGTERM at the end."""
     from careers import local
 
     chromium_or_skip()
     data_dir = Path(tempfile.mkdtemp(prefix="careers-e2e-"))
     port = local.free_port()
-    env = _clean_env(data_dir)
+    env = _clean_env(data_dir) | _storage_env(request)
+    # People read their mail where a mail server delivers it: a real SMTP server in this process (tests/mailbox.py).
+    mailbox, stop_mailbox = start_sink()
+    env["SMTP_URL"] = mailbox.url
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / "e2e-serve.log"
     log = open(log_path, "w")  # noqa: SIM115 (closed at teardown)
     process = subprocess.Popen([sys.executable, "-m", "careers.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
                                env=env, cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    site = Site(url=f"http://127.0.0.1:{port}", data_dir=data_dir, env=env, process=process, log_path=log_path)
+    site = Site(url=f"http://127.0.0.1:{port}", data_dir=data_dir, env=env, process=process, log_path=log_path,
+                mailbox=mailbox)
     try:
         _wait_ready(site)
         state = json.loads((data_dir / "serve.json").read_text())
@@ -162,8 +185,12 @@ def site():
         made = site.cli("create-admin", "--email", ADMIN_EMAIL, "--password", PASSWORD)
         assert made.returncode == 0, f"create-admin failed:\n{made.stdout}\n{made.stderr}"
         yield site
+        if env.get("STORAGE_URL"):
+            on_disk = [p for p in (data_dir / "uploads").rglob("*") if p.is_file()]
+            assert not on_disk, f"S3 storage, yet the site wrote uploads to disk: {on_disk[:5]}"
     finally:
         stopped_in = _stop(site)
+        stop_mailbox()
         log.close()
         shutil.rmtree(data_dir, ignore_errors=True)
     assert stopped_in is not None, f"careers serve did not stop within 30 s of SIGTERM:\n{site.log_tail()}"
@@ -302,6 +329,14 @@ def browser_thread(site):
 @pytest.fixture
 def browsers(browser_thread) -> Browsers:
     return browser_thread.browsers
+
+
+@pytest.fixture(scope="package")
+def demo_board(site, browser_thread) -> dict:
+    """The seeded demo board (tests/e2e/demo.py), once per package: addresses of the pages the checks look at."""
+    from tests.e2e.demo import seed_demo_board  # demo.py builds on this module
+
+    return seed_demo_board(site, browser_thread)
 
 
 @pytest.fixture(scope="package")

@@ -2,89 +2,42 @@
 
 axe-core (npm, tests/e2e/package.json) is injected with Playwright into contexts opened
 with `bypass_csp=True` (our CSP allows no inline or foreign script, rightly). The pages
-hold realistic content: `careers seed-demo` fills the board (employers, 120 listings,
-coders with applications) and a demo employer sends one listing to review.
+hold realistic content (tests/e2e/demo.py). Each page is also screenshotted at 1366×900 and
+390×844 into test-artifacts/design/ and must not scroll sideways at 390 px.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import skip_or_fail
-from tests.e2e.conftest import AXE_JS, Browsers, in_browser_thread, save_screenshot
-from tests.e2e.people import pay_for_listing, post_job
+from tests.e2e.conftest import AXE_JS, in_browser_thread, save_screenshot
+from tests.e2e.demo import REVIEW_TITLE
 
 pytestmark = pytest.mark.browser
 
-DEMO_PASSWORD = "demo-password-2026"  # listings/commands.py, seed-demo
-DEMO_EMPLOYER = "hr@lakesideortho.example.com"  # an unverified demo employer: its paid listing waits for review
-DEMO_CODER = "coder01@demo.example.com"
-REVIEW_TITLE = "Orthopedic Surgery Coder (CPC) — accessibility check"
+WIDTHS = {"wide": (1366, 900), "phone": (390, 844)}
 BLOCKING = ("serious", "critical")
-
-
-def log_in(browsers: Browsers, email: str, password: str = DEMO_PASSWORD) -> Page:
-    page = browsers.page(bypass_csp=True)
-    page.goto("/login")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label(re.compile(r"^Password")).fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    return page
-
-
-@pytest.fixture(scope="package")
-def demo_board(site, browser_thread) -> dict:
-    """Seed the demo board once; sign in a demo employer and coder; put one listing in the review queue."""
-    if not AXE_JS.is_file():
-        reason = f"axe-core is not installed at {AXE_JS} (run `make install`; it needs npm)"
-        if os.environ.get("CI") != "true":
-            print(f"\nSKIPPED LOUDLY: {reason}", file=sys.stderr)
-        skip_or_fail(reason)
-    seeded = site.cli("seed-demo")
-    assert seeded.returncode == 0, f"seed-demo failed:\n{seeded.stdout}\n{seeded.stderr}"
-
-    def prepare() -> dict:
-        browsers = browser_thread.browsers
-        employer = log_in(browsers, DEMO_EMPLOYER)
-        listing_id = post_job(employer, title=REVIEW_TITLE,
-                              description="Code orthopedic surgery with CPT and ICD-10-CM; 95% accuracy.",
-                              credential="CPC", work_mode="Hybrid", zip_code="60601", pay=("27", "33"))
-        pay_for_listing(employer, listing_id)
-        employer.goto("/employer")
-        applicants = None
-        for row in employer.get_by_role("region", name="Applicants").get_by_role("row").all()[1:]:
-            cells = row.get_by_role("cell").all_inner_texts()  # listing, views, apply clicks, applications, ...
-            if int(cells[3]) > 0:
-                applicants = row.get_by_role("link").get_attribute("href")
-                break
-        assert applicants, "no demo listing of this employer has applicants (seed-demo makes some)"
-        browsers.remember("demo-employer", employer)
-        coder = log_in(browsers, DEMO_CODER)
-        browsers.remember("demo-coder", coder)
-        coder.goto("/jobs?credential=CPC")
-        listing = coder.get_by_role("main").get_by_role("listitem").get_by_role("link").first.get_attribute("href")
-        browsers.close_contexts()
-        return {"applicants": applicants, "listing": listing, "listing_form": "/employer/listings/new"}
-
-    return browser_thread.call(prepare)
 
 
 # page name -> (who looks at it, the address, or a key of demo_board, a heading that says the page is the right one)
 PAGES = {
     "home": (None, "/", "Medical coding jobs, matched to your credentials"),
-    "search": (None, "/jobs?credential=CPC", re.compile(r"\d+ jobs")),
-    "listing": ("demo-coder", "listing", re.compile(r"meet this job's requirements|How you match this job")),
+    "search": (None, "/jobs", re.compile(r"\d+ jobs")),
+    "search-filtered": (None, "/jobs?credential=CPC", re.compile(r"\d+ jobs")),
+    "listing": (None, "listing", "About the job"),
+    "listing-as-coder": ("demo-coder", "listing", re.compile(r"meet this job's requirements|How you match this job")),
+    "apply-done": ("applying-coder", "apply_done", "Your applications"),
     "coder-profile": ("demo-coder", "/account/profile", "Your profile"),
-    "listing-form": ("demo-employer", "listing_form", "Post a job"),
+    "applications": ("demo-coder", "/account/applications", "Your applications"),
     "employer-dashboard": ("demo-employer", "/employer", "Your listings"),
+    "listing-form": ("demo-employer", "listing_form", "Post a job"),
     "applicants": ("demo-employer", "applicants", re.compile(r"^Applicants for")),
+    "payment": ("demo-employer", "payment", "Checkout"),
     "admin-review": ("admin", "/admin/review", REVIEW_TITLE),
+    "admin-dashboard": ("admin", "/admin", "Admin"),
 }
 
 
@@ -121,15 +74,35 @@ def test_page_has_no_serious_or_critical_accessibility_violations(name, browsers
         page = browsers.page(storage_state=browsers.people[who], bypass_csp=True)
     else:
         page = browsers.page(bypass_csp=True)
+    page.set_viewport_size({"width": WIDTHS["wide"][0], "height": WIDTHS["wide"][1]})
     page.goto(demo_board.get(where, where))
     expect(page.get_by_role("heading", name=heading).first).to_be_visible()
     violations = axe_violations(page)
-    save_screenshot(page, f"a11y-{name}")
+    save_screenshot(page, f"design/{name}-1366")
+    page.set_viewport_size({"width": WIDTHS["phone"][0], "height": WIDTHS["phone"][1]})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    save_screenshot(page, f"design/{name}-390")
+    assert width <= WIDTHS["phone"][0], f"{name} scrolls sideways at 390 px (the page is {width} px wide)"
     blocking = [v for v in violations if v["impact"] in BLOCKING]
     minor = [v for v in violations if v["impact"] not in BLOCKING]
     if minor:
         print(f"\n{name}: minor accessibility findings (not failing):\n{describe(minor)}")
     assert not blocking, f"{name} ({page.url}) has serious or critical accessibility violations:\n{describe(blocking)}"
+
+
+@in_browser_thread
+def test_the_first_cpc_result_starts_on_the_first_phone_screen(browsers, demo_board):
+    """At 390×844 the first result card of /jobs?credential=CPC is on the first screen, and no listing link inside
+    <main> comes before it (the filters sit in a drawer)."""
+    page = browsers.page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/jobs?credential=CPC")
+    first = page.locator("#results .job-card").first
+    expect(first).to_be_visible()
+    assert first.bounding_box()["y"] < 844 - 80, first.bounding_box()  # its title is on the screen, not only its edge
+    hrefs = page.locator("main a[href]").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    first_listing = next(i for i, h in enumerate(hrefs) if re.fullmatch(r"/jobs/\d+/[^/?#]+", h))
+    assert first_listing == hrefs.index(first.get_by_role("link").first.get_attribute("href")), hrefs[:first_listing + 1]
 
 
 @in_browser_thread

@@ -18,10 +18,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
-from email import message_from_bytes
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -34,6 +32,7 @@ from careers.core.web import CSRF_COOKIE, SESSION_COOKIE
 from employers.tables import Employer, EmployerMember
 from tests import factories
 from tests.conftest import _TMP, Browser, skip_or_fail
+from tests.mailbox import start_sink
 from tests.waiting import apoll
 
 wait_until = apoll  # the drills import it from here
@@ -108,7 +107,7 @@ async def signed_in_browsers(make_browser, user_ids: list[int], settings: Settin
         client = first if n == 0 else make_browser()
         if n:
             client.cookies.set(CSRF_COOKIE, token)
-        client.cookies.set(SESSION_COOKIE, await accounts.start_session(uid, settings))
+        client.cookies.set(SESSION_COOKIE, await accounts.start_session(uid, settings, second_factor_ok=True))
         client.csrf = token
         browsers.append(client)
     return browsers
@@ -128,61 +127,12 @@ def server_errors(responses) -> list[str]:
 # ---- a real SMTP server (aiosmtpd) ---------------------------------------------------------------
 
 
-@dataclass
-class SmtpSink:
-    """What the SMTP server accepted: one entry per DATA command, in order."""
-
-    port: int
-    delay: float = 0.0
-    messages: list = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    # hold_at=N: the N-th mail's DATA is not answered until `gate` is set (the sender waits on us, mid-send)
-    hold_at: int | None = None
-    gate: threading.Event = field(default_factory=threading.Event)
-    holding: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def message_ids(self) -> list[str]:
-        with self.lock:
-            return [m["Message-ID"] for m in self.messages]
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.messages)
-
-
-class _Handler:
-    def __init__(self, sink: SmtpSink) -> None:
-        self.sink = sink
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.sink.delay:
-            await asyncio.sleep(self.sink.delay)  # a slow mail server: the worker spends its time here
-        with self.sink.lock:
-            self.sink.messages.append(message_from_bytes(envelope.content))
-            hold = self.sink.hold_at is not None and len(self.sink.messages) == self.sink.hold_at
-        if hold:
-            self.sink.holding.set()
-            await apoll(self.sink.gate.is_set, timeout=600, interval=0.02, what="the test to open the gate")
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on a free loopback port; `sink.delay` slows every accepted mail."""
-    from aiosmtpd.controller import Controller
-
-    from careers.local import free_port
-
-    sink = SmtpSink(port=free_port())
-    controller = Controller(_Handler(sink), hostname="127.0.0.1", port=sink.port)
-    controller.start()
+    sink, stop = start_sink()
     yield sink
-    sink.gate.set()
-    controller.stop()
+    stop()
 
 
 # ---- a private PostgreSQL cluster ------------------------------------------------------------------

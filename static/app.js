@@ -1,0 +1,51 @@
+// CareerCenter's progressive enhancement (every page works without it): filter boxes over long checkbox lists,
+// and the posting form's live preview. No inline script or handler anywhere, so the CSP stays script-src 'self'.
+(function () {
+  "use strict";
+
+  // A filter box narrows the checkbox list it controls (aria-controls) to labels containing the typed text.
+  function bindFilterBoxes(root) {
+    root.querySelectorAll("input[data-filter-list]").forEach(function (box) {
+      if (box.dataset.bound) return;
+      box.dataset.bound = "1";
+      box.hidden = false;
+      var list = document.getElementById(box.getAttribute("data-filter-list"));
+      if (!list) return;
+      box.addEventListener("input", function () {
+        var needle = box.value.trim().toLowerCase();
+        list.querySelectorAll("li").forEach(function (item) {
+          item.hidden = needle !== "" && item.textContent.toLowerCase().indexOf(needle) === -1;
+        });
+      });
+    });
+  }
+
+  // Live preview: every [data-preview="name"] shows the value of the form field called name as text.
+  function bindPreview(root) {
+    root.querySelectorAll("form[data-live-preview]").forEach(function (form) {
+      var pane = document.getElementById(form.getAttribute("data-live-preview"));
+      if (!pane || form.dataset.bound) return;
+      form.dataset.bound = "1";
+      function update() {
+        pane.querySelectorAll("[data-preview]").forEach(function (slot) {
+          var field = form.elements[slot.getAttribute("data-preview")];
+          if (!field) return;
+          var value = field.value !== undefined ? field.value : "";
+          if (field.tagName === "SELECT" && field.selectedIndex >= 0) value = field.options[field.selectedIndex].text;
+          slot.textContent = value.trim() || slot.getAttribute("data-empty") || "";
+        });
+      }
+      form.addEventListener("input", update);
+      form.addEventListener("change", update);
+      update();
+    });
+  }
+
+  function enhance(root) {
+    bindFilterBoxes(root);
+    bindPreview(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { enhance(event.target); });
+})();
