@@ -15,6 +15,9 @@ lock, so the writers of one process queue in memory instead of in SQLite's busy 
 
 Every transaction is IMMEDIATE (no read-to-write upgrade can deadlock). Executor threads are joined at
 interpreter exit, so a process that never closes its connections still ends.
+A process holding these connections must not open() and close() the database file itself (a copy, a backup):
+closing any descriptor of the file drops the process's POSIX locks on it, and another process may then remove
+the WAL under the open connections ("disk I/O error"). Read it from another process, or through sqlite3.
 """
 
 from __future__ import annotations

@@ -45,7 +45,10 @@ def database_copy() -> bytes:
         return dumped.stdout
     path = Path(_SQLITE_PATH)
     wal = Path(str(path) + "-wal")
-    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    # Read by another process: closing a file this process opened would drop the POSIX locks that the engine's
+    # long-lived SQLite connections hold on it, and the next process to close its connection would remove the WAL.
+    files = [str(path)] + ([str(wal)] if wal.exists() else [])
+    return subprocess.run(["cat", *files], capture_output=True, check=True, timeout=60).stdout
 
 
 async def mailed_tokens(make_browser) -> dict[str, str]:
