@@ -339,11 +339,6 @@ async def _listing_status_changes(listing_ids: list[int]) -> dict[int, dt.dateti
     return {r["listing"]: r["created_at"] for r in rows}
 
 
-async def listing_context(user: Any, listing: Any) -> dict[str, Any]:
-    """The listing page's hook (listings.controllers merges it): `{"coder_panel": …}` for the panel partial."""
-    return await listing_panel(user, listing.id if hasattr(listing, "id") else int(listing))
-
-
 DASHBOARD_DAYS = 30
 
 
