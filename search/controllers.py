@@ -16,7 +16,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
-from careers.coders.service import qualification_profile, saved_listing_ids
+from careers.coders.saved import saved_listing_ids
+from careers.coders.service import qualification_profile
 from careers.core.config import Settings
 from careers.core.web import render
 from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
