@@ -70,6 +70,7 @@ class Worker:
         self.worker_id = worker_id or outbox.new_worker_id()
         self.lease_seconds = settings.outbox_lease_seconds
         self._stop = asyncio.Event()
+        self.wakeup: outbox.Wakeup | None = None
 
     async def acquire_lock(self) -> None:
         """SQLite allows one worker: take the lock row or refuse to start."""
@@ -90,9 +91,10 @@ class Worker:
         if db.is_sqlite():
             await WorkerLock.delete().where((WorkerLock.name == "worker") & (WorkerLock.holder == self.worker_id))
 
-    async def run_once(self, *, limit: int = 50) -> int:
-        """Run due periodic jobs, then claim and handle one batch; returns how many rows were handled."""
-        for job in self.periodic:
+    async def run_once(self, *, limit: int = 50, periodic: bool = True) -> int:
+        """Run due periodic jobs (unless told not to), then claim and handle one batch; returns how many rows
+        were handled."""
+        for job in self.periodic if periodic else ():
             try:
                 await job(self.settings)
             except Exception:
@@ -118,25 +120,33 @@ class Worker:
                 return
 
     async def run_forever(self, *, idle_seconds: float = 0.5) -> None:
+        """Pass after pass; when idle, wait up to `idle_seconds` for new rows (outbox.Wakeup). Periodic jobs run at
+        most once per `idle_seconds`, so a pass woken by a new row goes straight to it."""
         await self.acquire_lock()
         log.info("worker %s started", self.worker_id)
+        self.wakeup = outbox.Wakeup()
+        last_periodic = -idle_seconds
         try:
+            await self.wakeup.start()
             while not self._stop.is_set():
+                periodic = time.monotonic() - last_periodic >= idle_seconds
+                if periodic:
+                    last_periodic = time.monotonic()
                 try:
                     await self.acquire_lock()
-                    handled = await self.run_once()
+                    handled = await self.run_once(periodic=periodic)
                 except WorkerLockHeld:
                     raise
                 except Exception:
                     log.exception("worker pass failed; retrying")
                     handled = 0
-                if not handled:
-                    try:
-                        await asyncio.wait_for(self._stop.wait(), timeout=idle_seconds)
-                    except asyncio.TimeoutError:
-                        pass
+                if not handled and not self._stop.is_set():
+                    await self.wakeup.wait(idle_seconds)
         finally:
+            await self.wakeup.close()
             await self.release_lock()
 
     def stop(self) -> None:
         self._stop.set()
+        if self.wakeup is not None:
+            self.wakeup.poke()
