@@ -159,7 +159,7 @@ class SearchQuery:
         """The facet groups whose own filter is set (each needs its own count without it)."""
         return [name for name, attribute in FACET_FILTERS.items() if getattr(self, attribute)]
 
-    def without_facet(self, name: str) -> "SearchQuery":
+    def without_facet(self, name: str) -> SearchQuery:
         """This query without facet group `name`'s own filter: what that group's counts are computed on."""
         return dataclasses.replace(self, **{FACET_FILTERS[name]: ()})
 

@@ -73,9 +73,9 @@ async def assert_disjunctive(run, params: dict) -> dict:
     filter of its own) or as well (for a group without one); values that would find nothing are left out."""
     query = parse_query({**params, "per_page": ["100"]})
     result = await run(query)
-    for name, field in FACET_FILTERS.items():
-        for value in {"CPC", "CCS", "CRC", "CCS-P", "outpatient", "inpatient", "profee", "risk_adjustment", "onsite",
-                      "hybrid", "remote", "TX", "FL", "CO", "full_time", "contract", "part_time"}:
+    for name in FACET_FILTERS:
+        for value in ("CPC", "CCS", "CRC", "CCS-P", "outpatient", "inpatient", "profee", "risk_adjustment", "onsite",
+                      "hybrid", "remote", "TX", "FL", "CO", "full_time", "contract", "part_time"):
             try:
                 chosen = parse_query({**params, name: [value], "per_page": ["100"]})
             except service.SearchParamError:
@@ -224,7 +224,7 @@ async def test_similar_jobs_share_a_credential_and_a_setting_nearest_first(brows
 
 
 async def test_similar_jobs_of_a_remote_listing_are_newest_first(browser, worker):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     current = await make_listing("Remote CRC Coder", required=["CRC"], settings=["risk_adjustment"],
                                  work_mode="remote", now=now - dt.timedelta(days=9))
     for days in (8, 1, 5, 3):

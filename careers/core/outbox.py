@@ -169,7 +169,7 @@ class Wakeup:
             try:
                 await asyncio.wait_for(self._event.wait(), timeout=step)
                 woken = True
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 woken = db.is_sqlite() and await self._new_rows()
         self.waiting = False
         self._event.clear()  # cleared before the pass it starts: a row enqueued during that pass wakes the next wait
