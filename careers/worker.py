@@ -91,14 +91,19 @@ class Worker:
         if db.is_sqlite():
             await WorkerLock.delete().where((WorkerLock.name == "worker") & (WorkerLock.holder == self.worker_id))
 
-    async def run_once(self, *, limit: int = 50, periodic: bool = True) -> int:
-        """Run due periodic jobs (unless told not to), then claim and handle one batch; returns how many rows
-        were handled."""
-        for job in self.periodic if periodic else ():
+    async def run_periodic(self) -> None:
+        """Call every periodic job (each throttles itself); one failing is logged and the others still run."""
+        for job in self.periodic:
             try:
                 await job(self.settings)
             except Exception:
                 log.exception("periodic job %s failed", getattr(job, "__name__", job))
+
+    async def run_once(self, *, limit: int = 50, periodic: bool = True) -> int:
+        """Run due periodic jobs (unless told not to), then claim and handle one batch; returns how many rows
+        were handled."""
+        if periodic:
+            await self.run_periodic()
         rows = await outbox.claim(self.worker_id, limit=limit, kinds=list(self.handlers), lease_seconds=self.lease_seconds)
         for row in rows:
             if not await outbox.renew_lease(row["id"], self.worker_id, self.lease_seconds):
@@ -120,8 +125,9 @@ class Worker:
                 return
 
     async def run_forever(self, *, idle_seconds: float = 0.5) -> None:
-        """Pass after pass; when idle, wait up to `idle_seconds` for new rows (outbox.Wakeup). Periodic jobs run at
-        most once per `idle_seconds`, so a pass woken by a new row goes straight to it."""
+        """Pass after pass; when idle, wait up to `idle_seconds` for new rows (outbox.Wakeup). Each pass handles its
+        rows first and only then the periodic jobs (at most once per `idle_seconds`), so a woken pass goes straight
+        to the new row; rows the periodic jobs queue wake the next wait at once."""
         await self.acquire_lock()
         log.info("worker %s started", self.worker_id)
         self.wakeup = outbox.Wakeup()
@@ -129,12 +135,12 @@ class Worker:
         try:
             await self.wakeup.start()
             while not self._stop.is_set():
-                periodic = time.monotonic() - last_periodic >= idle_seconds
-                if periodic:
-                    last_periodic = time.monotonic()
                 try:
                     await self.acquire_lock()
-                    handled = await self.run_once(periodic=periodic)
+                    handled = await self.run_once(periodic=False)
+                    if time.monotonic() - last_periodic >= idle_seconds:
+                        last_periodic = time.monotonic()
+                        await self.run_periodic()
                 except WorkerLockHeld:
                     raise
                 except Exception:
