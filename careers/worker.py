@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -60,6 +61,7 @@ class Worker:
         self.worker_id = worker_id or outbox.new_worker_id()
         self.lease_seconds = settings.outbox_lease_seconds
         self._stop = asyncio.Event()
+        self.wakeup: outbox.Wakeup | None = None
 
     async def acquire_lock(self) -> None:
         """SQLite allows one worker: take the lock row or refuse to start."""
@@ -80,13 +82,19 @@ class Worker:
         if db.is_sqlite():
             await WorkerLock.delete().where((WorkerLock.name == "worker") & (WorkerLock.holder == self.worker_id))
 
-    async def run_once(self, *, limit: int = 50) -> int:
-        """Run due periodic jobs, then claim and handle one batch; returns how many rows were handled."""
+    async def run_periodic(self) -> None:
+        """Call every periodic job (each throttles itself); one failing is logged and the others still run."""
         for job in self.periodic:
             try:
                 await job(self.settings)
             except Exception:
                 log.exception("periodic job %s failed", getattr(job, "__name__", job))
+
+    async def run_once(self, *, limit: int = 50, periodic: bool = True) -> int:
+        """Run due periodic jobs (unless told not to), then claim and handle one batch; returns how many rows
+        were handled."""
+        if periodic:
+            await self.run_periodic()
         rows = await outbox.claim(self.worker_id, limit=limit, kinds=list(self.handlers), lease_seconds=self.lease_seconds)
         for row in rows:
             if not await outbox.renew_lease(row["id"], self.worker_id, self.lease_seconds):
@@ -108,25 +116,34 @@ class Worker:
                 return
 
     async def run_forever(self, *, idle_seconds: float = 0.5) -> None:
+        """Pass after pass; when idle, wait up to `idle_seconds` for new rows (outbox.Wakeup). Each pass handles its
+        rows first and only then the periodic jobs (at most once per `idle_seconds`), so a woken pass goes straight
+        to the new row; rows the periodic jobs queue wake the next wait at once."""
         await self.acquire_lock()
         log.info("worker %s started", self.worker_id)
+        self.wakeup = outbox.Wakeup()
+        last_periodic = -idle_seconds
         try:
+            await self.wakeup.start()
             while not self._stop.is_set():
                 try:
                     await self.acquire_lock()
-                    handled = await self.run_once()
+                    handled = await self.run_once(periodic=False)
+                    if time.monotonic() - last_periodic >= idle_seconds:
+                        last_periodic = time.monotonic()
+                        await self.run_periodic()
                 except WorkerLockHeld:
                     raise
                 except Exception:
                     log.exception("worker pass failed; retrying")
                     handled = 0
-                if not handled:
-                    try:
-                        await asyncio.wait_for(self._stop.wait(), timeout=idle_seconds)
-                    except asyncio.TimeoutError:
-                        pass
+                if not handled and not self._stop.is_set():
+                    await self.wakeup.wait(idle_seconds)
         finally:
+            await self.wakeup.close()
             await self.release_lock()
 
     def stop(self) -> None:
         self._stop.set()
+        if self.wakeup is not None:
+            self.wakeup.poke()

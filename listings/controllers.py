@@ -28,6 +28,7 @@ from listings import jobposting, page_data, service, stats
 from listings import vocabulary as vocab
 from listings.schemas import LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
 from listings.tables import Listing
+from search import service as search_service
 
 FORM_TEXT_MAX = 25_000
 
@@ -112,7 +113,16 @@ async def listing_page_context(request: Request, settings: Settings, listing: Li
     # The coders domain: apply state, saved job, qualification match (`{% block coder_panel %}`).
     if not preview:
         context.update(await coders_panel.listing_panel(request.user, listing, details))
+        context["similar_jobs"] = await similar_jobs(settings, listing, details)
     return context
+
+
+async def similar_jobs(settings: Settings, listing: Listing, details: dict[str, list[str]]) -> list[dict]:
+    """Search's "similar jobs" for the listing page: one Meilisearch request, no database query."""
+    credentials = [*details["credentials_required"], *details["credentials_any_of"], *details["credentials_preferred"]]
+    origin = (listing.lat, listing.lng) if listing.lat is not None and listing.lng is not None else None
+    return await search_service.similar_listings(listing.id, credentials, details["settings"], settings,
+                                                 work_mode=listing.work_mode, origin=origin)
 
 
 # ---- the employer's listings ----------------------------------------------------------------

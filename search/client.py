@@ -132,6 +132,10 @@ class MeiliHttp:
     async def search(self, index: str, body: dict) -> dict:
         return await self.post(f"/indexes/{index}/search", body)
 
+    async def multi_search(self, body: dict) -> dict:
+        """POST /multi-search: several searches in one round trip (`{"queries": [...]}` → `{"results": [...]}`)."""
+        return await self.post("/multi-search", body)
+
     async def healthy(self) -> bool:
         """GET /health on the same keep-alive session (readiness probes); any failure is simply "not healthy"."""
         try:

@@ -26,6 +26,8 @@ from search.cards import card
 from search.schemas import ApiError, ListingSearchResponse, SearchFacets, listing_hit
 from search.service import RADIUS_CHOICES, SearchParamError, SearchQuery, SearchResult
 
+POSTED_WITHIN_LABELS = {"1": "Past 24 hours", "3": "Past 3 days", "7": "Past week", "14": "Past 2 weeks",
+                        "30": "Past 30 days"}
 SORT_LABELS = {"relevance": "Best match", "newest": "Newest", "pay": "Highest pay", "distance": "Nearest"}
 QUALIFIED_ONLY_CODERS = "Sign in as a coder with a profile to see only the jobs you qualify for."
 
@@ -86,6 +88,9 @@ def active_filters(query: SearchQuery) -> list[tuple[str, str, str]]:
         links.append(("Entry level", "entry-level only", without("entry_level")))
     if query.min_pay is not None:
         links.append((f"${query.min_pay:,}+/yr", f"minimum pay ${query.min_pay:,}", without("min_pay")))
+    if query.posted_within:
+        label = POSTED_WITHIN_LABELS[str(query.posted_within)]
+        links.append((label, f"posted in the {label.lower()}", without("posted_within")))
     if query.qualified:
         links.append(("Jobs I qualify for", "only jobs I qualify for", without("qualified")))
     return links
@@ -165,6 +170,7 @@ async def search_page(request: Request, settings: Settings, fixed: dict[str, lis
         "sort_labels": SORT_LABELS,
         "sort_choices": [(value, label + (" (needs a ZIP code)" if value == "distance" else ""), query.sort == value)
                          for value, label in SORT_LABELS.items()],
+        "posted_within_labels": POSTED_WITHIN_LABELS,
         "removal_links": removal_links(query) if result is not None and not result.hits else [],
         "page_links": page_links(result) if result and result.total > result.per_page else [],
         "prev_url": _url(query.params(page=query.page - 1 if query.page > 2 else None)) if query.page > 1 else None,
@@ -235,7 +241,12 @@ class ListingSearchApiController(Controller):
             "Credential codes are case-insensitive and matched exactly (CPC never matches CPC-A, CPCO or CPB); "
             "a credential code or full name in `q` acts as a credential filter. `total` is capped at 1,000 "
             "(Meilisearch maxTotalHits). When the search engine is unreachable the answer is still 200 with "
-            "`degraded: true`, results from the database (newest first) and empty `facets`."
+            "`degraded: true` and results from the database (newest first).\n\n"
+            "Facets are disjunctive: each group in `facets` is counted as if its own filter were absent, with every "
+            "other filter applied. With `credential=CPC`, `facets.credential` still counts CCS, CRC, …: each the "
+            "`total` that choosing that credential instead of CPC would give (the same for `setting`, `work_mode`, "
+            "`state` and `employment_type`); the other groups count within the CPC result. Credential words in `q` "
+            "are part of the query, not of the `credential` group. Degraded answers count the same way."
         ),
         responses={400: ResponseSpec(data_container=ApiError, description="Invalid parameters, each named in `fields`.")},
     )
@@ -255,6 +266,7 @@ class ListingSearchApiController(Controller):
         radius: Annotated[str | None, QueryParameter(description="Miles from `zip`, 1–500 (default 50).")] = None,
         entry_level: Annotated[str | None, QueryParameter(description="true: only entry-level / CPC-A welcome.")] = None,
         min_pay: Annotated[str | None, QueryParameter(description="Annual dollars; pay_annual_max must reach it.")] = None,
+        posted_within: Annotated[str | None, QueryParameter(description="Date posted: published within the last 1, 3, 7, 14 or 30 days.")] = None,
         sort: Annotated[str | None, QueryParameter(description="relevance (default), newest, pay or distance (needs zip).")] = None,
         page: Annotated[str | None, QueryParameter(description="1-based page.")] = None,
         per_page: Annotated[str | None, QueryParameter(description="Results per page, default 20, at most 100.")] = None,
@@ -265,7 +277,7 @@ class ListingSearchApiController(Controller):
         if problem:
             raise SearchParamError("qualified", problem)
         result = await service.search_listings(query, settings)
-        facets = SearchFacets() if result.degraded else SearchFacets(**result.facets)
+        facets = SearchFacets(**result.facets)
         return ListingSearchResponse(hits=[listing_hit(h) for h in result.hits], total=result.total, page=result.page,
                                      per_page=result.per_page, facets=facets, degraded=result.degraded)
 

@@ -21,6 +21,7 @@ SORTS = ("relevance", "newest", "pay", "distance")
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
 MAX_Q_LENGTH = 200
+POSTED_WITHIN = ("1", "3", "7", "14", "30")  # days
 TRUE_WORDS = frozenset({"true", "1", "on", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "off", "no", ""})
 
@@ -52,6 +53,8 @@ class SearchParams(msgspec.Struct, kw_only=True):
     entry_level: Annotated[bool, _yes_no("Entry level")]
     qualified: Annotated[bool, _yes_no("Qualified")]
     min_pay: Annotated[int | None, _whole(0, 10_000_000, "Minimum pay must be a whole number of dollars a year.")]
+    posted_within: Annotated[str | None, Choice(default=None, allowed=POSTED_WITHIN,
+                                                unknown="Date posted must be within 1, 3, 7, 14 or 30 days.")]
     sort: Annotated[str, Choice(case="lower", default="relevance", allowed=SORTS,
                                 unknown="Sort by relevance, newest, pay or distance.")]
     page: Annotated[int, _whole(1, 100_000, "Page must be a whole number from 1.", default=1)]
@@ -69,7 +72,9 @@ class ListingHit(PublishedListing, kw_only=True, omit_defaults=True):
 
 
 class SearchFacets(msgspec.Struct, omit_defaults=True):
-    """Counts of matching listings per value; `{}` in degraded mode."""
+    """Counts of matching listings per value. Disjunctive: each group is counted as if its own filter were absent
+    (with `credential=CPC`, `credential` still counts CCS: what choosing CCS instead would find); every other
+    filter applies. The same counts in degraded mode, from the database."""
 
     credential: dict[str, int] | None = None
     setting: dict[str, int] | None = None

@@ -19,10 +19,19 @@ never sees it as a word, so "CPC" cannot prefix- or typo-match CPC-A, CPCO,
 CPCD or CPB, nor "CPT" in a description; "CCS" cannot match "CCS-P". Several
 credential words mean any of them; the rest of `q` is the keyword query.
 
+Code-like words (anything holding a digit: 99213, 0FB98ZX, J45.909) are sent to
+Meilisearch as quoted phrases, so they match only themselves: no typo, no prefix,
+and the matching strategy never drops them.
+
+Facets are disjunctive: each facet group's counts are computed as if that group's
+own filter were absent (choosing CPC still shows how many CCS jobs there are, the
+count that choosing CCS instead would give). One multi-search request carries the
+main query plus one query per active facet group.
+
 Degraded mode: when Meilisearch is unreachable the same query runs against the
 database (every filter honoured; `q` is a case-insensitive match on title and
-employer name; relevance falls back to newest; no facets) and the result says
-`degraded=True`.
+employer name; relevance falls back to newest; facets counted with the same
+disjunctive rule) and the result says `degraded=True`.
 """
 
 from __future__ import annotations
@@ -40,13 +49,13 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from careers.core import db, forms, geo
+from careers.core import clock, db, forms, geo
 from careers.core.config import Settings
 from careers.core.errors import Invalid
 from careers.core.forms import FormErrors
 from listings.tables import Credential
 from listings.vocabulary import ListingState
-from search.client import SearchUnavailable, http_for
+from search.client import SearchEngineError, SearchUnavailable, http_for
 from search.documents import credential_rank_token, documents_for
 from search.schemas import (  # noqa: F401 - the limits are part of this module's interface
     DEFAULT_PER_PAGE,
@@ -67,6 +76,10 @@ PRE, POST = "\x01", "\x02"  # highlight sentinels: never present in indexed text
 # API facet name -> index attribute
 FACETS = {"credential": "credentials", "setting": "settings", "work_mode": "work_mode", "state": "state",
           "employment_type": "employment_type"}
+# API facet name -> the SearchQuery field holding that group's own filter (left out when counting the group)
+FACET_FILTERS = {"credential": "credentials", "setting": "settings", "work_mode": "work_modes", "state": "states",
+                 "employment_type": "employment_types"}
+SIMILAR_LIMIT = 5
 RETRIEVE = [
     "id", "url", "slug", "title", "employer", "city", "state", "zip", "lat", "lng", "credentials_required",
     "credentials_any_of", "credentials_preferred", "settings", "specialties", "code_sets", "work_mode",
@@ -102,6 +115,7 @@ class SearchQuery:
     origin: tuple[float, float] | None = None  # lat, lng of `zip`
     entry_level: bool = False
     min_pay: int | None = None
+    posted_within: int | None = None  # days: only listings published since now minus this many days
     sort: str = "relevance"
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
@@ -121,6 +135,7 @@ class SearchQuery:
             "work_mode": list(self.work_modes), "state": list(self.states), "remote_state": self.remote_state,
             "zip": self.zip, "radius": self.radius if self.zip else None,
             "entry_level": "true" if self.entry_level else None, "min_pay": self.min_pay,
+            "posted_within": self.posted_within,
             "qualified": "true" if self.qualified else None,
             "sort": self.sort if self.sort != "relevance" else None,
             "per_page": self.per_page if self.per_page != DEFAULT_PER_PAGE else None,
@@ -138,7 +153,19 @@ class SearchQuery:
     def has_filters(self) -> bool:
         return bool(self.q_credentials or self.credentials or self.settings or self.specialties
                     or self.employment_types or self.work_modes or self.states or self.remote_state or self.zip
-                    or self.entry_level or self.min_pay is not None or self.qualified)
+                    or self.entry_level or self.min_pay is not None or self.qualified or bool(self.posted_within))
+
+    def active_facets(self) -> list[str]:
+        """The facet groups whose own filter is set (each needs its own count without it)."""
+        return [name for name, attribute in FACET_FILTERS.items() if getattr(self, attribute)]
+
+    def without_facet(self, name: str) -> SearchQuery:
+        """This query without facet group `name`'s own filter: what that group's counts are computed on."""
+        return dataclasses.replace(self, **{FACET_FILTERS[name]: ()})
+
+    def posted_since(self) -> dt.datetime | None:
+        """The earliest publication time `posted_within` keeps (from the kernel clock)."""
+        return clock.now() - dt.timedelta(days=self.posted_within) if self.posted_within else None
 
 
 @dataclass
@@ -253,7 +280,7 @@ def parse_query(params: Mapping[str, Any], *, lexicon_: Lexicon | None = None) -
         settings=tuple(form.setting), specialties=tuple(form.specialty),
         employment_types=tuple(form.employment_type), work_modes=tuple(form.work_mode), states=tuple(form.state),
         remote_state=form.remote_state, zip=zip_code, radius=radius, origin=origin, entry_level=form.entry_level,
-        min_pay=form.min_pay, sort=form.sort, page=form.page, per_page=form.per_page, qualified=form.qualified,
+        min_pay=form.min_pay, posted_within=int(form.posted_within) if form.posted_within else None, sort=form.sort, page=form.page, per_page=form.per_page, qualified=form.qualified,
     )
 
 
@@ -293,6 +320,8 @@ def meili_filter(query: SearchQuery, all_codes: frozenset[str] | None = None) ->
         f.append(f"pay_annual_max >= {int(query.min_pay)}")
     if query.published_after is not None:
         f.append(f"published_at > {query.published_after.timestamp():.3f}")
+    if query.posted_within:
+        f.append(f"published_at >= {query.posted_since().timestamp():.3f}")
     if query.qualified_for is not None:
         held, home_state = query.qualified_for
         held = {c.upper() for c in held}
@@ -310,9 +339,20 @@ def meili_filter(query: SearchQuery, all_codes: frozenset[str] | None = None) ->
     return f
 
 
-def meili_request(query: SearchQuery, *, facets: bool = True) -> dict:
-    """The body of POST /indexes/<index>/search for `query`."""
-    text = query.text
+_CODE_WORD = re.compile(r'(?<!\S)[^\s"]*\d[^\s"]*')
+
+
+def exact_codes(text: str) -> str:
+    """Quote every word holding a digit (99213, 0FB98ZX, J45.909) as a phrase, outside phrases already quoted:
+    Meilisearch matches a phrase exactly (no typo, no prefix) and never drops it for fewer results."""
+    parts = text.split('"')
+    parts[::2] = [_CODE_WORD.sub(lambda m: f'"{m.group(0)}"', part) for part in parts[::2]]
+    return '"'.join(parts)
+
+
+def meili_request(query: SearchQuery, *, facets: list[str] | None = None) -> dict:
+    """The body of one search for `query` (all facet attributes unless `facets` names them)."""
+    text = exact_codes(query.text)
     if query.q_credentials and query.sort == "relevance":
         # Credential words left the text for an exact filter; their rank tokens come back for ordering only.
         text = " ".join([text, *(credential_rank_token(code) for code in query.q_credentials)]).strip()
@@ -325,8 +365,7 @@ def meili_request(query: SearchQuery, *, facets: bool = True) -> dict:
     filters = meili_filter(query)
     if filters:
         body["filter"] = " AND ".join(f"({x})" for x in filters)
-    if facets:
-        body["facets"] = list(FACETS.values())
+    body["facets"] = list(FACETS.values()) if facets is None else facets
     if query.text:
         body.update(attributesToHighlight=["title", "description_excerpt"], highlightPreTag=PRE, highlightPostTag=POST)
     if query.sort == "newest":
@@ -401,12 +440,38 @@ def _hit(doc: dict, query: SearchQuery, settings: Settings, formatted: dict | No
     return hit
 
 
+def meili_multi_search(query: SearchQuery, index: str) -> dict:
+    """The body of POST /multi-search for `query`: the main search (hits, and the counts of every facet group
+    without a filter of its own), then one count-only search per active facet group, without that group's filter.
+    """
+    active = query.active_facets()
+    main = meili_request(query, facets=[a for name, a in FACETS.items() if name not in active])
+    queries = [{"indexUid": index, **main}]
+    for name in active:
+        counting: dict[str, Any] = {"indexUid": index, "q": main["q"], "page": 1, "hitsPerPage": 0,
+                                    "facets": [FACETS[name]]}
+        filters = meili_filter(query.without_facet(name))
+        if filters:
+            counting["filter"] = " AND ".join(f"({x})" for x in filters)
+        queries.append(counting)
+    return {"queries": queries}
+
+
+def facet_counts(query: SearchQuery, results: list[dict]) -> dict[str, dict[str, int]]:
+    """Each facet group's counts from the multi-search answer of `meili_multi_search(query, ...)`."""
+    own = dict(zip(query.active_facets(), results[1:]))
+    facets = {}
+    for name, attribute in FACETS.items():
+        distribution = (own.get(name) or results[0]).get("facetDistribution") or {}
+        facets[name] = dict(distribution.get(attribute) or {})
+    return facets
+
+
 async def _search_meilisearch(query: SearchQuery, settings: Settings) -> SearchResult:
-    body = meili_request(query)
-    data = await http_for(settings).search(settings.meili_index, body)
+    results = (await http_for(settings).multi_search(meili_multi_search(query, settings.meili_index)))["results"]
+    data = results[0]
     hits = [_hit(doc, query, settings, doc.get("_formatted")) for doc in data.get("hits", [])]
-    distribution = data.get("facetDistribution") or {}
-    facets = {name: dict(distribution.get(attribute) or {}) for name, attribute in FACETS.items()}
+    facets = facet_counts(query, results)
     return SearchResult(query=query, hits=hits, total=int(data.get("totalHits", len(hits))), page=query.page,
                         per_page=query.per_page, facets=facets)
 
@@ -421,6 +486,44 @@ async def search_listings(query: SearchQuery, settings: Settings, *, allow_degra
             raise
         log.warning("search: Meilisearch unavailable (%s); answering from the database", exc)
     return await search_database(query, settings)
+
+
+# ---- similar jobs (the listing page) --------------------------------------------------------------
+
+
+def similar_request(credentials: list[str], coding_settings: list[str], *, work_mode: str,
+                    origin: tuple[float, float] | None) -> dict | None:
+    """The search for listings sharing a credential and a setting (each only if the listing names any): nearest
+    first for onsite and hybrid listings with a place, newest first otherwise. None when there is nothing to share."""
+    filters = [_in(attribute, values) for attribute, values in (("credentials", credentials),
+                                                                ("settings", coding_settings)) if values]
+    if not filters:
+        return None
+    nearest = work_mode != "remote" and origin is not None
+    return {
+        "q": "",
+        "filter": " AND ".join(f"({x})" for x in filters),
+        "limit": SIMILAR_LIMIT + 1,  # one more: the listing itself is among the matches
+        "attributesToRetrieve": RETRIEVE,
+        "sort": [f"_geoPoint({origin[0]:.6f}, {origin[1]:.6f}):asc"] if nearest else ["published_at:desc"],
+    }
+
+
+async def similar_listings(listing_id: int, credentials: list[str], coding_settings: list[str], settings: Settings, *,
+                           work_mode: str, origin: tuple[float, float] | None) -> list[dict]:
+    """Up to SIMILAR_LIMIT other published listings like this one, in one Meilisearch request (see
+    `similar_request`); an empty list when Meilisearch cannot answer: the listing page never fails for it."""
+    body = similar_request(credentials, coding_settings, work_mode=work_mode, origin=origin)
+    if body is None:
+        return []
+    try:
+        data = await http_for(settings).search(settings.meili_index, body)
+    except (SearchUnavailable, SearchEngineError) as exc:
+        log.warning("search: no similar jobs for listing %s (%s)", listing_id, exc)
+        return []
+    query = SearchQuery(origin=origin if body["sort"][0].startswith("_geoPoint") else None)
+    hits = [_hit(doc, query, settings) for doc in data.get("hits", []) if doc["id"] != listing_id]
+    return hits[:SIMILAR_LIMIT]
 
 
 # ---- degraded mode: the database -----------------------------------------------------------------
@@ -474,6 +577,9 @@ def database_conditions(query: SearchQuery, all_codes: frozenset[str] | None = N
     if query.published_after is not None:
         conds.append("l.published_at > {}")
         args.append(query.published_after)
+    if query.posted_within:
+        conds.append("l.published_at >= {}")
+        args.append(query.posted_since())
     if query.qualified_for is not None:
         held, home_state = query.qualified_for
         held = sorted({c.upper() for c in held})
@@ -537,8 +643,45 @@ async def search_database(query: SearchQuery, settings: Settings) -> SearchResul
         if listing_id in distances:
             doc["_geoDistance"] = distances[listing_id] * geo.METERS_PER_MILE
         hits.append(_hit(doc, query, settings))
-    return SearchResult(query=query, hits=hits, total=total, page=query.page, per_page=query.per_page, facets={},
-                        degraded=True)
+    return SearchResult(query=query, hits=hits, total=total, page=query.page, per_page=query.per_page,
+                        facets=await database_facets(query), degraded=True)
+
+
+# facet name -> (the join that brings its values, the value expression)
+_FACET_SQL = {
+    "credential": ("JOIN listing_credentials fv ON fv.listing = l.id", "fv.credential"),
+    "setting": ("JOIN listing_settings fv ON fv.listing = l.id", "fv.value"),
+    "work_mode": ("", "l.work_mode"),
+    "state": ("", "l.state"),
+    "employment_type": ("", "l.employment_type"),
+}
+
+
+async def database_facets(query: SearchQuery) -> dict[str, dict[str, int]]:
+    """The degraded path's facet counts, disjunctive like Meilisearch's, in one statement (UNION ALL per group).
+
+    With a ZIP radius the rows come back per listing and are counted in Python after the exact distance check.
+    """
+    parts: list[str] = []
+    args: list[Any] = []
+    for name, (join, value) in _FACET_SQL.items():
+        conds, cond_args = database_conditions(query.without_facet(name))
+        conds.append(f"{value} IS NOT NULL AND {value} <> ''")
+        picked = "l.id AS listing_id, l.lat, l.lng" if query.origin else "COUNT(DISTINCT l.id) AS n"
+        group = "" if query.origin else f" GROUP BY {value}"
+        parts.append(f"SELECT '{name}' AS facet, {value} AS value, {picked} FROM listings l"
+                     f" JOIN employers e ON e.id = l.employer {join} WHERE {' AND '.join(conds)}{group}")
+        args += cond_args
+    facets: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    within: dict[tuple[str, str], set[int]] = {}
+    for row in await db.fetch(" UNION ALL ".join(parts), *args):
+        if not query.origin:
+            facets[row["facet"]][row["value"]] = int(row["n"])
+        elif geo.miles_between(query.origin, (row["lat"], row["lng"])) <= (query.radius or DEFAULT_RADIUS):
+            within.setdefault((row["facet"], row["value"]), set()).add(row["listing_id"])
+    for (name, value), listing_ids in within.items():
+        facets[name][value] = len(listing_ids)
+    return facets
 
 
 def _ts(row: dict) -> float:

@@ -234,6 +234,8 @@ def index_settings(terms: list[CredentialTerm] | None = None) -> dict:
         "typoTolerance": {
             "enabled": True,
             "disableOnWords": credential_words(terms),
+            # Codes (99213, 0FB98ZX, J45.909) are numbers or hold digits: 99213 must never find 99214.
+            "disableOnNumbers": True,
             "disableOnAttributes": ["credentials", "credential_rank_primary", "credential_rank_preferred"],
         },
         "faceting": {"maxValuesPerFacet": 100, "sortFacetValuesBy": {"*": "count"}},

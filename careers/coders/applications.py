@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from careers.accounts.tables import User
+from careers.coders.listing_reads import coder_side
 from careers.coders.profiles import DOCX_TYPE, ResumeFile, open_resume, profile_details
 from careers.coders.service import (
     CoderError,
@@ -18,7 +19,6 @@ from careers.coders.service import (
     listing_path,
     qualification_match,
 )
-from careers.coders.listing_reads import coder_side
 from careers.coders.tables import Application, ApplicationEvent, ApplicationStage
 from careers.core import clock, db, mail
 from careers.core.config import Settings

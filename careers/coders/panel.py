@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from careers.coders.listing_reads import coder_side
 from careers.coders.applications import COVER_NOTE_MAX, STAGE_LABELS
+from careers.coders.listing_reads import coder_side
 from careers.coders.service import listing_notice, qualification_match
 from listings.vocabulary import ListingState
 

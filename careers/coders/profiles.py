@@ -11,16 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from careers.accounts.tables import User
+from careers.coders import tables
 from careers.coders.schemas import ProfileForm
 from careers.coders.service import CoderError, NotAllowed, get_or_create_profile
-from careers.coders.tables import (
-    CoderCodeSet,
-    CoderCredential,
-    CoderProfile,
-    CoderRemoteState,
-    CoderSetting,
-    CoderSpecialty,
-)
+from careers.coders.tables import CoderCredential, CoderProfile
 from careers.core import clock, db, forms, geo, text
 from careers.core.config import Settings
 from careers.core.forms import FormErrors
@@ -174,8 +168,8 @@ async def save_profile(user_id: int, data: ProfileInput) -> None:
         await _replace_rows(CoderCredential, profile.id, [
             CoderCredential(profile=profile.id, credential=code, year_earned=year) for code, year in data.credentials.items()
         ])
-        for table, values in ((CoderSetting, data.settings), (CoderSpecialty, data.specialties),
-                              (CoderCodeSet, data.code_sets), (CoderRemoteState, data.remote_states)):
+        for table, values in ((tables.CoderSetting, data.settings), (tables.CoderSpecialty, data.specialties),
+                              (tables.CoderCodeSet, data.code_sets), (tables.CoderRemoteState, data.remote_states)):
             await _replace_rows(table, profile.id, [table(profile=profile.id, value=v) for v in values])
 
 
@@ -195,7 +189,8 @@ async def profile_details(profile: CoderProfile) -> dict[str, Any]:
         credential_names(),
         CoderCredential.select(CoderCredential.credential, CoderCredential.year_earned).where(
             CoderCredential.profile == profile.id).order_by(CoderCredential.credential).run(),
-        values(CoderSetting), values(CoderSpecialty), values(CoderCodeSet), values(CoderRemoteState))
+        values(tables.CoderSetting), values(tables.CoderSpecialty), values(tables.CoderCodeSet),
+        values(tables.CoderRemoteState))
     return {
         "handle": profile.handle,
         "visible": profile.visible,

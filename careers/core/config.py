@@ -76,7 +76,8 @@ class Settings:
     report_network_prefix_v4: int = 24
     report_network_prefix_v6: int = 48
     invite_rate: tuple[int, int] = (10, 3600)
-    # TRUSTED_PROXIES: addresses/CIDRs of our reverse proxies; only their X-Forwarded-For is read (core/proxies.py).
+    # TRUSTED_PROXIES: addresses/CIDRs of our reverse proxies; only their X-Forwarded-For (the client address) and
+    # X-Request-ID are believed (careers/core/proxies.py, careers/core/logs.py).
     trusted_proxies: tuple[str, ...] = ()
     worker_in_process: bool = False  # tests drive the worker by hand
     outbox_lease_seconds: int = 60  # how long a claimed outbox row stays the worker's (drills shorten it)
@@ -88,8 +89,6 @@ class Settings:
     s3_region: str = ""
     aws_access_key_id: str = ""
     aws_secret_access_key: str = ""
-    # Addresses/CIDRs of the load balancers whose X-Request-ID (and client address) we believe.
-    trusted_proxies: tuple[str, ...] = ()
     metrics_token: str = ""  # /metrics answers only `Authorization: Bearer <this>`; unset = 404
     extra: dict = field(default_factory=dict)
 

@@ -1,14 +1,27 @@
-"""Enqueue background work; claim, finish and retry it. Imports no domain.
+"""Enqueue background work; claim, finish and retry it; wake an idle worker when rows arrive. Imports no domain.
 
 Rows are written inside the caller's transaction (Piccolo's transaction is
 bound to the running task), so work is queued exactly when the state change
 that needs it commits.
+
+Waking (`Wakeup`): an idle worker waits for new rows instead of sleeping a fixed
+half second. On PostgreSQL a trigger on `outbox` NOTIFYs `NOTIFY_CHANNEL` when a
+transaction that inserted rows commits, and the worker LISTENs on its own
+connection. On SQLite the worker polls `MAX(id)` every POLL_SECONDS (a read: WAL
+readers never wait for writers). `enqueue` also sets an in-process event, so a
+worker in the same process wakes at once (on SQLite its claim then waits for the
+enqueuing transaction's write lock, so it sees the row). Waking is only a hint:
+claiming, leases and at-least-once delivery are unchanged, and an idle worker
+still looks every `idle_seconds` (rows coming due after a back-off, periodic jobs).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import logging
+import time
 import uuid
 from typing import Any
 
@@ -17,13 +30,20 @@ from careers.core.tables import OutboxRow
 
 LEASE_SECONDS = 60
 MAX_BACKOFF_SECONDS = 3600
+NOTIFY_CHANNEL = "careers_outbox"  # the PostgreSQL trigger on outbox inserts notifies it (core migration)
+POLL_SECONDS = 0.05  # SQLite: how often an idle worker reads MAX(id)
+RECONNECT_SECONDS = 5.0  # PostgreSQL: how often a worker whose listening connection died tries again
 
+log = logging.getLogger("careers.outbox")
+_local_wakeups: set[Wakeup] = set()
 
 
 async def enqueue(kind: str, payload: dict[str, Any], *, delay_seconds: float = 0) -> int:
     """Queue one unit of work of `kind`; returns the outbox row id."""
     row = OutboxRow(kind=kind, payload=json.dumps(payload), run_after=clock.now() + dt.timedelta(seconds=delay_seconds))
     await row.save()
+    for wakeup in list(_local_wakeups):
+        wakeup.poke()
     return row.id
 
 
@@ -106,3 +126,94 @@ def new_worker_id() -> str:
 
 # Outbox kinds shared across domains (strings only: the ground floor imports no domain).
 SEARCH_SYNC = "search.sync"  # payload {"listing_id": id}: upsert or delete that listing's document
+
+
+class Wakeup:
+    """What an idle worker waits on: new outbox rows (see the module docstring), `poke()`, or a timeout."""
+
+    def __init__(self, poll_seconds: float = POLL_SECONDS) -> None:
+        self.poll_seconds = poll_seconds
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listener: Any = None  # PostgreSQL: the asyncpg connection that LISTENs
+        self._last_connect = -RECONNECT_SECONDS
+        self._max_id: int | None = None
+        self.waiting = False  # inside wait(): tests enqueue only then, so only a wake-up can explain a quick pass
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        _local_wakeups.add(self)
+        if db.is_sqlite():
+            await self._new_rows()  # the baseline
+        else:
+            await self._listen()
+
+    def poke(self) -> None:
+        """Wake the waiting worker (from any thread or event loop)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._event.set()
+        else:
+            loop.call_soon_threadsafe(self._event.set)
+
+    async def wait(self, timeout: float) -> bool:
+        """Return when rows may have arrived (True) or after `timeout` seconds (False)."""
+        deadline = time.monotonic() + timeout
+        self.waiting = True
+        if not db.is_sqlite() and (self._listener is None or self._listener.is_closed()):
+            await self._listen()
+        woken = False
+        while not woken:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            step = min(remaining, self.poll_seconds) if db.is_sqlite() else remaining
+            try:
+                await asyncio.wait_for(self._event.wait(), timeout=step)
+                woken = True
+            except TimeoutError:
+                woken = db.is_sqlite() and await self._new_rows()
+        self.waiting = False
+        self._event.clear()  # cleared before the pass it starts: a row enqueued during that pass wakes the next wait
+        return woken
+
+    async def close(self) -> None:
+        _local_wakeups.discard(self)
+        listener, self._listener = self._listener, None
+        if listener is not None and not listener.is_closed():
+            try:
+                await listener.close(timeout=2)
+            except Exception:  # closing a dead connection: nothing left to release
+                listener.terminate()
+
+    async def _newest_id(self) -> int:
+        rows = await db.fetch("SELECT MAX(id) AS id FROM outbox")
+        return int(rows[0]["id"] or 0) if rows else 0
+
+    async def _new_rows(self) -> bool:
+        try:
+            newest = await self._newest_id()
+        except Exception:  # the database is briefly unavailable: the worker's own pass will say so
+            return False
+        grew = self._max_id is not None and newest > self._max_id
+        self._max_id = newest
+        return grew
+
+    async def _listen(self) -> None:
+        """Open the LISTEN connection (at most every RECONNECT_SECONDS); without it the worker just polls slower."""
+        if time.monotonic() - self._last_connect < RECONNECT_SECONDS:
+            return
+        self._last_connect = time.monotonic()
+        try:
+            connection = await asyncio.wait_for(db.DB.get_new_connection(), timeout=RECONNECT_SECONDS)
+            await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._event.set())
+        except Exception as exc:  # PostgreSQL down or restarting: idle timeouts still find the rows
+            log.warning("outbox: cannot LISTEN on %s (%r); polling until it can", NOTIFY_CHANNEL, exc)
+            return
+        self._listener = connection

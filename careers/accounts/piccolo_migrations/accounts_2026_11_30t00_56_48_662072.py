@@ -1,6 +1,5 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.column_types import Text
-from piccolo.columns.column_types import Timestamptz
+from piccolo.columns.column_types import Text, Timestamptz
 from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-11-30T00:56:48:662072"
