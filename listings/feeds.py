@@ -17,8 +17,9 @@ from litestar import Request, Response, get
 
 from careers.core.config import Settings
 from employers.tables import Employer
+from listings import service as listing_service
 from listings.tables import Listing
-from listings.vocabulary import ListingState, pay_text
+from listings.vocabulary import pay_text
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -47,11 +48,7 @@ def listing_url(settings: Settings, listing_id: int, slug: str | None) -> str:
 
 
 def _visible():
-    return (
-        (Listing.status == ListingState.PUBLISHED.value)
-        & (Listing.hidden.eq(False))
-        & (Listing.employer.suspended.eq(False))
-    )
+    return listing_service.public_where() & (Listing.employer.suspended.eq(False))
 
 
 def _serialise(root: ET.Element) -> bytes:

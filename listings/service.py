@@ -227,8 +227,18 @@ async def expire_due(now: dt.datetime | None = None) -> list[int]:
     return expired
 
 
-def is_public(listing: Listing) -> bool:
+def is_public(listing: Listing | Mapping[str, Any]) -> bool:
+    """The one visibility rule for a listing row (a Listing or a selected dict): published and not hidden.
+
+    `public_where()` is the same rule as a query condition; change both together."""
+    if isinstance(listing, Mapping):
+        return listing["status"] == PUBLISHED and not listing["hidden"]
     return listing.status == PUBLISHED and not listing.hidden
+
+
+def public_where():
+    """The query condition of `is_public`: the listings a visitor may see, search may index and feeds may list."""
+    return (Listing.status == PUBLISHED) & (Listing.hidden == False)  # noqa: E712
 
 
 # =====================================================================================

@@ -14,6 +14,7 @@ from decimal import Decimal
 from html import unescape
 
 from careers.core.text import render_markdown
+from listings import service as listing_service
 from listings.tables import (
     Credential,
     Listing,
@@ -23,7 +24,7 @@ from listings.tables import (
     ListingSetting,
     ListingSpecialty,
 )
-from listings.vocabulary import SETTINGS, SPECIALTIES, US_STATES, ListingState
+from listings.vocabulary import SETTINGS, SPECIALTIES, US_STATES
 from search.settings import FEATURED_HEAD_START_SECONDS
 
 EXCERPT_LENGTH = 300
@@ -178,7 +179,7 @@ def build_document(row: dict, joins: dict[str, list], credential_names: dict[str
 
 
 def is_public_row(row: dict) -> bool:
-    return row["status"] == ListingState.PUBLISHED and not row["hidden"]
+    return listing_service.is_public(row)
 
 
 async def _joins_for(ids: list[int], *, id_range: tuple[int, int] | None = None) -> dict[int, dict[str, list]]:
@@ -225,8 +226,7 @@ async def all_documents(batch_size: int = 2000) -> AsyncIterator[list[dict]]:
     last_id = 0
     while True:
         rows = await (Listing.select(*LISTING_COLUMNS)
-                      .where((Listing.id > last_id) & (Listing.status == ListingState.PUBLISHED)
-                             & (Listing.hidden == False))  # noqa: E712
+                      .where((Listing.id > last_id) & listing_service.public_where())
                       .order_by(Listing.id).limit(batch_size))
         if not rows:
             return
@@ -236,5 +236,4 @@ async def all_documents(batch_size: int = 2000) -> AsyncIterator[list[dict]]:
 
 
 async def count_public() -> int:
-    return await Listing.count().where(
-        (Listing.status == ListingState.PUBLISHED) & (Listing.hidden == False))  # noqa: E712
+    return await Listing.count().where(listing_service.public_where())

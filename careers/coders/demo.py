@@ -27,8 +27,8 @@ from careers.coders.tables import (
 from careers.core import clock, db
 from careers.core.config import Settings, load_settings
 from careers.core.storage import new_key, storage_for
+from listings import service as listings_service
 from listings.tables import Listing
-from listings.vocabulary import ListingState
 
 DEMO_ZIPS = ["43215", "80202", "60614", "98101", "68102", "40202", "85004", "55401", "30303", "78701", "33602",
              "02116", "48226", "15222", "37203", "27601", "53703", "23219", "10001", "94103"]
@@ -79,7 +79,7 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
     storage = storage_for(settings)
     rng = random.Random(seed)
     listings = await Listing.select(Listing.id, Listing.employer).where(
-        (Listing.status == ListingState.PUBLISHED) & (Listing.hidden == False)).order_by(Listing.id)  # noqa: E712
+        listings_service.public_where()).order_by(Listing.id)
     now = clock.now()
     made = 0
     for n, user_id in enumerate(user_ids):

@@ -543,7 +543,7 @@ async def dashboard_figures(now: dt.datetime) -> dict[str, Any]:
             since[row["listing"]] = max(since.get(row["listing"], row["created_at"]), row["created_at"])
         if since:
             oldest_wait = now - min(since.values())
-    published = await Listing.count().where((Listing.status == ListingState.PUBLISHED) & (Listing.hidden == False))  # noqa: E712
+    published = await Listing.count().where(listings.public_where())
     return {"waiting_reviews": len(waiting), "oldest_wait": oldest_wait, "open_reports": await open_report_count(),
             "published_listings": published}
 
