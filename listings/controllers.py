@@ -26,7 +26,7 @@ from employers.dependencies import current_employer
 from employers.tables import Employer
 from listings import jobposting, page_data, service, stats
 from listings import vocabulary as vocab
-from listings.schemas import LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
+from listings.schemas import CHECKBOX_FIELDS, LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
 from listings.tables import Listing
 from search import service as search_service
 
@@ -42,7 +42,7 @@ def kept_form(form: dict[str, Any]) -> dict[str, Any]:
     for field in LISTING_FIELDS:
         if field in LIST_FIELDS:
             kept[field] = form_list(form, field)
-        elif field == "entry_level_ok":
+        elif field in CHECKBOX_FIELDS:
             kept[field] = "1" if form_str(form, field) else ""
         else:
             kept[field] = form_str(form, field, FORM_TEXT_MAX)
@@ -56,7 +56,7 @@ def form_from_values(values: dict[str, Any]) -> dict[str, Any]:
         value = values.get(field)
         if field in LIST_FIELDS:
             form[field] = list(value or [])
-        elif field == "entry_level_ok":
+        elif field in CHECKBOX_FIELDS:
             form[field] = "1" if value else ""
         elif value is None:
             form[field] = ""

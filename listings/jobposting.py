@@ -59,6 +59,7 @@ def job_posting(listing, details: dict[str, list[str]], employer, base_url: str)
             "@type": "Organization",
             "name": employer.name,
             "sameAs": employer.website or f"{base}/employers/{employer.slug}",
+            **({"logo": f"{base}/employers/{employer.slug}/logo"} if getattr(employer, "logo_path", None) else {}),
         },
         "identifier": {
             "@type": "PropertyValue",
@@ -82,6 +83,7 @@ def job_posting(listing, details: dict[str, list[str]], employer, base_url: str)
             "@type": "Place",
             "address": {
                 "@type": "PostalAddress",
+                **({"streetAddress": listing.street_address} if getattr(listing, "street_address", "") else {}),
                 "addressLocality": listing.city,
                 "addressRegion": listing.state,
                 "postalCode": listing.zip,

@@ -17,13 +17,15 @@ from listings import vocabulary as vocab
 # The fields a form, an import line and the JSON API share, in the order.
 LISTING_FIELDS = (
     "title", "description", "credentials_required", "credentials_any_of", "credentials_preferred", "settings",
-    "specialties", "code_sets", "work_mode", "zip", "remote_states", "employment_type", "min_years",
+    "specialties", "code_sets", "work_mode", "zip", "street_address", "remote_states", "employment_type", "min_years",
     "entry_level_ok", "pay_min", "pay_max", "pay_unit", "benefits", "application_deadline", "apply_url",
-    "requisition_id",
+    "requisition_id", "syndicate_opt_out",
 )
 LIST_FIELDS = ("credentials_required", "credentials_any_of", "credentials_preferred", "settings", "specialties",
                "code_sets", "remote_states")
+CHECKBOX_FIELDS = ("entry_level_ok", "syndicate_opt_out")
 TITLE_MAX, DESCRIPTION_MAX, BENEFITS_MAX, URL_MAX, REQUISITION_MAX = 200, 20000, 500, 500, 100
+STREET_MAX = 200
 
 
 def _unknown(noun: str) -> str:
@@ -50,6 +52,7 @@ class ListingForm(msgspec.Struct, kw_only=True):
     code_sets: Annotated[list[str], Choices(vocab.CODE_SETS, _unknown("code set"), case="lower", order="vocabulary")]
     work_mode: Annotated[str, Choice(40, "Choose remote, hybrid or on-site.", case="lower", allowed=vocab.WORK_MODES)]
     zip: Annotated[str, Text(10)]
+    street_address: Annotated[str, Text(STREET_MAX)] = ""
     remote_states: Annotated[list[str], Choices(
         vocab.US_STATES, "Unknown state code: {unknown}. Use two-letter codes such as CA.", case="upper",
         order="sorted")]
@@ -67,6 +70,7 @@ class ListingForm(msgspec.Struct, kw_only=True):
     application_deadline: Annotated[dt.date | None, Date()]
     apply_url: Annotated[str, Text(URL_MAX)]
     requisition_id: Annotated[str, Text(REQUISITION_MAX)]
+    syndicate_opt_out: Annotated[bool, Boolean()] = False
 
 
 class ListingTerms(msgspec.Struct, kw_only=True):
@@ -98,6 +102,8 @@ class ListingInput(ListingTerms, kw_only=True):
     application_deadline: dt.date | None
     apply_url: str
     requisition_id: str
+    street_address: str = ""
+    syndicate_opt_out: bool = False
     # derived
     normalised_title: str
     description_html: str

@@ -433,6 +433,8 @@ async def validate_listing(raw: Mapping[str, Any], *, credentials: dict[str, str
         application_deadline=form.application_deadline,
         apply_url=form.apply_url,
         requisition_id=form.requisition_id,
+        street_address=form.street_address if form.work_mode != "remote" else "",
+        syndicate_opt_out=form.syndicate_opt_out,
         normalised_title=normalise_title(form.title),
         description_html=render_markdown(form.description),
         city=place["city"],
@@ -470,6 +472,8 @@ def _columns(data: ListingInput) -> dict:
         Listing.application_deadline: data.application_deadline,
         Listing.apply_url: data.apply_url,
         Listing.requisition_id: data.requisition_id,
+        Listing.street_address: data.street_address,
+        Listing.syndicate_opt_out: data.syndicate_opt_out,
     }
 
 
@@ -640,6 +644,8 @@ def listing_values(listing: Listing, details: dict[str, list[str]]) -> dict[str,
         "application_deadline": listing.application_deadline,
         "apply_url": listing.apply_url,
         "requisition_id": listing.requisition_id,
+        "street_address": listing.street_address,
+        "syndicate_opt_out": listing.syndicate_opt_out,
     }
 
 

@@ -54,6 +54,7 @@ class Listing(Table, tablename="listings"):
     zip = Varchar(length=10, default="")
     city = Varchar(length=100, default="")
     state = Varchar(length=2, default="", index=True)  # location state (US two-letter)
+    street_address = Varchar(length=200, default="")  # optional; Google and Indeed want it for on-site jobs
     lat = DoublePrecision(null=True, default=None)
     lng = DoublePrecision(null=True, default=None)
     employment_type = Varchar(length=16)
@@ -68,6 +69,7 @@ class Listing(Table, tablename="listings"):
     application_deadline = Date(null=True, default=None)
     apply_url = Varchar(length=500, default="")
     requisition_id = Varchar(length=100, default="")
+    syndicate_opt_out = Boolean(default=False)  # the employer keeps this listing out of the Indeed/LinkedIn feeds
     duration_days = Integer(default=30)
     published_at = Timestamptz(null=True, default=None)
     expires_at = Timestamptz(null=True, default=None, index=True)

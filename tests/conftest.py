@@ -132,9 +132,10 @@ def frozen_clock(wall_clock):
 async def clean_database(database):
     """Every test starts from an empty database (reference data kept)."""
     yield
-    from listings import stats
+    from listings import feed_cache, stats
 
     stats.discard()  # unflushed view counts belong to the rows deleted below
+    feed_cache.discard()  # feeds built from the rows deleted below
     names = await _table_names()
     if ON_POSTGRES:
         await db.DB.run_ddl("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")

@@ -1,4 +1,4 @@
-"""Feeds: /sitemap.xml and /jobs.rss list exactly what visitors may see, as well-formed, properly escaped XML."""
+"""Feeds: the sitemaps and /jobs.rss list exactly what visitors may see, as well-formed, properly escaped XML."""
 
 from __future__ import annotations
 
@@ -19,6 +19,20 @@ async def make_listing(employer_id: int, title: str, **options) -> Listing:
                                                                 "pay": ("23.50", 28, "hour")} | options))
 
 
+async def sitemap_urls(browser) -> dict[str, str | None]:
+    """Every <url> of every child the sitemap index names: loc -> lastmod."""
+    index = ET.fromstring((await browser.get("/sitemap.xml")).content)
+    assert index.tag == f"{SM}sitemapindex"
+    entries: dict[str, str | None] = {}
+    for child in index.findall(f"{SM}sitemap"):
+        response = await browser.get(child.findtext(f"{SM}loc").removeprefix("http://testserver"))
+        assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
+        urlset = ET.fromstring(response.content)
+        assert urlset.tag == f"{SM}urlset"
+        entries.update({u.findtext(f"{SM}loc"): u.findtext(f"{SM}lastmod") for u in urlset.findall(f"{SM}url")})
+    return entries
+
+
 async def acme(browser) -> Employer:
     await register_employer(browser)
     return await Employer.objects().get(Employer.slug == "acme-health")
@@ -31,11 +45,7 @@ async def test_sitemap_is_well_formed_and_lists_published_listings_and_employer_
     hidden = await make_listing(employer.id, "Hidden Auditor", hidden=True)
     no_slug = await make_listing(employer.id, "Slugless Coder", slug="")
 
-    response = await make_browser().get("/sitemap.xml")
-    assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
-    root = ET.fromstring(response.content)
-    assert root.tag == f"{SM}urlset"
-    entries = {u.findtext(f"{SM}loc"): u.findtext(f"{SM}lastmod") for u in root.findall(f"{SM}url")}
+    entries = await sitemap_urls(make_browser())
     listing_url = f"http://testserver/jobs/{live.id}/inpatient-coder-iii"
     assert listing_url in entries
     assert f"http://testserver/jobs/{no_slug.id}/job" in entries
@@ -52,8 +62,8 @@ async def test_suspended_employers_and_their_listings_leave_the_sitemap(browser,
     employer = await acme(browser)
     listing = await make_listing(employer.id, "Coder")
     await Employer.update({Employer.suspended: True}).where(Employer.id == employer.id)
-    text = (await make_browser().get("/sitemap.xml")).text
-    assert "/employers/acme-health" not in text and f"/jobs/{listing.id}/" not in text
+    urls = await sitemap_urls(make_browser())
+    assert "http://testserver/employers/acme-health" not in urls and not [u for u in urls if f"/jobs/{listing.id}/" in u]
 
 
 async def test_rss_is_well_formed_escaped_and_lists_only_published_listings(browser, make_browser):
@@ -96,5 +106,6 @@ async def test_rss_holds_the_50_newest_listings(browser, make_browser):
 
 async def test_empty_feeds_are_still_valid_xml(make_browser):
     browser = make_browser()
-    assert ET.fromstring((await browser.get("/sitemap.xml")).content).tag == f"{SM}urlset"
+    assert ET.fromstring((await browser.get("/sitemap.xml")).content).tag == f"{SM}sitemapindex"
+    assert not [u for u in await sitemap_urls(browser) if "/jobs/" in u and u.split("/jobs/")[1][:1].isdigit()]
     assert ET.fromstring((await browser.get("/jobs.rss")).content).find("channel/item") is None

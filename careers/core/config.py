@@ -90,6 +90,7 @@ class Settings:
     aws_access_key_id: str = ""
     aws_secret_access_key: str = ""
     metrics_token: str = ""  # /metrics answers only `Authorization: Bearer <this>`; unset = 404
+    sitemap_max_urls: int = 50_000  # URLs per child sitemap (the protocol's limit; SITEMAP_MAX_URLS, tests lower it)
     extra: dict = field(default_factory=dict)
 
     # ---- derived -----------------------------------------------------------------
@@ -241,6 +242,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", ""),
         aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", ""),
         metrics_token=env.get("METRICS_TOKEN", ""),
+        sitemap_max_urls=min(_positive_int(env, "SITEMAP_MAX_URLS", Settings.sitemap_max_urls), 50_000),
         trusted_proxies=_trusted_proxies(env),
         report_hide_threshold=_positive_int(env, "REPORT_HIDE_THRESHOLD", Settings.report_hide_threshold),
         report_min_account_age_hours=_positive_int(env, "REPORT_MIN_ACCOUNT_AGE_HOURS",
