@@ -48,7 +48,7 @@ async def syndicated_listings() -> list[dict]:
     """Every listing the aggregators may carry, oldest first, with its employer's name and its details."""
     rows = await visible_listings(
         Listing.all_columns(), Listing.employer.name.as_alias("employer_name"),
-    ).where(Listing.syndicate_opt_out == False).order_by(Listing.id)  # noqa: E712
+    ).where(Listing.syndicate_opt_out.eq(False)).order_by(Listing.id)
     ids = {row["id"] for row in rows}
     credentials: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for row in await ListingCredential.select(ListingCredential.listing, ListingCredential.credential,

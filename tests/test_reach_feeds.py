@@ -77,12 +77,13 @@ async def test_indeed_feed_lists_every_visible_listing_with_the_specified_fields
     }
     job = {tag: element.text or "" for tag, element in found[remote.title].items()}
     assert (job["city"], job["state"], job["postalcode"], job["streetaddress"]) == ("", "", "", "")
-    assert (job["salary"], job["jobtype"], job["remotetype"]) == ("$3.00 – $5.00 per chart", "contract", "Fully remote")
+    assert (job["salary"], job["jobtype"], job["remotetype"]) == (
+        "$3.00 – $5.00 per chart", "contract", "Fully remote")
     assert (job["education"], job["experience"], job["category"]) == ("", "Entry level", "Medical Coding")
     deadline = parsedate_to_datetime(job["expirationdate"])
     remote = await Listing.objects().get(Listing.id == remote.id)
     assert deadline == min(remote.expires_at.replace(microsecond=0),
-                           dt.datetime(2099, 1, 10, 23, 59, 59, tzinfo=dt.timezone.utc))
+                           dt.datetime(2099, 1, 10, 23, 59, 59, tzinfo=dt.UTC))
     assert found[yearly.title]["remotetype"].text == "Hybrid remote"
 
 
