@@ -24,7 +24,7 @@ from careers.core.errors import back_to
 from careers.core.web import form_list, form_str, read_form, redirect, render
 from employers.dependencies import current_employer
 from employers.tables import Employer
-from listings import jobposting, page_data, service, stats
+from listings import jobposting, page_data, readiness, service, stats
 from listings import vocabulary as vocab
 from listings.schemas import CHECKBOX_FIELDS, LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
 from listings.tables import Listing
@@ -68,11 +68,13 @@ def form_from_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def form_context(form: dict[str, Any], errors: dict[str, str], **extra: Any) -> dict[str, Any]:
+    employer = extra.get("employer")
     return {
         "form": form,
         "errors": errors,
         "credentials": await service.credential_choices(),
         "vocab": vocab,
+        "google_findings": readiness.for_form(form, employer) if employer is not None else [],
         **extra,
     }
 
@@ -106,6 +108,10 @@ async def listing_page_context(request: Request, settings: Settings, listing: Li
     if not preview:
         posting = jobposting.job_posting(listing, details, employer, settings.base_url)
         context["jsonld"] = jobposting.script_json(posting)
+    else:  # the "Google for Jobs" panel: what the posting will lack once published
+        context["google_findings"] = readiness.for_listing(listing, details, employer, settings.base_url)
+        context["google_fix_url"] = (f"/employer/listings/{listing.id}/edit" if listing.status in service.EDITABLE_STATES
+                                     else "")
 
     # ---- extra context from other domains ---------------------------------------------------
     # Other domains add what the listing page shows about the visitor here, as a plain dict merge, within the
