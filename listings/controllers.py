@@ -110,8 +110,8 @@ async def listing_page_context(request: Request, settings: Settings, listing: Li
         context["jsonld"] = jobposting.script_json(posting)
     else:  # the "Google for Jobs" panel: what the posting will lack once published
         context["google_findings"] = readiness.for_listing(listing, details, employer, settings.base_url)
-        context["google_fix_url"] = (f"/employer/listings/{listing.id}/edit" if listing.status in service.EDITABLE_STATES
-                                     else "")
+        editable = listing.status in service.EDITABLE_STATES
+        context["google_fix_url"] = f"/employer/listings/{listing.id}/edit" if editable else ""
 
     # ---- extra context from other domains ---------------------------------------------------
     # Other domains add what the listing page shows about the visitor here, as a plain dict merge, within the

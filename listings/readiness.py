@@ -138,9 +138,10 @@ def for_listing(listing: Any, details: dict[str, list[str]], employer: Any, base
 
 def _money(value: Any) -> Decimal | None:
     try:
-        return Decimal(str(value).replace(",", "").replace("$", "").strip())
+        amount = Decimal(str(value).replace(",", "").replace("$", "").strip())
     except (InvalidOperation, ValueError):
         return None
+    return amount if amount.is_finite() else None
 
 
 def _date(value: Any) -> dt.date | None:
@@ -159,10 +160,10 @@ def for_form(form: dict[str, Any], employer: Any, base_url: str = "",
     listing = SimpleNamespace(
         id=0, slug="", title=form.get("title") or "", description_html=render_markdown(form.get("description") or ""),
         published_at=None, expires_at=None, duration_days=30,
-        application_deadline=_date(form.get("application_deadline")), employment_type=form.get("employment_type"), requisition_id=form.get("requisition_id") or "",
-        apply_url=form.get("apply_url") or "", work_mode=form.get("work_mode") or "",
-        street_address=form.get("street_address") or "", zip=place.zip if place else "",
-        city=place.city if place else "", state=place.state if place else "",
+        application_deadline=_date(form.get("application_deadline")), employment_type=form.get("employment_type"),
+        requisition_id=form.get("requisition_id") or "", apply_url=form.get("apply_url") or "",
+        work_mode=form.get("work_mode") or "", street_address=form.get("street_address") or "",
+        zip=place.zip if place else "", city=place.city if place else "", state=place.state if place else "",
         pay_min=pay_min, pay_max=pay_max if pay_max is not None else pay_min,
         pay_unit=unit if pay_min is not None and unit in vocab.PAY_UNITS else "",
     )

@@ -17,8 +17,8 @@ from listings import vocabulary as vocab
 # The fields a form, an import line and the JSON API share, in the order.
 LISTING_FIELDS = (
     "title", "description", "credentials_required", "credentials_any_of", "credentials_preferred", "settings",
-    "specialties", "code_sets", "work_mode", "zip", "street_address", "remote_states", "employment_type", "min_years",
-    "entry_level_ok", "pay_min", "pay_max", "pay_unit", "benefits", "application_deadline", "apply_url",
+    "specialties", "code_sets", "work_mode", "zip", "street_address", "remote_states", "employment_type",
+    "min_years", "entry_level_ok", "pay_min", "pay_max", "pay_unit", "benefits", "application_deadline", "apply_url",
     "requisition_id", "syndicate_opt_out",
 )
 LIST_FIELDS = ("credentials_required", "credentials_any_of", "credentials_preferred", "settings", "specialties",

@@ -568,7 +568,7 @@ def _reviewed_changes(listing: Listing, details: dict[str, list[str]], data: Lis
         changed.append("apply link")
     if listing.work_mode != data.work_mode:
         changed.append("work mode")
-    if listing.zip != data.zip:
+    if listing.zip != data.zip or (listing.street_address or "") != data.street_address:
         changed.append("location")
     if set(details["remote_states"]) != set(data.remote_states):
         changed.append("remote states")

@@ -158,3 +158,14 @@ async def test_empty_feeds_are_valid_xml(browser):
     for feed in ("/feeds/indeed.xml", "/feeds/linkedin.xml"):
         root, found = jobs((await browser.get(feed)).content)
         assert found == {} and root.findtext("publisher") == "CareerCenter"
+
+
+async def test_an_unverified_employers_new_street_address_goes_back_to_review(browser):
+    await register_employer(browser)
+    listing_id = await post_listing(browser, street_address="1 Main St")
+    await service.transition(listing_id, "published", actor_kind="admin")
+    saved = await browser.submit(f"/employer/listings/{listing_id}/edit", full_form(street_address="9 Other Rd"))
+    assert saved.status_code == 303, saved.text
+    listing = await Listing.objects().get(Listing.id == listing_id)
+    assert (listing.status, listing.street_address) == ("in_review", "9 Other Rd")
+    assert jobs((await browser.get("/feeds/indeed.xml")).content)[1] == {}
