@@ -18,7 +18,7 @@ from litestar import Request, Response, get
 
 from careers.core.config import Settings
 from listings import feed_cache, jobposting
-from listings.feeds import FEED_CACHE, listing_url, rfc822, visible_listings, xml_text
+from listings.feeds import FEED_CACHE, listing_url, rfc822, visible_listings, w3c_datetime, xml_text
 from listings.tables import Listing, ListingCredential, ListingSetting
 from listings.vocabulary import SETTINGS, pay_text
 
@@ -65,6 +65,11 @@ async def syndicated_listings() -> list[dict]:
     return rows
 
 
+def iso8601(value: dt.datetime | None) -> str:
+    """UTC ISO 8601 with a Z ("2026-03-01T09:30:00Z"), the date format Indeed's current spec asks for."""
+    return (w3c_datetime(value) or "").replace("+00:00", "Z")
+
+
 def _tracked(settings: Settings, row: dict, source: str) -> str:
     return f"{listing_url(settings, row['id'], row['slug'])}?utm_source={source}"
 
@@ -92,7 +97,7 @@ def indeed_job(settings: Settings, row: dict) -> str:
     """One <job> of the Indeed feed."""
     fields = [
         element("title", row["title"]),
-        element("date", rfc822(row["published_at"])),
+        element("date", iso8601(row["published_at"])),
         element("referencenumber", row["id"]),
         element("requisitionid", row["requisition_id"]),
         element("url", _tracked(settings, row, "indeed")),
@@ -109,7 +114,7 @@ def indeed_job(settings: Settings, row: dict) -> str:
         element("jobtype", INDEED_JOB_TYPES[row["employment_type"]]),
         element("category", ", ".join([CATEGORY, *row["settings"]])),
         element("experience", _experience(row)),
-        element("expirationdate", rfc822(_valid_through(row))),
+        element("expirationdate", iso8601(_valid_through(row))),
         element("remotetype", INDEED_REMOTE_TYPES.get(row["work_mode"], "")),
     ]
     return "<job>" + "".join(fields) + "</job>"

@@ -63,8 +63,8 @@ async def test_indeed_feed_lists_every_visible_listing_with_the_specified_fields
 
     job = {tag: element.text or "" for tag, element in found[onsite.title].items()}
     onsite = await Listing.objects().get(Listing.id == onsite.id)
-    assert parsedate_to_datetime(job.pop("date")) == onsite.published_at.replace(microsecond=0)
-    assert parsedate_to_datetime(job.pop("expirationdate")) == onsite.expires_at.replace(microsecond=0)
+    assert job.pop("date") == onsite.published_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert job.pop("expirationdate") == onsite.expires_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert job == {
         "title": "Inpatient Coder ]]> <b>III</b>", "referencenumber": str(onsite.id), "requisitionid": "REQ-7",
         "url": f"http://testserver/jobs/{onsite.id}/{onsite.slug}?utm_source=indeed",
@@ -80,7 +80,7 @@ async def test_indeed_feed_lists_every_visible_listing_with_the_specified_fields
     assert (job["salary"], job["jobtype"], job["remotetype"]) == (
         "$3.00 – $5.00 per chart", "contract", "Fully remote")
     assert (job["education"], job["experience"], job["category"]) == ("", "Entry level", "Medical Coding")
-    deadline = parsedate_to_datetime(job["expirationdate"])
+    deadline = dt.datetime.fromisoformat(job["expirationdate"])
     remote = await Listing.objects().get(Listing.id == remote.id)
     assert deadline == min(remote.expires_at.replace(microsecond=0),
                            dt.datetime(2099, 1, 10, 23, 59, 59, tzinfo=dt.UTC))
@@ -95,6 +95,9 @@ async def test_linkedin_feed_lists_every_visible_listing_with_the_specified_fiel
     assert [child.tag for child in root if child.tag != "job"] == ["publisher", "publisherUrl", "lastBuildDate",
                                                                    "expectedJobCount"]
     assert root.findtext("expectedJobCount") == "3"
+    rows = await Listing.objects().where(Listing.id.is_in([onsite.id, remote.id, yearly.id]))
+    newest = max(row.updated_at for row in rows).replace(microsecond=0)
+    assert parsedate_to_datetime(root.findtext("lastBuildDate")) == newest
     assert sorted(found) == sorted([onsite.title, remote.title, yearly.title])
     for job in root.findall("job"):
         assert [child.tag for child in job] == LINKEDIN_FIELDS
