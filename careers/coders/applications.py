@@ -15,6 +15,7 @@ from careers.coders.service import (
     CoderError,
     NotAllowed,
     get_or_create_profile,
+    is_withheld,
     listing_notice,
     listing_path,
     qualification_match,
@@ -124,13 +125,13 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
         raise NotAllowed()
     found, coder = await db.gather(listing_with_employer(listing_id), coder_side(user.id, listing_id))
     listing = found.listing if found else None
-    if listing is None or (listing.hidden and listing.status == ListingState.PUBLISHED) or listing.status in (
+    if listing is None or (is_withheld(listing) and listing.status == ListingState.PUBLISHED) or listing.status in (
             ListingState.DRAFT, ListingState.AWAITING_PAYMENT, ListingState.REJECTED):
         raise NotAllowed()
     if coder["application"] is not None:
         return ApplyResult(coder["application"]["id"], False, coder["application"]["created_at"])
     if listing.status != ListingState.PUBLISHED:
-        raise CoderError(listing_notice(listing.status, listing.hidden) + " It no longer accepts applications.")
+        raise CoderError(listing_notice(listing.status, is_withheld(listing)) + " It no longer accepts applications.")
     if not user.email_confirmed:
         raise CoderError("Confirm your email address before applying: open the link we mailed you, "
                          "or ask for a new one on your account page.")
@@ -301,6 +302,7 @@ async def my_applications(user_id: int) -> list[dict[str, Any]]:
         Application.resume_key, Application.listing.id.as_alias("listing_id"),
         Application.listing.title.as_alias("title"), Application.listing.slug.as_alias("slug"),
         Application.listing.status.as_alias("listing_status"), Application.listing.hidden.as_alias("hidden"),
+        Application.listing.paused.as_alias("paused"),
         Application.listing.employer.name.as_alias("employer_name"),
     ).where(Application.coder == user_id).order_by(Application.created_at, ascending=False).order_by(
         Application.id, ascending=False)
@@ -323,7 +325,7 @@ async def my_applications(user_id: int) -> list[dict[str, Any]]:
             "stage_label": STAGE_LABELS.get(a["stage"], a["stage"]),
             "events": by_app.get(a["id"], []),
             "listing_url": listing_path(a["listing_id"], a["slug"]),
-            "listing_notice": listing_notice(a["listing_status"], a["hidden"]),
+            "listing_notice": listing_notice(a["listing_status"], is_withheld(a)),
             "listing_changed_at": listing_changes.get(a["listing_id"]),
             "can_withdraw": a["stage"] not in FINAL_STAGES,
             "has_resume": bool(a.pop("resume_key")),
