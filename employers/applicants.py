@@ -418,8 +418,10 @@ async def add_note(application_id: int, user_id: int, body: str) -> int:
         raise ApplicantError("Write the note first.", "body")
     if len(body) > NOTE_MAX:
         raise ApplicantError(f"Keep a note to {NOTE_MAX} characters (it has {len(body)}).", "body")
-    rows = await ApplicationNote.insert(ApplicationNote(application=application_id, employer=listing.employer,
-                                                        author=user_id, body=body)).returning(ApplicationNote.id)
+    async with db.transaction():
+        rows = await ApplicationNote.insert(ApplicationNote(application=application_id, employer=listing.employer,
+                                                            author=user_id, body=body)).returning(ApplicationNote.id)
+        await coder_applications.mark_employer_action(application_id)  # a note is the employer answering
     return rows[0]["id"]
 
 

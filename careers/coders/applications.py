@@ -21,6 +21,7 @@ from careers.coders.service import (
     qualification_match,
 )
 from careers.coders.tables import Application, ApplicationEvent, ApplicationStage
+from careers.coders.untouched import mark_employer_action, response_notice
 from careers.core import clock, db, mail
 from careers.core.config import Settings
 from careers.core.storage import new_key, storage_for
@@ -248,6 +249,8 @@ async def move_application(application_id: int, to_stage: str, actor_user_id: in
         await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=actor_user_id,
                                                        actor_kind=actor_kind, from_stage=app.stage, to_stage=to_stage,
                                                        note=note))
+        if actor_kind == "employer":  # automatic moves (system) and staff (admin) are not the employer answering
+            await mark_employer_action(application_id)
         if to_stage in STAGE_MAILS and app.coder_deleted_at is None:
             await _mail_coder_stage(app, to_stage, note, settings)
 
@@ -299,7 +302,7 @@ async def my_applications(user_id: int) -> list[dict[str, Any]]:
     """The coder's applications, newest first, each with its history in plain words and the job's status."""
     apps = await Application.select(
         Application.id, Application.stage, Application.created_at, Application.viewed_at, Application.cover_note,
-        Application.resume_key, Application.listing.id.as_alias("listing_id"),
+        Application.resume_key, Application.first_employer_action_at, Application.listing.id.as_alias("listing_id"),
         Application.listing.title.as_alias("title"), Application.listing.slug.as_alias("slug"),
         Application.listing.status.as_alias("listing_status"), Application.listing.hidden.as_alias("hidden"),
         Application.listing.paused.as_alias("paused"),
@@ -328,6 +331,7 @@ async def my_applications(user_id: int) -> list[dict[str, Any]]:
             "listing_notice": listing_notice(a["listing_status"], is_withheld(a)),
             "listing_changed_at": listing_changes.get(a["listing_id"]),
             "can_withdraw": a["stage"] not in FINAL_STAGES,
+            "response_notice": response_notice(a),
             "has_resume": bool(a.pop("resume_key")),
         })
     return out
