@@ -159,6 +159,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
                 profile_snapshot=json.dumps(snapshot, default=str), resume_key=resume_copy,
                 resume_filename=profile.resume_filename if resume_copy else "",
                 resume_content_type=profile.resume_content_type if resume_copy else "",
+                created_at=clock.now(), updated_at=clock.now(),  # the 10- and 30-day rules read this clock
             )).on_conflict(target=Application.listing_coder, action="DO NOTHING").returning(Application.id)
             if rows:
                 application_id = rows[0]["id"]
