@@ -282,3 +282,34 @@ async def test_the_admin_dashboard_lists_listings_at_risk_of_being_ghost_jobs(fr
 
     figures = await dashboard_figures()
     assert [r["title"] for r in figures.ghost_risk] == ["Stale coder"]
+
+
+# ---- the demo board ------------------------------------------------------------------------------------------
+
+
+async def test_the_demo_shows_a_recent_an_awaiting_and_a_paused_listing_and_an_untouched_application(
+        browser, frozen_clock):
+    import io
+
+    from careers.coders import untouched
+    from careers.coders.tables import Application
+    from listings.commands import seed_demo
+
+    assert await seed_demo(out=io.StringIO()) == 0
+    assert await seed_demo(out=io.StringIO()) == 0  # idempotent
+    now = clock.now()
+    rows = {r["requisition_id"]: r for r in await Listing.select(
+        Listing.id, Listing.requisition_id, Listing.confirmed_at, Listing.paused, Listing.employer).where(
+        Listing.requisition_id.is_in(["DEMO-001", "DEMO-009", "DEMO-017"]))}
+    assert rows["DEMO-001"]["confirmed_at"] == now and not rows["DEMO-001"]["paused"]
+    assert rows["DEMO-009"]["confirmed_at"] == now - 16 * DAY and not rows["DEMO-009"]["paused"]
+    assert rows["DEMO-017"]["paused"]
+    assert len({r["employer"] for r in rows.values()}) == 1
+    await login(browser, "hr@mercyridge.example.com", "demo-password-2026")
+    dashboard = words((await browser.get("/employer")).text)
+    assert "Paused — confirm it's still open" in dashboard
+    assert dashboard.count("Confirm it's still open") >= 2  # the paused one and the one awaiting reconfirmation
+
+    apps = await Application.select().where(Application.first_employer_action_at.is_null())
+    notices = [untouched.response_notice(a) for a in apps]
+    assert "No response yet from the employer (11 days)" in notices
