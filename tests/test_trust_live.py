@@ -257,6 +257,24 @@ async def test_an_employer_who_turned_reminders_off_gets_none_but_the_listing_st
     assert (await Listing.objects().get(Listing.id == listing.id)).paused
 
 
+async def test_a_coder_who_turned_digests_off_gets_none_until_turning_them_on(browser, make_browser, settings):
+    from careers.coders import alerts
+    from careers.coders.tables import JobAlert
+    from tests.conftest import register_coder
+
+    await register_employer(make_browser())
+    await register_coder(browser, "casey@example.org")
+    await browser.submit("/alerts", {"query": "credential=CPC", "frequency": "daily"})
+    alert = await JobAlert.objects().get(JobAlert.email == "casey@example.org")
+    await acme_listing("New CPC job", now=alert.created_at + dt.timedelta(hours=1))
+    await Worker(settings, periodic=[]).drain()
+    await browser.submit("/account/mail", {})  # every box unticked
+    later = alert.created_at + DAY + dt.timedelta(minutes=1)
+    assert await alerts.send_due_digests(settings, now=later) == 0
+    await browser.submit("/account/mail", {"wanted": ["alert_digests"]})
+    assert await alerts.send_due_digests(settings, now=later) == 1
+
+
 async def test_an_unknown_mail_kind_is_a_programming_error():
     with pytest.raises(mail_prefs.UnknownMailKind):
         await mail_prefs.wants(1, "newsletter")
