@@ -258,7 +258,8 @@ def public_where():
 
 def public_sql(alias: str = "l") -> tuple[list[str], list[Any]]:
     """`is_public` as raw SQL conditions (ANDed, `{}` placeholders) over the listings table named `alias`."""
-    return [f"{alias}.status = {{}}", f"{alias}.hidden = {{}}", f"{alias}.paused = {{}}"], [PUBLISHED.value, False, False]
+    conditions = [f"{alias}.status = {{}}", f"{alias}.hidden = {{}}", f"{alias}.paused = {{}}"]
+    return conditions, [PUBLISHED.value, False, False]
 
 
 # =====================================================================================

@@ -18,7 +18,7 @@ from listings import service as listings
 from listings.liveness import service as liveness
 from listings.tables import Listing, ListingEvent, ListingLink
 from tests import factories
-from tests.conftest import follow_mailed_link, link_in, login, outbox_mail, register_employer, sent_mail
+from tests.conftest import follow_mailed_link, link_in, login, register_employer, sent_mail
 from tests.search_helpers import fresh_index, ids
 
 DAY = dt.timedelta(days=1)

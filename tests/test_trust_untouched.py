@@ -101,7 +101,8 @@ async def test_an_employer_stage_change_is_an_answer_and_the_notice_goes(browser
     assert "Likely not moving forward" not in page and "No response yet" not in page
     clock.advance(DAY)
     await coder_applications.move_application(app_id, "interviewing", None)  # later moves keep the first time
-    assert (await Application.objects().get(Application.id == app_id)).first_employer_action_at == app.first_employer_action_at
+    later = await Application.objects().get(Application.id == app_id)
+    assert later.first_employer_action_at == app.first_employer_action_at
 
 
 async def test_an_automatic_move_is_not_an_answer_but_a_note_by_the_employer_is(browser, make_browser, settings):

@@ -81,7 +81,8 @@ async def set_wanted(user_id: int, role: str, wanted: set[str]) -> None:
     async with db.transaction():
         if names:
             await MailOptOut.delete().where((MailOptOut.user == user_id) & MailOptOut.kind.is_in(names))
-        off = [MailOptOut(user=user_id, kind=name, user_kind=f"{user_id}:{name}") for name in names if name not in wanted]
+        off = [MailOptOut(user=user_id, kind=name, user_kind=f"{user_id}:{name}")
+               for name in names if name not in wanted]
         if off:
             await MailOptOut.insert(*off)
 

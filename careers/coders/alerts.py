@@ -19,8 +19,8 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from careers.accounts import service as accounts
 from careers.accounts import mail_prefs
+from careers.accounts import service as accounts
 from careers.coders.tables import AlertSentListing, JobAlert
 from careers.core import clock, db, mail
 from careers.core.config import Settings

@@ -11,7 +11,6 @@ from typing import Any
 from careers.coders.applications import COVER_NOTE_MAX, STAGE_LABELS
 from careers.coders.listing_reads import coder_side
 from careers.coders.service import is_public, is_withheld, listing_notice, qualification_match
-from listings.vocabulary import ListingState
 
 
 async def listing_panel(user: Any, listing: Any, details: dict[str, list[str]]) -> dict[str, Any]:

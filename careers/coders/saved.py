@@ -7,7 +7,7 @@ from typing import Any
 from careers.coders.service import NotAllowed, is_public, is_withheld, listing_notice, listing_path
 from careers.coders.tables import Application, SavedJob
 from listings.tables import Listing
-from listings.vocabulary import WORK_MODES, ListingState
+from listings.vocabulary import WORK_MODES
 
 
 async def save_job(user_id: int, listing_id: int) -> None:
@@ -39,12 +39,14 @@ async def saved_jobs(user_id: int) -> list[dict[str, Any]]:
     rows = await SavedJob.select(
         SavedJob.created_at, SavedJob.listing.id.as_alias("listing_id"), SavedJob.listing.title.as_alias("title"),
         SavedJob.listing.slug.as_alias("slug"), SavedJob.listing.status.as_alias("status"),
-        SavedJob.listing.hidden.as_alias("hidden"), SavedJob.listing.paused.as_alias("paused"), SavedJob.listing.city.as_alias("city"),
+        SavedJob.listing.hidden.as_alias("hidden"), SavedJob.listing.paused.as_alias("paused"),
+        SavedJob.listing.city.as_alias("city"),
         SavedJob.listing.state.as_alias("state"), SavedJob.listing.work_mode.as_alias("work_mode"),
         SavedJob.listing.expires_at.as_alias("expires_at"),
         SavedJob.listing.employer.name.as_alias("employer_name"),
     ).where(SavedJob.user == user_id).order_by(SavedJob.created_at, ascending=False).order_by(SavedJob.id, ascending=False)
     applied = {r["listing"] for r in await Application.select(Application.listing).where(Application.coder == user_id)}
-    return [{**r, "listing_url": listing_path(r["listing_id"], r["slug"]), "notice": listing_notice(r["status"], is_withheld(r)),
+    return [{**r, "listing_url": listing_path(r["listing_id"], r["slug"]),
+             "notice": listing_notice(r["status"], is_withheld(r)),
              "work_mode_label": WORK_MODES.get(r["work_mode"], r["work_mode"]), "applied": r["listing_id"] in applied}
             for r in rows]

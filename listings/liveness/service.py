@@ -255,7 +255,8 @@ async def _compose_reconfirm(payload: dict, settings: Settings) -> dict | None:
     confirmed = confirmed_on(listing)
     pause_on = filters.date(confirmed + PAUSE_AFTER) if confirmed else "soon"
     return {"to": payload["to"], "subject": payload["subject"], "text": (
-        f"Your job listing “{listing.title}” on CareerCenter was last confirmed open on {filters.date(confirmed)}.\n\n"
+        f"Your job listing “{listing.title}” on CareerCenter was last confirmed open on "
+        f"{filters.date(confirmed)}.\n\n"
         f"Is it still open? Confirm it with one button here (the link works once, for 14 days):\n"
         f"{_base(settings)}/listings/reconfirm?token={token}\n\n"
         f"If it is not confirmed, it leaves the site and search on {pause_on} until you confirm it (its paid time "
