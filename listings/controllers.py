@@ -271,7 +271,7 @@ class AdminListingsController(Controller):
         page: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
         query = Listing.select(
-            Listing.id, Listing.title, Listing.status, Listing.hidden, Listing.slug, Listing.created_at,
+            Listing.id, Listing.title, Listing.status, Listing.hidden, Listing.paused, Listing.slug, Listing.created_at,
             Listing.expires_at, Listing.employer.name.as_alias("employer_name"),
         )
         status = status if status in service.STATE_LABELS else None
