@@ -190,6 +190,18 @@ async def test_paused_listings_count_as_invisible_everywhere_the_visibility_rule
     assert docs[paused.id] is None and docs[live.id]["confirmed_at_iso"]
 
 
+
+async def test_the_degraded_database_search_leaves_paused_listings_out_too(settings):
+    from search.service import parse_query, search_database
+
+    employer = await factories.make_employer("Acme Health", verified=True)
+    live = await factories.make_listing(employer, "Live coder")
+    paused = await factories.make_listing(employer, "Paused coder")
+    await Listing.update({Listing.paused: True}).where(Listing.id == paused.id)
+    result = await search_database(parse_query({}), settings)
+    assert [h["id"] for h in result.hits] == [live.id] and result.total == 1
+
+
 # ---- closing and expiry ask why --------------------------------------------------------------------------
 
 
