@@ -9,8 +9,9 @@ from careers.accounts.plugin import PLUGIN as ACCOUNTS
 from careers.coders.plugin import PLUGIN as CODERS
 from careers.core.registry import DomainPlugin
 from employers.plugin import PLUGIN as EMPLOYERS
+from listings.liveness.plugin import PLUGIN as LIVENESS
 from listings.moderation.plugin import PLUGIN as MODERATION
 from listings.plugin import PLUGIN as LISTINGS
 from search.plugin import PLUGIN as SEARCH
 
-DOMAINS: tuple[DomainPlugin, ...] = (ACCOUNTS, LISTINGS, SEARCH, BILLING, CODERS, EMPLOYERS, MODERATION)
+DOMAINS: tuple[DomainPlugin, ...] = (ACCOUNTS, LISTINGS, SEARCH, BILLING, CODERS, EMPLOYERS, MODERATION, LIVENESS)

@@ -29,6 +29,7 @@ from careers.core.errors import DomainError, NotFound
 from careers.core.text import sanitise_html
 from employers.tables import EmployerMember
 from employers.tracking.tables import ApplicationNote
+from listings.liveness import service as liveness
 from listings.page_data import listing_with_employer
 from listings.tables import Listing
 from listings.vocabulary import WORK_MODES, ListingState
@@ -417,8 +418,10 @@ async def add_note(application_id: int, user_id: int, body: str) -> int:
         raise ApplicantError("Write the note first.", "body")
     if len(body) > NOTE_MAX:
         raise ApplicantError(f"Keep a note to {NOTE_MAX} characters (it has {len(body)}).", "body")
-    rows = await ApplicationNote.insert(ApplicationNote(application=application_id, employer=listing.employer,
-                                                        author=user_id, body=body)).returning(ApplicationNote.id)
+    async with db.transaction():
+        rows = await ApplicationNote.insert(ApplicationNote(application=application_id, employer=listing.employer,
+                                                            author=user_id, body=body)).returning(ApplicationNote.id)
+        await coder_applications.mark_employer_action(application_id)  # a note is the employer answering
     return rows[0]["id"]
 
 
@@ -506,7 +509,8 @@ async def listing_figures(employer_id: int, since: dt.datetime | None) -> list[d
     fresh = "SUM(CASE WHEN created_at > {} THEN 1 ELSE 0 END)" if since is not None else "0"
     args: list[Any] = [since] if since is not None else []
     rows = await db.fetch(
-        "SELECT l.id, l.title, l.status, l.hidden, l.expires_at, l.updated_at, "
+        "SELECT l.id, l.title, l.status, l.hidden, l.paused, l.confirmed_at, l.published_at, l.expires_at, "
+        "l.updated_at, "
         "COALESCE(a.n, 0) AS applications, COALESCE(a.fresh, 0) AS new, "
         "COALESCE(s.views, 0) AS views, COALESCE(s.apply_clicks, 0) AS apply_clicks FROM listings l "
         "LEFT JOIN (SELECT listing, COUNT(*) AS n, " + fresh + " AS fresh FROM applications "
@@ -517,8 +521,10 @@ async def listing_figures(employer_id: int, since: dt.datetime | None) -> list[d
     for r in rows:
         for key in ("applications", "new", "views", "apply_clicks"):
             r[key] = int(r[key] or 0)
-        r["hidden"] = bool(r["hidden"])
-        r["expires_at"], r["updated_at"] = _as_datetime(r["expires_at"]), _as_datetime(r["updated_at"])
+        r["hidden"], r["paused"] = bool(r["hidden"]), bool(r["paused"])
+        for key in ("expires_at", "updated_at", "confirmed_at", "published_at"):
+            r[key] = _as_datetime(r[key])
+        r["reconfirm_due"] = liveness.needs_reconfirm(r)
     return rows
 
 

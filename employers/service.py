@@ -23,6 +23,7 @@ from careers.core.errors import Invalid, NotFound
 from careers.core.forms import has_control_characters
 from careers.core.storage import Storage, new_key
 from employers.tables import Employer, EmployerInvite, EmployerMember
+from listings import service as listings_service
 from listings.tables import Listing
 from listings.vocabulary import ListingState
 
@@ -419,9 +420,7 @@ async def published_listings(employer_id: int) -> list[dict]:
     rows = await Listing.select(
         Listing.id, Listing.title, Listing.slug, Listing.city, Listing.state, Listing.work_mode, Listing.published_at
     ).where(
-        (Listing.employer == employer_id)
-        & (Listing.status == ListingState.PUBLISHED.value)
-        & (Listing.hidden.eq(False))
+        (Listing.employer == employer_id) & listings_service.public_where()
     ).order_by(Listing.published_at, ascending=False)
     for row in rows:
         row["path"] = listing_path(row["id"], row["slug"])

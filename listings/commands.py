@@ -21,6 +21,7 @@ from careers.core import clock, db, geo
 from employers.service import unique_slug
 from employers.tables import Employer, EmployerMember
 from listings import service
+from listings.liveness.demo import seed_demo_liveness
 from listings.schemas import LISTING_FIELDS, ListingInput
 
 IMPORT_FIELDS = frozenset(LISTING_FIELDS) | {"expires_at"}
@@ -402,6 +403,7 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
             coder_ids.append(user.id)
 
     await coders.seed_demo_profiles(coder_ids)  # idempotent: profiles, resumes and applications for the demo coders
+    await seed_demo_liveness(now)  # confirmed today, awaiting reconfirmation, paused
 
     print(f"Demo data: {len(DEMO_EMPLOYERS)} employers, {DEMO_LISTINGS} listings, {DEMO_CODERS} coders "
           f"({created['employers']} employers, {created['listings']} listings and {created['coders']} coders "

@@ -26,6 +26,7 @@ from employers.dependencies import current_employer
 from employers.tables import Employer
 from listings import jobposting, page_data, readiness, service, stats
 from listings import vocabulary as vocab
+from listings.liveness import service as liveness
 from listings.schemas import CHECKBOX_FIELDS, LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
 from listings.tables import Listing
 from search import service as search_service
@@ -186,6 +187,7 @@ class EmployerListingsController(Controller):
             "public_path": service.listing_path(listing),
             "is_live": service.is_public(listing),
             "counts": (await stats.totals([listing.id]))[listing.id],
+            "close_reasons": liveness.CLOSE_REASONS,
         })
 
     @get("/{listing_id:int}/edit")
@@ -231,7 +233,10 @@ class EmployerListingsController(Controller):
         listing = await _own_listing(request, listing_id)
         form = await read_form(request)
         reason = "filled" if form_str(form, "reason") != "closed" else "closed by the employer"
-        await service.close_listing(listing.id, actor_id=request.user.id, reason=reason)
+        answer = form_str(form, "close_reason", 32)
+        if answer:  # the manage page's form always asks why; the answer is kept on the listing
+            reason = liveness.CLOSE_REASONS[liveness.check_close_reason(answer)]
+        await service.close_listing(listing.id, actor_id=request.user.id, reason=reason, close_reason=answer)
         return redirect(request, f"/employer/listings/{listing.id}",
                         "The listing is closed and has left the site and search.", "success")
 
@@ -272,7 +277,7 @@ class AdminListingsController(Controller):
         page: Annotated[int, QueryParameter(name="page", ge=1)] = 1,
     ) -> Template:
         query = Listing.select(
-            Listing.id, Listing.title, Listing.status, Listing.hidden, Listing.slug, Listing.created_at,
+            Listing.id, Listing.title, Listing.status, Listing.hidden, Listing.paused, Listing.slug, Listing.created_at,
             Listing.expires_at, Listing.employer.name.as_alias("employer_name"),
         )
         status = status if status in service.STATE_LABELS else None
@@ -311,9 +316,10 @@ class AdminListingsController(Controller):
 
 
 def _may_show(listing: Listing | None) -> bool:
-    """The public may ask for a listing published or gone (expired, closed, removed), never a hidden one."""
-    return listing is not None and not listing.hidden and (service.is_public(listing)
-                                                           or listing.status in service.GONE_STATES)
+    """The public may ask for a visible listing or a gone one (expired, closed, removed), never a hidden or paused
+    one (a paused listing answers 404 until its employer reconfirms it)."""
+    return listing is not None and (service.is_public(listing)
+                                    or (listing.status in service.GONE_STATES and not listing.hidden))
 
 
 async def _public_listing(listing_id: int) -> Listing:

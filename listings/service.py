@@ -159,6 +159,7 @@ async def transition(listing_id: int, to_status: str, *, actor_kind: str, actor_
                 changes[Listing.published_at] = now
             changes[Listing.approved_snapshot] = json.dumps(snapshot(listing))
             changes[Listing.expiry_warned_at] = None
+            changes.update(confirmed_changes(now))  # publishing is a confirmation that the job is open
         await Listing.update(changes).where(Listing.id == listing_id)
         await record_event(listing_id, from_status, to_status, actor_kind, actor_id, reason)
         if PUBLISHED in (from_status, to_status):
@@ -180,7 +181,7 @@ async def renew(listing_id: int, days: int, *, actor_kind: str, actor_id: int | 
             raise IllegalTransition("Only a published or expired listing can be renewed.")
         base = max(listing.expires_at or now, now)
         await Listing.update({Listing.expires_at: base + dt.timedelta(days=days), Listing.expiry_warned_at: None,
-                              Listing.updated_at: now}).where(Listing.id == listing_id)
+                              Listing.updated_at: now, **confirmed_changes(now)}).where(Listing.id == listing_id)
         await record_event(listing_id, PUBLISHED, PUBLISHED, actor_kind, actor_id, f"renewed for {days} days")
         await outbox.enqueue(outbox.SEARCH_SYNC, {"listing_id": listing_id})
         return await Listing.objects().get(Listing.id == listing_id)
@@ -198,6 +199,12 @@ async def set_hidden(listing_id: int, hidden: bool, *, actor_kind: str, actor_id
                            ("hidden: " if hidden else "unhidden: ") + reason)
         await outbox.enqueue(outbox.SEARCH_SYNC, {"listing_id": listing_id})
         return await Listing.objects().get(Listing.id == listing_id)
+
+
+def confirmed_changes(now: dt.datetime) -> dict:
+    """The columns an employer's confirmation that the job is open sets (publishing, renewing, reconfirming):
+    a new 14-day period with no reminder sent yet, and no pause."""
+    return {Listing.confirmed_at: now, Listing.paused: False, Listing.reconfirm_reminded_at: None}
 
 
 async def set_featured(listing_id: int, featured: bool = True, *, actor_kind: str = "webhook") -> None:
@@ -228,17 +235,31 @@ async def expire_due(now: dt.datetime | None = None) -> list[int]:
 
 
 def is_public(listing: Listing | Mapping[str, Any]) -> bool:
-    """The one visibility rule for a listing row (a Listing or a selected dict): published and not hidden.
+    """The one visibility rule for a listing row (a Listing or a selected dict): published, not hidden (reports,
+    disputes) and not paused (unconfirmed for 21 days, `listings.liveness`).
 
-    `public_where()` is the same rule as a query condition; change both together."""
+    `public_where()` and `public_sql()` are the same rule as query conditions; change all three together."""
     if isinstance(listing, Mapping):
-        return listing["status"] == PUBLISHED and not listing["hidden"]
-    return listing.status == PUBLISHED and not listing.hidden
+        return listing["status"] == PUBLISHED and not listing["hidden"] and not listing["paused"]
+    return listing.status == PUBLISHED and not listing.hidden and not listing.paused
+
+
+def is_withheld(listing: Listing | Mapping[str, Any]) -> bool:
+    """Kept from the public whatever its state: hidden or paused (a gone listing's 410 page is not shown either)."""
+    if isinstance(listing, Mapping):
+        return bool(listing["hidden"] or listing["paused"])
+    return bool(listing.hidden or listing.paused)
 
 
 def public_where():
     """The query condition of `is_public`: the listings a visitor may see, search may index and feeds may list."""
-    return (Listing.status == PUBLISHED) & (Listing.hidden == False)  # noqa: E712
+    return (Listing.status == PUBLISHED) & (Listing.hidden == False) & (Listing.paused == False)  # noqa: E712
+
+
+def public_sql(alias: str = "l") -> tuple[list[str], list[Any]]:
+    """`is_public` as raw SQL conditions (ANDed, `{}` placeholders) over the listings table named `alias`."""
+    conditions = [f"{alias}.status = {{}}", f"{alias}.hidden = {{}}", f"{alias}.paused = {{}}"]
+    return conditions, [PUBLISHED.value, False, False]
 
 
 # =====================================================================================
@@ -691,9 +712,16 @@ async def listing_for_member(listing_id: int, user_id: int) -> Listing | None:
     return await Listing.objects().where((Listing.id == listing_id) & Listing.employer.is_in(employer_ids)).first()
 
 
-async def close_listing(listing_id: int, *, actor_id: int | None = None, reason: str = "filled") -> Listing:
-    """The employer marks a published listing filled or closed: it leaves the site and search."""
-    return await transition(listing_id, CLOSED, actor_kind="employer", actor_id=actor_id, reason=reason)
+async def close_listing(listing_id: int, *, actor_id: int | None = None, reason: str = "filled",
+                        close_reason: str = "") -> Listing:
+    """The employer marks a published listing filled or closed: it leaves the site and search. `close_reason`
+    (a `listings.liveness.CLOSE_REASONS` key, checked by the caller) is kept on the listing."""
+    async with db.transaction():
+        closed = await transition(listing_id, CLOSED, actor_kind="employer", actor_id=actor_id, reason=reason)
+        if close_reason:
+            await Listing.update({Listing.close_reason: close_reason}).where(Listing.id == listing_id)
+            closed.close_reason = close_reason
+        return closed
 
 
 async def publish_without_payment(listing_id: int, *, admin_id: int | None = None,

@@ -80,6 +80,13 @@ class Listing(Table, tablename="listings"):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     version = Integer(default=1)  # +1 on every edit: an approval names the version the admin saw
+    # Live listings (issue 18, listings/liveness): publishing is the first confirmation, the employer reconfirms
+    # every 14 days; 21 days unconfirmed pauses it (a flag like `hidden`, not a state: paid time keeps running).
+    confirmed_at = Timestamptz(null=True, default=None)
+    paused = Boolean(default=False)
+    reconfirm_reminded_at = Timestamptz(null=True, default=None)  # the reminder of the current period went
+    close_reason = Varchar(length=24, default="")  # liveness.CLOSE_REASONS key, asked on closing or expiry
+    close_reason_asked_at = Timestamptz(null=True, default=None)  # the expiry's "why did it end?" mail went
 
 
 class ListingCredential(Table, tablename="listing_credentials"):
@@ -107,6 +114,21 @@ class ListingEvent(Table, tablename="listing_events"):
     to_status = Varchar(length=20)
     reason = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ListingLink(Table, tablename="listing_links"):
+    """A one-time link mailed to an employer's member about one listing (reconfirm it, say why it ended).
+
+    Only the token's sha256 is stored; a new link for the same listing, purpose and member ends the older one."""
+
+    id = Serial(primary_key=True)
+    token_hash = Varchar(length=64, unique=True)
+    purpose = Varchar(length=16)  # liveness.RECONFIRM, liveness.CLOSE_REASON
+    listing = ForeignKey(references=Listing, index=True)
+    user = ForeignKey(references=User, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
 
 
 class ListingDailyStat(Table, tablename="listing_daily_stats"):

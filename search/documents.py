@@ -31,7 +31,8 @@ EXCERPT_LENGTH = 300
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # also keeps the highlight sentinels out of listing text
 
 LISTING_COLUMNS = (
-    Listing.id, Listing.title, Listing.slug, Listing.status, Listing.hidden, Listing.featured,
+    Listing.id, Listing.title, Listing.slug, Listing.status, Listing.hidden, Listing.paused, Listing.confirmed_at,
+    Listing.featured,
     Listing.description_html, Listing.description_md, Listing.work_mode, Listing.zip, Listing.city, Listing.state,
     Listing.lat, Listing.lng, Listing.employment_type, Listing.entry_level_ok, Listing.pay_min, Listing.pay_max,
     Listing.pay_unit, Listing.pay_annual_min, Listing.pay_annual_max, Listing.published_at, Listing.expires_at,
@@ -169,6 +170,7 @@ def build_document(row: dict, joins: dict[str, list], credential_names: dict[str
         "expires_at": unix(row["expires_at"]),
         "published_at_iso": iso(row["published_at"]),
         "expires_at_iso": iso(row["expires_at"]),
+        "confirmed_at_iso": iso(row["confirmed_at"] or row["published_at"]),  # "Confirmed active N days ago"
         "featured": featured,
         "boosted_at": (published or 0) + (FEATURED_HEAD_START_SECONDS if featured else 0),
         "description_excerpt": description_excerpt(row["description_html"], row["description_md"]),

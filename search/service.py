@@ -53,6 +53,7 @@ from careers.core import clock, db, forms, geo
 from careers.core.config import Settings
 from careers.core.errors import Invalid
 from careers.core.forms import FormErrors
+from listings import service as listing_service
 from listings.tables import Credential
 from listings.vocabulary import ListingState
 from search.client import SearchEngineError, SearchUnavailable, http_for
@@ -85,7 +86,7 @@ RETRIEVE = [
     "credentials_any_of", "credentials_preferred", "settings", "specialties", "code_sets", "work_mode",
     "remote_states", "employment_type", "min_years", "benefits", "application_deadline", "apply_url",
     "requisition_id", "entry_level_ok", "pay_min", "pay_max", "pay_unit", "pay_annual_min",
-    "pay_annual_max", "published_at_iso", "expires_at_iso", "featured", "description_excerpt",
+    "pay_annual_max", "published_at_iso", "expires_at_iso", "confirmed_at_iso", "featured", "description_excerpt",
 ]
 
 
@@ -422,6 +423,7 @@ def _hit(doc: dict, query: SearchQuery, settings: Settings, formatted: dict | No
         "pay_annual_max": doc.get("pay_annual_max"),
         "published_at": doc.get("published_at_iso"),
         "expires_at": doc.get("expires_at_iso"),
+        "confirmed_at": doc.get("confirmed_at_iso"),
         "status": ListingState.PUBLISHED,
         "featured": doc.get("featured", False),
         "description_excerpt": doc.get("description_excerpt", ""),
@@ -539,8 +541,7 @@ def _placeholders(values) -> str:
 
 def database_conditions(query: SearchQuery, all_codes: frozenset[str] | None = None) -> tuple[list[str], list[Any]]:
     """SQL conditions (ANDed, `{}` placeholders) over `listings l JOIN employers e` for every filter of `query`."""
-    conds = ["l.status = {}", "l.hidden = {}"]
-    args: list[Any] = [ListingState.PUBLISHED.value, False]
+    conds, args = listing_service.public_sql("l")
     for word in query.text.split():
         conds.append("(LOWER(l.title) LIKE {} ESCAPE '\\' OR LOWER(e.name) LIKE {} ESCAPE '\\')")
         args += [_like(word), _like(word)]

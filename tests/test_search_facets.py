@@ -10,6 +10,7 @@ import pytest
 
 from careers import local
 from careers.core.geo import miles_between, zip_point
+from listings.tables import Listing
 from search import service
 from search.service import FACET_FILTERS, parse_query, search_listings
 from tests.conftest import Browser
@@ -162,6 +163,8 @@ async def test_posted_within_keeps_listings_published_in_the_last_n_days(setting
     ages = {"hours": dt.timedelta(hours=20), "days": dt.timedelta(days=2, hours=12),
             "week": dt.timedelta(days=6), "fortnight": dt.timedelta(days=13), "month": dt.timedelta(days=25)}
     made = {name: await make_listing(f"Coder {name}", required=["CPC"], now=now - age) for name, age in ages.items()}
+    # Their employers reconfirmed them today: a listing unconfirmed for 21 days would be paused (issue 18).
+    await Listing.update({Listing.confirmed_at: now}).where(Listing.id.is_in(list(made.values())))
     await worker.drain()
     expected = {"1": {"hours"}, "3": {"hours", "days"}, "7": {"hours", "days", "week"},
                 "14": {"hours", "days", "week", "fortnight"}, "30": set(ages)}

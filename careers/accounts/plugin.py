@@ -3,4 +3,5 @@
 from careers.core.registry import DomainPlugin
 
 PLUGIN = DomainPlugin.of("careers.accounts", "controllers:AccountController", "controllers:SecondFactorController",
-                         "controllers:AccountSecondFactorController", "service:handlers")
+                         "controllers:AccountSecondFactorController", "service:handlers",
+                         "mail_prefs:MailPreferencesController")

@@ -74,3 +74,13 @@ class AuditEntry(Table, tablename="audit_entries"):
     before = JSONB(null=True, default=None)
     after = JSONB(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class MailOptOut(Table, tablename="mail_opt_outs"):
+    """A kind of non-essential mail a person turned off (`careers/accounts/mail_prefs.py`); no row means wanted."""
+
+    id = Serial(primary_key=True)
+    user = ForeignKey(references=User, index=True, on_delete=OnDelete.cascade)
+    kind = Varchar(length=32)
+    user_kind = Varchar(length=48, unique=True)  # f"{user_id}:{kind}": one row per pair
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -19,6 +19,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from careers.accounts import mail_prefs
 from careers.accounts import service as accounts
 from careers.coders.tables import AlertSentListing, JobAlert
 from careers.core import clock, db, mail
@@ -288,6 +289,8 @@ async def send_digest(alert: JobAlert, settings: Settings, now: dt.datetime | No
     alert's timestamps are compared-and-set so two workers never send the same period twice.
     """
     now = now or clock.now()
+    if alert.user is not None and not await mail_prefs.wants(alert.user, "alert_digests"):
+        return 0  # the coder turned digests off at /account/mail (a guest alert has its own unsubscribe link)
     since = alert.created_at if alert.last_sent_at is None else alert.last_sent_at - INDEX_LAG
     hits = await matching_listings(alert, since, settings)
     ids = [int(h["id"]) for h in hits]

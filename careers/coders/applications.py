@@ -15,11 +15,13 @@ from careers.coders.service import (
     CoderError,
     NotAllowed,
     get_or_create_profile,
+    is_withheld,
     listing_notice,
     listing_path,
     qualification_match,
 )
 from careers.coders.tables import Application, ApplicationEvent, ApplicationStage
+from careers.coders.untouched import mark_employer_action, response_notice
 from careers.core import clock, db, mail
 from careers.core.config import Settings
 from careers.core.storage import new_key, storage_for
@@ -124,13 +126,13 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
         raise NotAllowed()
     found, coder = await db.gather(listing_with_employer(listing_id), coder_side(user.id, listing_id))
     listing = found.listing if found else None
-    if listing is None or (listing.hidden and listing.status == ListingState.PUBLISHED) or listing.status in (
+    if listing is None or (is_withheld(listing) and listing.status == ListingState.PUBLISHED) or listing.status in (
             ListingState.DRAFT, ListingState.AWAITING_PAYMENT, ListingState.REJECTED):
         raise NotAllowed()
     if coder["application"] is not None:
         return ApplyResult(coder["application"]["id"], False, coder["application"]["created_at"])
     if listing.status != ListingState.PUBLISHED:
-        raise CoderError(listing_notice(listing.status, listing.hidden) + " It no longer accepts applications.")
+        raise CoderError(listing_notice(listing.status, is_withheld(listing)) + " It no longer accepts applications.")
     if not user.email_confirmed:
         raise CoderError("Confirm your email address before applying: open the link we mailed you, "
                          "or ask for a new one on your account page.")
@@ -157,6 +159,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
                 profile_snapshot=json.dumps(snapshot, default=str), resume_key=resume_copy,
                 resume_filename=profile.resume_filename if resume_copy else "",
                 resume_content_type=profile.resume_content_type if resume_copy else "",
+                created_at=clock.now(), updated_at=clock.now(),  # the 10- and 30-day rules read this clock
             )).on_conflict(target=Application.listing_coder, action="DO NOTHING").returning(Application.id)
             if rows:
                 application_id = rows[0]["id"]
@@ -247,6 +250,8 @@ async def move_application(application_id: int, to_stage: str, actor_user_id: in
         await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=actor_user_id,
                                                        actor_kind=actor_kind, from_stage=app.stage, to_stage=to_stage,
                                                        note=note))
+        if actor_kind == "employer":  # automatic moves (system) and staff (admin) are not the employer answering
+            await mark_employer_action(application_id)
         if to_stage in STAGE_MAILS and app.coder_deleted_at is None:
             await _mail_coder_stage(app, to_stage, note, settings)
 
@@ -298,9 +303,10 @@ async def my_applications(user_id: int) -> list[dict[str, Any]]:
     """The coder's applications, newest first, each with its history in plain words and the job's status."""
     apps = await Application.select(
         Application.id, Application.stage, Application.created_at, Application.viewed_at, Application.cover_note,
-        Application.resume_key, Application.listing.id.as_alias("listing_id"),
+        Application.resume_key, Application.first_employer_action_at, Application.listing.id.as_alias("listing_id"),
         Application.listing.title.as_alias("title"), Application.listing.slug.as_alias("slug"),
         Application.listing.status.as_alias("listing_status"), Application.listing.hidden.as_alias("hidden"),
+        Application.listing.paused.as_alias("paused"),
         Application.listing.employer.name.as_alias("employer_name"),
     ).where(Application.coder == user_id).order_by(Application.created_at, ascending=False).order_by(
         Application.id, ascending=False)
@@ -323,9 +329,10 @@ async def my_applications(user_id: int) -> list[dict[str, Any]]:
             "stage_label": STAGE_LABELS.get(a["stage"], a["stage"]),
             "events": by_app.get(a["id"], []),
             "listing_url": listing_path(a["listing_id"], a["slug"]),
-            "listing_notice": listing_notice(a["listing_status"], a["hidden"]),
+            "listing_notice": listing_notice(a["listing_status"], is_withheld(a)),
             "listing_changed_at": listing_changes.get(a["listing_id"]),
             "can_withdraw": a["stage"] not in FINAL_STAGES,
+            "response_notice": response_notice(a),
             "has_resume": bool(a.pop("resume_key")),
         })
     return out

@@ -132,7 +132,18 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
         for listing in rng.sample(listings, k=min(len(listings), rng.randint(0, 3))):
             await _demo_application(listing["id"], user_id, details, resume_key, rng.choice(STAGE_PATHS), now, storage)
         made += 1
+    await _demo_untouched(user_ids, now)
     return made
+
+
+async def _demo_untouched(user_ids: list[int], now: dt.datetime) -> None:
+    """One demo application the employer never answered was sent 11 days ago: its coder sees "No response yet"."""
+    app = await Application.select(Application.id).where(
+        Application.coder.is_in(user_ids or [0]) & (Application.stage == _S.SUBMITTED)
+        & Application.first_employer_action_at.is_null()).order_by(Application.id).first()
+    if app is not None:
+        await Application.update({Application.created_at: now - dt.timedelta(days=11)}).where(
+            (Application.id == app["id"]) & (Application.created_at > now - dt.timedelta(days=10)))
 
 
 async def _demo_application(listing_id: int, user_id: int, details: dict, resume_key: str | None, stages: list[str],
@@ -147,7 +158,8 @@ async def _demo_application(listing_id: int, user_id: int, details: dict, resume
             cover_note="I would be glad to bring my coding experience to your team.",
             profile_snapshot=json.dumps(details, default=str), resume_key=copy_key,
             resume_filename="resume.pdf" if copy_key else "", resume_content_type=profiles.PDF_TYPE if copy_key else "",
-            viewed_at=now if len(stages) > 1 else None,
+            viewed_at=now if len(stages) > 1 else None, created_at=now, updated_at=now,
+            first_employer_action_at=now if len(stages) > 1 and stages[1] not in BY_CODER else None,
         )).on_conflict(target=Application.listing_coder, action="DO NOTHING").returning(Application.id)
         if not rows:
             if copy_key:

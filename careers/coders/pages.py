@@ -25,6 +25,7 @@ from careers.core.config import Settings
 from careers.core.errors import back_to
 from careers.core.proxies import request_client_address
 from careers.core.web import SESSION_COOKIE, form_str, found, read_form, redirect, render, safe_next
+from listings.service import is_public
 from listings.tables import Listing
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES, ListingState
 
@@ -94,17 +95,17 @@ async def _profile_page(request: Request, form: dict[str, Any] | None = None, er
     }, status_code=status_code)
 
 
-_PUBLIC_STATES = (ListingState.PUBLISHED, ListingState.EXPIRED, ListingState.CLOSED, ListingState.REMOVED)
+_GONE_STATES = (ListingState.EXPIRED, ListingState.CLOSED, ListingState.REMOVED)
 
 
 async def _listing_or_404(listing_id: int, *, saved_by: Any = None) -> dict[str, Any]:
     """A listing the public may know of (published or gone, not hidden), else 404: a draft's title and slug must
     not leak through the login redirect or a flash. `saved_by`: a coder may still unsave a listing they saved."""
-    listing = await Listing.select(Listing.id, Listing.slug, Listing.title, Listing.status, Listing.hidden).where(
-        Listing.id == listing_id).first()
+    listing = await Listing.select(Listing.id, Listing.slug, Listing.title, Listing.status, Listing.hidden,
+                                   Listing.paused).where(Listing.id == listing_id).first()
     if listing is None:
         raise NotFoundException()
-    if listing["hidden"] or listing["status"] not in _PUBLIC_STATES:
+    if not (is_public(listing) or (listing["status"] in _GONE_STATES and not listing["hidden"])):
         if getattr(saved_by, "role", None) != "coder" or not await saved.saved_listing_ids(saved_by.id, [listing_id]):
             raise NotFoundException()
     return listing

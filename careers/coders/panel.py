@@ -10,8 +10,7 @@ from typing import Any
 
 from careers.coders.applications import COVER_NOTE_MAX, STAGE_LABELS
 from careers.coders.listing_reads import coder_side
-from careers.coders.service import listing_notice, qualification_match
-from listings.vocabulary import ListingState
+from careers.coders.service import is_public, is_withheld, listing_notice, qualification_match
 
 
 async def listing_panel(user: Any, listing: Any, details: dict[str, list[str]]) -> dict[str, Any]:
@@ -25,8 +24,8 @@ async def listing_panel(user: Any, listing: Any, details: dict[str, list[str]]) 
         application = {**application, "stage_label": STAGE_LABELS.get(application["stage"], application["stage"])}
     match = qualification_match(coder["held"], coder["home_state"], {"work_mode": listing.work_mode, **details})
     blockers: list[str] = []
-    if listing.status != ListingState.PUBLISHED or listing.hidden:
-        blockers.append(listing_notice(listing.status, listing.hidden) + " It no longer accepts applications.")
+    if not is_public(listing):
+        blockers.append(listing_notice(listing.status, is_withheld(listing)) + " It no longer accepts applications.")
     if not user.email_confirmed:
         blockers.append("Confirm your email address before applying (see your account page).")
     if match["state_eligible"] is False:

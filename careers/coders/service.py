@@ -18,6 +18,7 @@ from careers.coders.tables import CoderCredential, CoderProfile
 from careers.core import db, text
 from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
+from listings.service import is_public, is_withheld  # noqa: F401 - the one visibility rule, for this domain
 from listings.tables import Listing, ListingCredential, ListingRemoteState
 from listings.vocabulary import ListingState
 
@@ -47,9 +48,10 @@ def listing_path(listing_id: int, slug: str) -> str:
     return f"/jobs/{listing_id}/{slug or 'job'}"
 
 
-def listing_notice(status: str, hidden: bool) -> str:
-    """What a coder is told about a job that is no longer (or not yet) live; "" when it is live."""
-    if status == ListingState.PUBLISHED and not hidden:
+def listing_notice(status: str, withheld: bool) -> str:
+    """What a coder is told about a job that is no longer (or not yet) live; "" when it is live. `withheld`: the
+    listing is hidden or paused (`listings.service.is_withheld`)."""
+    if status == ListingState.PUBLISHED and not withheld:
         return ""
     if status == ListingState.PUBLISHED:
         return "This job is not shown at the moment."

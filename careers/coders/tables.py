@@ -86,6 +86,10 @@ class Application(Table, tablename="applications"):
     anonymised_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     updated_at = Timestamptz(default=TimestamptzNow())
+    # The first stage change or note by the employer's people (automatic moves do not count); issue 18.
+    first_employer_action_at = Timestamptz(null=True, default=None)
+    no_response_mailed_at = Timestamptz(null=True, default=None)  # the coder's one "no response yet" mail went
+    employer_nudged_at = Timestamptz(null=True, default=None)  # listed in the employer's untouched-applicants nudge
 
 
 class ApplicationEvent(Table, tablename="application_events"):

@@ -25,6 +25,11 @@ def _as_datetime(value: dt.datetime | dt.date | str) -> dt.datetime | dt.date:
     return value
 
 
+def as_utc(value: dt.datetime | dt.date | str) -> dt.datetime | dt.date:
+    """A stored or ISO time as an aware UTC datetime (SQLite rows and search hits can hand back strings)."""
+    return _as_datetime(value)
+
+
 def date(value: dt.datetime | dt.date | str | None) -> str:
     """ "Nov 29, 2026" ("" for None)."""
     if value is None or value == "":

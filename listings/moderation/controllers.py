@@ -226,7 +226,7 @@ class EmployersAdminController(AdminPages):
             EmployerMember.user.login_disabled.as_alias("login_disabled"),
         ).where(EmployerMember.employer == employer_id).order_by(EmployerMember.id)
         listing_rows = await Listing.select(Listing.id, Listing.title, Listing.status, Listing.hidden,
-                                            Listing.expires_at).where(Listing.employer == employer_id).order_by(
+                                            Listing.paused, Listing.expires_at).where(Listing.employer == employer_id).order_by(
             Listing.id, ascending=False).limit(200)
         entries = await audit.entries(employer_id=employer_id, limit=20)
         return render(request, "moderation/employer.html", {"employer": employer, "members": members,

@@ -64,6 +64,7 @@ async def mailed_tokens(make_browser) -> dict[str, str]:
     await register_employer(employer, "hr@acmehealth.org", PASSWORD)
     assert (await employer.submit("/employer/team/invite", {"email": "colin@acmehealth.org"})).status_code == 303
     tokens["invite"] = token_of((await sent_mail("colin@acmehealth.org"))[-1]["text"], "/employer/invites/accept")
+    tokens.update(await listing_link_tokens())
 
     listing = await factories.make_listing(await factories.make_employer("Other Clinic"), "Remote CPC coder")
     visitor = make_browser()
@@ -75,6 +76,22 @@ async def mailed_tokens(make_browser) -> dict[str, str]:
     assert alert.status_code == 200, alert.text
     tokens["alert"] = token_of((await sent_mail("guest@example.org"))[-1]["text"], "/alerts/confirm")
     return tokens
+
+
+async def listing_link_tokens() -> dict[str, str]:
+    """Live listings' links (issue 18): the 14-day reconfirm reminder and the expiry's "how did it end?"."""
+    from listings import service as listings
+    from listings.liveness import service as liveness
+
+    acme = await factories.make_employer("Acme Health")
+    await factories.make_listing(acme, "Stale coder", now=clock.now() - dt.timedelta(days=15))
+    await liveness.remind_due()
+    reconfirm = token_of((await sent_mail("hr@acmehealth.org"))[-1]["text"], "/listings/reconfirm")
+    await factories.make_listing(acme, "Expired coder", now=clock.now() - dt.timedelta(days=31))
+    await listings.expire_due()
+    await liveness.ask_why_ended()
+    return {"reconfirm": reconfirm, "ended": token_of((await sent_mail("hr@acmehealth.org"))[-1]["text"],
+                                                      "/listings/ended")}
 
 
 async def test_no_mailed_one_time_token_is_anywhere_in_a_copy_of_the_database(make_browser):

@@ -33,6 +33,7 @@ PAGES = {
     "coder-profile": ("demo-coder", "/account/profile", "Your profile"),
     "applications": ("demo-coder", "/account/applications", "Your applications"),
     "employer-dashboard": ("demo-employer", "/employer", "Your listings"),
+    "mail-preferences": ("demo-employer", "/account/mail", "Mail preferences"),
     "listing-form": ("demo-employer", "listing_form", "Post a job"),
     "applicants": ("demo-employer", "applicants", re.compile(r"^Applicants for")),
     "payment": ("demo-employer", "payment", "Checkout"),
