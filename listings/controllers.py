@@ -24,7 +24,7 @@ from careers.core.errors import back_to
 from careers.core.web import form_list, form_str, read_form, redirect, render
 from employers.dependencies import current_employer
 from employers.tables import Employer
-from listings import jobposting, page_data, service, stats
+from listings import jobposting, page_data, pay, service, stats
 from listings import vocabulary as vocab
 from listings.schemas import LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
 from listings.tables import Listing
@@ -102,6 +102,7 @@ async def listing_page_context(request: Request, settings: Settings, listing: Li
         "preview": preview,
         "canonical_url": settings.base_url.rstrip("/") + view["path"],
         "jsonld": None,
+        "pay_comparison": pay.comparison_link(details, listing.work_mode, listing.state),  # a link only: no query
     }
     if not preview:
         posting = jobposting.job_posting(listing, details, employer, settings.base_url)

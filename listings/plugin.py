@@ -2,4 +2,5 @@
 
 from careers.core.registry import DomainPlugin
 
-PLUGIN = DomainPlugin.of("listings", "controllers:ROUTES", "feeds:ROUTES", "jobs:periodic", "commands:register")
+PLUGIN = DomainPlugin.of("listings", "controllers:ROUTES", "feeds:ROUTES", "pay_pages:ROUTES", "jobs:periodic",
+                         "commands:register")
