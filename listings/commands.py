@@ -20,7 +20,7 @@ from careers.coders import service as coders
 from careers.core import clock, db, geo
 from employers.service import unique_slug
 from employers.tables import Employer, EmployerMember
-from listings import service
+from listings import pay_transparency, service
 from listings.schemas import LISTING_FIELDS, ListingInput
 
 IMPORT_FIELDS = frozenset(LISTING_FIELDS) | {"expires_at"}
@@ -156,6 +156,10 @@ async def import_listings(path: Path, employer_name: str, *, dry_run: bool = Fal
         if problems or data is None:
             report(number, problems)
             continue
+        for warning in pay_transparency.import_warnings(data):  # the law is the employer's to meet: warn, import
+            if progress:
+                progress.clear()
+            print(f"line {number}: warning: {warning}", file=err)
         try:
             if dry_run:
                 if employer is not None and not await _would_update(employer.id, data):

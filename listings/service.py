@@ -433,6 +433,7 @@ async def validate_listing(raw: Mapping[str, Any], *, credentials: dict[str, str
         application_deadline=form.application_deadline,
         apply_url=form.apply_url,
         requisition_id=form.requisition_id,
+        employer_size=form.employer_size,
         normalised_title=normalise_title(form.title),
         description_html=render_markdown(form.description),
         city=place["city"],
@@ -470,6 +471,7 @@ def _columns(data: ListingInput) -> dict:
         Listing.application_deadline: data.application_deadline,
         Listing.apply_url: data.apply_url,
         Listing.requisition_id: data.requisition_id,
+        Listing.employer_size: data.employer_size,
     }
 
 
@@ -640,6 +642,7 @@ def listing_values(listing: Listing, details: dict[str, list[str]]) -> dict[str,
         "application_deadline": listing.application_deadline,
         "apply_url": listing.apply_url,
         "requisition_id": listing.requisition_id,
+        "employer_size": listing.employer_size,
     }
 
 
