@@ -20,7 +20,7 @@ from careers.coders import service as coders
 from careers.core import clock, db, geo
 from employers.service import unique_slug
 from employers.tables import Employer, EmployerMember
-from listings import pay_transparency, service
+from listings import pay_demo, pay_transparency, service
 from listings.schemas import LISTING_FIELDS, ListingInput
 
 IMPORT_FIELDS = frozenset(LISTING_FIELDS) | {"expires_at"}
@@ -397,6 +397,8 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
             listing = await service.create_listing(employer.id, data, actor_kind="admin")
             await service.publish_without_payment(listing.id, reason="seed-demo", now=now - age)
             created["listings"] += 1
+    # The pay pages' demo: CPC listings by state and a year of expired ones for the trend.
+    created["listings"] += await pay_demo.seed_pay_listings([e.id for e in employers], credentials, now, existing)
 
     coder_ids = []
     async with db.transaction():
@@ -407,7 +409,8 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
 
     await coders.seed_demo_profiles(coder_ids)  # idempotent: profiles, resumes and applications for the demo coders
 
-    print(f"Demo data: {len(DEMO_EMPLOYERS)} employers, {DEMO_LISTINGS} listings, {DEMO_CODERS} coders "
+    print(f"Demo data: {len(DEMO_EMPLOYERS)} employers, {DEMO_LISTINGS + pay_demo.DEMO_PAY_LISTINGS} listings, "
+          f"{DEMO_CODERS} coders "
           f"({created['employers']} employers, {created['listings']} listings and {created['coders']} coders "
           "added this run).", file=out)
     print(f"Employer logins: hr@<website host> (e.g. hr@mercyridge.example.com); coder logins: "

@@ -187,7 +187,7 @@ async def pay_trend(pay_filter: PayFilter, *, now: dt.datetime | None = None) ->
     """The summary per calendar month (UTC) of listings published in the last 12 months, expired and closed
     ones included (a trend of only today's listings would show nothing); hidden listings never count."""
     starts = _month_starts(now or clock.now(), TREND_MONTHS)
-    visible = Listing.status.is_in(list(TREND_STATES)) & (Listing.hidden == False)  # noqa: E712
+    visible = Listing.status.is_in(list(TREND_STATES)) & (Listing.hidden == False)
     visible &= Listing.published_at >= starts[0]
     values: dict[dt.date, list[float]] = defaultdict(list)
     for row in await _rows(pay_filter, visible):

@@ -386,8 +386,12 @@ async def test_seed_demo_builds_a_varied_board_once():
     assert await seed_demo(out=io.StringIO()) == 0
     assert await seed_demo(out=io.StringIO()) == 0  # idempotent
     assert await Employer.count() == 8
-    assert await Listing.count().where(Listing.status == "published") == 120
-    assert await Listing.count() == 120
+    from listings.pay_demo import DEMO_PAY_LISTINGS, HISTORY_MONTHS, HISTORY_PER_MONTH
+
+    expired = await Listing.count().where(Listing.status == "expired")
+    assert HISTORY_PER_MONTH * (HISTORY_MONTHS - 1) <= expired <= HISTORY_PER_MONTH * HISTORY_MONTHS  # the pay trend
+    assert await Listing.count().where(Listing.status == "published") == 120 + DEMO_PAY_LISTINGS - expired
+    assert await Listing.count() == 120 + DEMO_PAY_LISTINGS
     assert await User.count().where(User.role == "coder") == 20
     rows = await Listing.select(Listing.work_mode, Listing.state, Listing.pay_unit, Listing.employment_type)
     assert {r["work_mode"] for r in rows} == {"remote", "hybrid", "onsite"}

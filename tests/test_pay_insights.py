@@ -103,3 +103,19 @@ async def test_listing_page_links_to_pay_for_its_credential_and_state(browser):
                                  state="TX")
     page = await browser.get(service.listing_path(listing))
     assert 'href="/pay/CPC?state=TX"' in page.text and "CPC in TX" in page.text
+
+
+async def test_demo_pay_listings_fill_the_charts(browser, frozen_clock):
+    from listings import pay_demo
+    from listings.tables import Listing
+
+    clock.set_now(dt.datetime(2026, 11, 25, 15, tzinfo=dt.UTC))
+    employers = [await make_employer("Acme Health", verified=True), await make_employer("Beacon Coding")]
+    credentials = await service.credential_lookup()
+    created = await pay_demo.seed_pay_listings([e.id for e in employers], credentials, clock.now(), set())
+    assert created == pay_demo.DEMO_PAY_LISTINGS
+    assert await Listing.count().where(Listing.status == "expired") == pay_demo.HISTORY_MONTHS * pay_demo.HISTORY_PER_MONTH
+    page = (await browser.get("/pay/CPC")).text
+    for state in ("Texas", "California", "Colorado", "Florida", "New York"):
+        assert f">{state} (6)</text>" in page
+    assert page.count('class="trend-dot"') == 12  # every month of the last year has a median

@@ -69,10 +69,10 @@ async def test_importer_warns_about_pay_transparency_without_failing(tmp_path):
     assert await import_listings(path, "Acme Health", out=out, err=err) == 0
     warnings = err.getvalue().splitlines()
     assert warnings == [
-        "line 1: warning: pay transparency (CO): Colorado (C.R.S. § 8-5-201) requires a general description of the "
-        "benefits and other compensation.",
-        "line 1: warning: pay transparency (CO): Colorado (C.R.S. § 8-5-201) requires the date the application "
-        "window is expected to close.",
+        ("line 1: warning: pay transparency (CO): Colorado (C.R.S. § 8-5-201) requires a general description of the "
+         "benefits and other compensation."),
+        ("line 1: warning: pay transparency (CO): Colorado (C.R.S. § 8-5-201) requires the date the application "
+         "window is expected to close."),
     ]
     assert "1 new, 1 updated, 0 line(s) failed" in out.getvalue()
     listing = await Listing.objects().where(Listing.requisition_id == "REQ-100").first()
@@ -80,8 +80,8 @@ async def test_importer_warns_about_pay_transparency_without_failing(tmp_path):
 
 
 def facts(**changes) -> PostingFacts:
-    base = dict(work_mode="remote", state="", remote_states=(), has_range=True, benefits="", application_deadline=None,
-                employer_size=None)
+    base = {"work_mode": "remote", "state": "", "remote_states": (), "has_range": True, "benefits": "",
+            "application_deadline": None, "employer_size": None}
     return PostingFacts(**(base | changes))
 
 
