@@ -38,6 +38,7 @@ async def test_denver_listing_without_benefits_or_deadline_is_flagged_co_in_the_
     assert flagged(form.text) == {"CO"}
     assert "general description of the benefits" in form.text and "application window" in form.text
     assert flagged((await browser.get(f"/employer/listings/{listing_id}/preview")).text) == {"CO"}
+    assert flagged((await browser.get(f"/employer/listings/{listing_id}/publish")).text) == {"CO"}  # before paying
 
     await admin_publish(listing_id)
     visitor = make_browser()
