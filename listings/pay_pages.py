@@ -74,10 +74,11 @@ class PayPagesController(Controller):
             "credentials": credentials, "chart": pay_charts.range_bars(groups), "min_sample": pay.MIN_SAMPLE,
         })
 
-    @get("/{credential:str}")
-    async def credential(self, request: Request, credential: FromPath[str],
+    @get("/{code:str}")
+    async def credential(self, request: Request, code: FromPath[str],
                          by: Annotated[str | None, QueryParameter(name="by")] = None) -> Template:
-        code = (await service.credential_lookup()).get(credential.strip().upper())
+        """One credential's pay: `code` is a code or alias in any case (CPC, cpc-h)."""
+        code = (await service.credential_lookup()).get(code.strip().upper())
         if code is None:
             raise NotFoundException()
         params = {k: v for k, v in _params(request).items() if k != "credential"}

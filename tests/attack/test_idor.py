@@ -16,7 +16,7 @@ import re
 from tests.attack.conftest import app_routes, changed_tables, database_fingerprint, fill
 
 PUBLIC_BY_DESIGN = {"/employers/{slug:str}", "/employers/{slug:str}/logo", "/jobs/credential/{code:str}",
-                    "/jobs/state/{st:str}", "/static/{file_path:path}", "/schema/{path:str}"}
+                    "/jobs/state/{st:str}", "/static/{file_path:path}", "/schema/{path:str}", "/pay/{code:str}"}
 DASHBOARDS = ("/employer", "/account", "/billing")
 
 
