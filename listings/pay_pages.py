@@ -11,7 +11,7 @@ from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from careers.core.web import render
 from listings import pay, pay_charts, service
@@ -76,11 +76,14 @@ class PayPagesController(Controller):
 
     @get("/{code:str}")
     async def credential(self, request: Request, code: FromPath[str],
-                         by: Annotated[str | None, QueryParameter(name="by")] = None) -> Template:
-        """One credential's pay: `code` is a code or alias in any case (CPC, cpc-h)."""
-        code = (await service.credential_lookup()).get(code.strip().upper())
-        if code is None:
+                         by: Annotated[str | None, QueryParameter(name="by")] = None) -> Template | Redirect:
+        """One credential's pay; an alias or another spelling (cpc, CPC-H) redirects to the code's own address."""
+        canonical = (await service.credential_lookup()).get(code.strip().upper())
+        if canonical is None:
             raise NotFoundException()
+        if canonical != code:
+            query = request.url.query
+            return Redirect(path=f"/pay/{canonical}" + (f"?{query}" if query else ""), status_code=301)
         params = {k: v for k, v in _params(request).items() if k != "credential"}
         try:
             pay_filter = await pay.read_filter(params, credential=code)

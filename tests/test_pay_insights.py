@@ -84,7 +84,9 @@ async def test_pay_page_draws_range_bars_and_a_trend_and_explains_the_method(bro
     for i in range(5):  # published two months ago and expired since: in the trend, not in today's figures
         await make_listing(employer, f"Old coder {i}", required=["CPC"], pay=(50000 + i * 1000, 60000, "year"),
                            status="expired", published_at=now - dt.timedelta(days=62))
-    page = await browser.get("/pay/cpc?by=state")
+    moved = await browser.get("/pay/cpc?by=state")
+    assert (moved.status_code, moved.headers["location"]) == (301, "/pay/CPC?by=state")
+    page = await browser.get("/pay/CPC?by=state")
     assert page.status_code == 200
     text = page.text
     assert "<svg" in text and "Texas" in text and "6 listings" in text
