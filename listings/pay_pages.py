@@ -96,7 +96,7 @@ class PayPagesController(Controller):
             "code": code, "name": (await service.credential_names()).get(code, code), "filter": pay_filter,
             "summary": summary, "by": by, "groupings": GROUPINGS, "groups": groups,
             "chart": pay_charts.range_bars(groups), "trend": pay_charts.trend_line(months), "months": months,
-            "min_sample": pay.MIN_SAMPLE, "vocab": vocab, "api_query": pay_filter.query_string(),
+            "min_sample": pay.MIN_SAMPLE, "vocab": vocab,
         })
 
 
