@@ -26,6 +26,7 @@ from careers.core.errors import back_to
 from careers.core.web import form_str, read_form, redirect, render
 from employers.dependencies import current_employer
 from employers.tables import Employer
+from listings import pay_transparency
 from listings import service as listings
 from listings.tables import Listing
 
@@ -99,6 +100,8 @@ class PublishController(Controller):
             "next_credit_expiry": credits[0].expires_at if credits else None,
             "open_order": await service.open_order_for_listing(listing.id) if listing.status == listings.AWAITING else None,
             "state_label": listings.STATE_LABELS.get(listing.status, listing.status),
+            # Shown before the employer pays: what the pay-transparency laws of the job's states still ask.
+            "pay_transparency": pay_transparency.check_listing(listing, await listings.listing_details(listing.id)),
             "errors": {},
             "form": {},
         }

@@ -30,6 +30,7 @@ DESCRIPTION = (
 )
 TAGS = [
     Tag(name="listings", description="Published job listings for medical coders: search them and read one by id."),
+    Tag(name="pay", description="Annual pay of published listings by credential, setting, state and work mode."),
 ]
 
 

@@ -20,7 +20,7 @@ from careers.coders import service as coders
 from careers.core import clock, db, geo
 from employers.service import unique_slug
 from employers.tables import Employer, EmployerMember
-from listings import service
+from listings import pay_demo, pay_transparency, service
 from listings.liveness.demo import seed_demo_liveness
 from listings.schemas import LISTING_FIELDS, ListingInput
 
@@ -157,6 +157,10 @@ async def import_listings(path: Path, employer_name: str, *, dry_run: bool = Fal
         if problems or data is None:
             report(number, problems)
             continue
+        for warning in pay_transparency.import_warnings(data):  # the law is the employer's to meet: warn, import
+            if progress:
+                progress.clear()
+            print(f"line {number}: warning: {warning}", file=err)
         try:
             if dry_run:
                 if employer is not None and not await _would_update(employer.id, data):
@@ -394,6 +398,8 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
             listing = await service.create_listing(employer.id, data, actor_kind="admin")
             await service.publish_without_payment(listing.id, reason="seed-demo", now=now - age)
             created["listings"] += 1
+    # The pay pages' demo: CPC listings by state and a year of expired ones for the trend.
+    created["listings"] += await pay_demo.seed_pay_listings([e.id for e in employers], credentials, now, existing)
 
     coder_ids = []
     async with db.transaction():
@@ -405,7 +411,8 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
     await coders.seed_demo_profiles(coder_ids)  # idempotent: profiles, resumes and applications for the demo coders
     await seed_demo_liveness(now)  # confirmed today, awaiting reconfirmation, paused
 
-    print(f"Demo data: {len(DEMO_EMPLOYERS)} employers, {DEMO_LISTINGS} listings, {DEMO_CODERS} coders "
+    print(f"Demo data: {len(DEMO_EMPLOYERS)} employers, {DEMO_LISTINGS + pay_demo.DEMO_PAY_LISTINGS} listings, "
+          f"{DEMO_CODERS} coders "
           f"({created['employers']} employers, {created['listings']} listings and {created['coders']} coders "
           "added this run).", file=out)
     print(f"Employer logins: hr@<website host> (e.g. hr@mercyridge.example.com); coder logins: "

@@ -24,7 +24,7 @@ from careers.core.errors import back_to
 from careers.core.web import form_list, form_str, read_form, redirect, render
 from employers.dependencies import current_employer
 from employers.tables import Employer
-from listings import jobposting, page_data, readiness, service, stats
+from listings import jobposting, page_data, pay, pay_transparency, readiness, service, stats
 from listings import vocabulary as vocab
 from listings.liveness import service as liveness
 from listings.schemas import CHECKBOX_FIELDS, LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
@@ -105,6 +105,8 @@ async def listing_page_context(request: Request, settings: Settings, listing: Li
         "preview": preview,
         "canonical_url": settings.base_url.rstrip("/") + view["path"],
         "jsonld": None,
+        "pay_comparison": pay.comparison_link(details, listing.work_mode, listing.state),  # a link only: no query
+        "pay_transparency": pay_transparency.check_listing(listing, details),  # from the rows read: no query
     }
     if not preview:
         posting = jobposting.job_posting(listing, details, employer, settings.base_url)
@@ -188,6 +190,7 @@ class EmployerListingsController(Controller):
             "is_live": service.is_public(listing),
             "counts": (await stats.totals([listing.id]))[listing.id],
             "close_reasons": liveness.CLOSE_REASONS,
+            "pay_transparency": pay_transparency.check_listing(listing, await service.listing_details(listing.id)),
         })
 
     @get("/{listing_id:int}/edit")
@@ -197,8 +200,11 @@ class EmployerListingsController(Controller):
             return redirect(request, f"/employer/listings/{listing.id}",
                             "This listing can no longer be edited; clone it into a new draft instead.", "error")
         employer = await Employer.objects().get(Employer.id == listing.employer)
-        form = form_from_values(service.listing_values(listing, await service.listing_details(listing.id)))
-        return await self._form_page(request, await form_context(form, {}, employer=employer, listing=listing))
+        details = await service.listing_details(listing.id)
+        form = form_from_values(service.listing_values(listing, details))
+        return await self._form_page(request, await form_context(
+            form, {}, employer=employer, listing=listing,
+            pay_transparency=pay_transparency.check_listing(listing, details)))
 
     @post("/{listing_id:int}/edit")
     async def save(self, request: Request, listing_id: FromPath[int]) -> Template | Redirect:
@@ -407,6 +413,7 @@ def listing_out(listing: Listing, details: dict[str, list[str]], employer: Emplo
         requisition_id=listing.requisition_id or None,
         published_at=listing.published_at,
         expires_at=listing.expires_at,
+        pay_transparency=pay_transparency.check_listing(listing, details),
     )
 
 

@@ -3,4 +3,4 @@
 from careers.core.registry import DomainPlugin
 
 PLUGIN = DomainPlugin.of("listings", "controllers:ROUTES", "feeds:ROUTES", "sitemaps:ROUTES", "syndication:ROUTES",
-                         "jobs:periodic", "commands:register")
+                         "pay_pages:ROUTES", "jobs:periodic", "commands:register")

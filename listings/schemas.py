@@ -13,13 +13,14 @@ import msgspec
 
 from careers.core.forms import Boolean, Choice, Choices, Date, Integer, Money, Text
 from listings import vocabulary as vocab
+from listings.pay_transparency import PayTransparency
 
 # The fields a form, an import line and the JSON API share, in the order.
 LISTING_FIELDS = (
     "title", "description", "credentials_required", "credentials_any_of", "credentials_preferred", "settings",
     "specialties", "code_sets", "work_mode", "zip", "street_address", "remote_states", "employment_type",
     "min_years", "entry_level_ok", "pay_min", "pay_max", "pay_unit", "benefits", "application_deadline", "apply_url",
-    "requisition_id", "syndicate_opt_out",
+    "requisition_id", "syndicate_opt_out", "employer_size",
 )
 LIST_FIELDS = ("credentials_required", "credentials_any_of", "credentials_preferred", "settings", "specialties",
                "code_sets", "remote_states")
@@ -71,6 +72,8 @@ class ListingForm(msgspec.Struct, kw_only=True):
     apply_url: Annotated[str, Text(URL_MAX)]
     requisition_id: Annotated[str, Text(REQUISITION_MAX)]
     syndicate_opt_out: Annotated[bool, Boolean()] = False
+    employer_size: Annotated[int | None, Integer(low=1, high=5_000_000, thousands=True, default=None,
+                                                 invalid="Enter your number of employees as a whole number, e.g. 40.")]
 
 
 class ListingTerms(msgspec.Struct, kw_only=True):
@@ -104,6 +107,7 @@ class ListingInput(ListingTerms, kw_only=True):
     requisition_id: str
     street_address: str = ""
     syndicate_opt_out: bool = False
+    employer_size: int | None
     # derived
     normalised_title: str
     description_html: str
@@ -150,6 +154,7 @@ class ListingOut(PublishedListing, kw_only=True):
     application_deadline: dt.date | None
     published_at: dt.datetime
     expires_at: dt.datetime
+    pay_transparency: PayTransparency  # what the pay-transparency laws of the job's states ask and it lacks
 
 
 class ApiError(msgspec.Struct):

@@ -456,6 +456,7 @@ async def validate_listing(raw: Mapping[str, Any], *, credentials: dict[str, str
         requisition_id=form.requisition_id,
         street_address=form.street_address if form.work_mode != "remote" else "",
         syndicate_opt_out=form.syndicate_opt_out,
+        employer_size=form.employer_size,
         normalised_title=normalise_title(form.title),
         description_html=render_markdown(form.description),
         city=place["city"],
@@ -495,6 +496,7 @@ def _columns(data: ListingInput) -> dict:
         Listing.requisition_id: data.requisition_id,
         Listing.street_address: data.street_address,
         Listing.syndicate_opt_out: data.syndicate_opt_out,
+        Listing.employer_size: data.employer_size,
     }
 
 
@@ -667,6 +669,7 @@ def listing_values(listing: Listing, details: dict[str, list[str]]) -> dict[str,
         "requisition_id": listing.requisition_id,
         "street_address": listing.street_address,
         "syndicate_opt_out": listing.syndicate_opt_out,
+        "employer_size": listing.employer_size,
     }
 
 

@@ -67,6 +67,7 @@ class Listing(Table, tablename="listings"):
     pay_annual_max = Integer(null=True, default=None)
     benefits = Varchar(length=500, default="")
     application_deadline = Date(null=True, default=None)
+    employer_size = Integer(null=True, default=None)  # employees, as the poster states it: pay-law thresholds (15+ …)
     apply_url = Varchar(length=500, default="")
     requisition_id = Varchar(length=100, default="")
     syndicate_opt_out = Boolean(default=False)  # the employer keeps this listing out of the Indeed/LinkedIn feeds

@@ -17,7 +17,7 @@ from tests.attack.conftest import app_routes, changed_tables, database_fingerpri
 
 PUBLIC_BY_DESIGN = {"/employers/{slug:str}", "/employers/{slug:str}/logo", "/jobs/credential/{code:str}",
                     "/jobs/state/{st:str}", "/static/{file_path:path}", "/schema/{path:str}",
-                    "/sitemaps/{name:str}"}
+                    "/sitemaps/{name:str}", "/pay/{code:str}"}
 DASHBOARDS = ("/employer", "/account", "/billing")
 
 

@@ -39,6 +39,8 @@ PAGES = {
     "payment": ("demo-employer", "payment", "Checkout"),
     "admin-review": ("admin", "/admin/review", REVIEW_TITLE),
     "admin-dashboard": ("admin", "/admin", "Admin"),
+    "pay": (None, "/pay", "What coding jobs pay"),
+    "pay-credential": (None, "/pay/CPC", "CPC pay"),
 }
 
 
