@@ -32,6 +32,9 @@ SORT_LABELS = {"relevance": "Best match", "newest": "Newest", "pay": "Highest pa
 QUALIFIED_ONLY_CODERS = "Sign in as a coder with a profile to see only the jobs you qualify for."
 
 
+REPEATABLE_PARAMS = ("credential", "setting", "specialty", "employment_type", "work_mode", "state")
+
+
 def query_params(request: Request) -> dict[str, list[str]]:
     params: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
@@ -273,7 +276,13 @@ class ListingSearchApiController(Controller):
         qualified: Annotated[str | None, QueryParameter(description="true: only jobs the signed-in coder qualifies for.")] = None,
     ) -> ListingSearchResponse:
         await service.refresh_lexicon()
-        query, problem = await resolve_qualified(request, service.parse_query(query_params(request)))
+        params = query_params(request)
+        # The page's forms send empty choices (ignored there); an API caller's empty filter value is a mistake.
+        empty = sorted(name for name in REPEATABLE_PARAMS if "" in params.get(name, ()))
+        if empty:
+            raise SearchParamError(empty[0], "Give a value or leave the parameter out.",
+                                   {name: "Give a value or leave the parameter out." for name in empty})
+        query, problem = await resolve_qualified(request, service.parse_query(params))
         if problem:
             raise SearchParamError("qualified", problem)
         result = await service.search_listings(query, settings)

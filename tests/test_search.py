@@ -454,3 +454,11 @@ async def test_a_credential_word_ranks_listings_that_require_it_above_those_that
         order = ids(await api(browser, q=q))
         assert set(order) == {required, any_of, preferred}
         assert order[-1] == preferred, (q, order)
+
+
+async def test_an_empty_filter_value_is_refused_by_the_api_and_ignored_by_the_page(browser):
+    response = await browser.get("/api/v1/listings?credential=&setting=&q=coder")
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"credential", "setting"}
+    page = await browser.get("/jobs?credential=&setting=&q=coder")
+    assert page.status_code == 200
