@@ -11,6 +11,7 @@ from careers.core.registry import DomainPlugin
 from employers.plugin import PLUGIN as EMPLOYERS
 from listings.moderation.plugin import PLUGIN as MODERATION
 from listings.plugin import PLUGIN as LISTINGS
+from listings.reach.plugin import PLUGIN as REACH
 from search.plugin import PLUGIN as SEARCH
 
-DOMAINS: tuple[DomainPlugin, ...] = (ACCOUNTS, LISTINGS, SEARCH, BILLING, CODERS, EMPLOYERS, MODERATION)
+DOMAINS: tuple[DomainPlugin, ...] = (ACCOUNTS, LISTINGS, SEARCH, BILLING, CODERS, EMPLOYERS, MODERATION, REACH)

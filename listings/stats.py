@@ -123,3 +123,23 @@ async def totals(listing_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         "FROM listing_daily_stats WHERE listing IN (" + ", ".join(["{}"] * len(ids)) + ") GROUP BY listing", *ids)
     found = {r["listing"]: {k: int(r[k] or 0) for k in COUNTS} for r in rows}
     return {i: found.get(i) or dict.fromkeys(COUNTS, 0) for i in ids}
+
+
+async def by_source(listing_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """{listing id: [{"source", "views", "apply_clicks", "applies"}, ...]} over all days, one row per source that
+    has counts, biggest first (flushed counts only; one statement)."""
+    ids = sorted({int(i) for i in listing_ids})
+    if not ids:
+        return {}
+    rows = await db.fetch(
+        "SELECT listing, source, SUM(views) AS views, SUM(apply_clicks) AS apply_clicks, SUM(applies) AS applies "
+        "FROM listing_daily_stats WHERE listing IN (" + ", ".join(["{}"] * len(ids)) + ") GROUP BY listing, source",
+        *ids)
+    found: dict[int, list[dict]] = {i: [] for i in ids}
+    for r in rows:
+        counts = {k: int(r[k] or 0) for k in COUNTS}
+        if any(counts.values()):
+            found[r["listing"]].append({"source": r["source"], **counts})
+    for counts in found.values():
+        counts.sort(key=lambda c: (-c["views"], -c["apply_clicks"], c["source"]))
+    return found
