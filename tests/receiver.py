@@ -115,3 +115,40 @@ def receiver(receiver_server):
     receiver_server.reset()
     yield receiver_server
     receiver_server.reset()
+
+
+@pytest.fixture
+async def reach_worker(database):
+    """Start a worker running only the reach handlers (as `serve` runs it: woken by new rows, a half-second idle
+    wait); stopped after the test."""
+    import asyncio
+
+    from careers.worker import Worker
+    from listings.reach.jobs import handlers
+    from tests.waiting import apoll
+
+    started: list[tuple[Worker, asyncio.Task]] = []
+
+    async def start(settings) -> Worker:
+        worker = Worker(settings, handlers=handlers(), periodic=[])
+        task = asyncio.create_task(worker.run_forever(idle_seconds=0.5))
+        started.append((worker, task))
+        await apoll(lambda: worker.wakeup is not None, what="the worker to start")
+        return worker
+
+    yield start
+    for worker, task in started:
+        worker.stop()
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def outbox_rows(kind: str) -> list[dict]:
+    """Every outbox row of `kind`, oldest first."""
+    from careers.core.tables import OutboxRow
+
+    return await OutboxRow.select().where(OutboxRow.kind == kind).order_by(OutboxRow.id)
+
+
+async def all_done(kind: str) -> bool:
+    rows = await outbox_rows(kind)
+    return bool(rows) and all(r["status"] == "done" for r in rows)
