@@ -56,10 +56,10 @@ class EmployerDashboardController(Controller):
                 members = [r for r in rows if r["status"] == status]
                 if members:
                     groups.append({"status": status, "label": listings.STATE_LABELS[status], "listings": members})
-        shown = [(r["id"], r["title"]) for group in groups for r in group["listings"]]
+        shown = [(r["id"], r["title"], r["sources"]) for group in groups for r in group["listings"]]
         return render(request, "employers/dashboard.html",
                       {"employer": employer, "groups": groups, "applicant_summary": applicant_summary,
-                       **await listing_sources.report_context(shown)})
+                       **listing_sources.report_context(shown)})
 
 
 # Listing groups on the dashboard, most urgent first.

@@ -180,7 +180,7 @@ class EmployerListingsController(Controller):
             "public_path": service.listing_path(listing),
             "is_live": service.is_public(listing),
             "counts": (await stats.totals([listing.id]))[listing.id],
-            **await sources.report_context([(listing.id, listing.title)]),
+            **await sources.listing_report_context(listing.id, listing.title),
         })
 
     @get("/{listing_id:int}/edit")

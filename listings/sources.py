@@ -67,10 +67,13 @@ def remember(source: str, request: Request, secure: bool) -> list[Cookie]:
     return [Cookie(key=COOKIE, value=source, path="/", httponly=True, samesite="lax", secure=secure)]
 
 
-async def report_context(listings: list[tuple[int, str]]) -> dict:
-    """The `listings/_sources.html` partial's context for (id, title) listings: those with counts, in the given
-    order, each with its sources biggest first."""
-    counts = await stats.by_source(listing_id for listing_id, _ in listings)
-    reports = [{"id": listing_id, "title": title, "sources": counts[listing_id]}
-               for listing_id, title in listings if counts.get(listing_id)]
+def report_context(listings: list[tuple[int, str, list[dict]]]) -> dict:
+    """The `listings/_sources.html` partial's context for (id, title, `stats.by_source` rows) listings: those
+    with counts, in the given order."""
+    reports = [{"id": listing_id, "title": title, "sources": rows} for listing_id, title, rows in listings if rows]
     return {"source_reports": reports, "source_labels": LABELS}
+
+
+async def listing_report_context(listing_id: int, title: str) -> dict:
+    """The partial's context for one listing (its manage page)."""
+    return report_context([(listing_id, title, (await stats.by_source([listing_id]))[listing_id])])

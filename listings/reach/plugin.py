@@ -2,4 +2,5 @@
 
 from careers.core.registry import DomainPlugin
 
-PLUGIN = DomainPlugin.of("listings.reach", "controllers:ROUTES", "jobs:handlers")
+PLUGIN = DomainPlugin(name="reach", routes=("listings.reach.controllers:ROUTES",),
+                      outbox_handlers=("listings.reach.jobs:handlers",))  # no pages: no template folder
