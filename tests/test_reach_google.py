@@ -185,3 +185,16 @@ def test_the_quota_day_ends_at_midnight_in_california():
     assert google.quota_day_end(dt.datetime(2026, 7, 1, 6, 59, tzinfo=dt.timezone.utc)) == \
         dt.datetime(2026, 7, 1, 7, 0, tzinfo=dt.timezone.utc)  # summer time
     assert google.quota_day_end(clock.now()) > clock.now()
+
+
+def test_careers_check_reports_an_unusable_credentials_file(tmp_path, google_settings):
+    from listings.reach.status import reach_status
+
+    problems: list[str] = []
+    line = reach_status(google_settings, problems)
+    assert "Google Indexing API as indexer@careers-test.iam.gserviceaccount.com (200 a day)" in line
+    assert "IndexNow off" in line and problems == []
+    broken = tmp_path / "broken.json"
+    broken.write_text("{}")
+    line = reach_status(google_settings.replace(google_indexing_credentials=str(broken)), problems)
+    assert "credentials unusable" in line and problems[0].startswith("GOOGLE_INDEXING_CREDENTIALS")
