@@ -98,12 +98,12 @@ class Worker:
         rows = await outbox.claim(self.worker_id, limit=limit, kinds=list(self.handlers), lease_seconds=self.lease_seconds)
         batches: dict[str, list[dict]] = {}
         for row in rows:
-            if not await outbox.renew_lease(row["id"], self.worker_id, self.lease_seconds):
-                continue  # our lease ran out mid-batch and another worker took the row (or finished it)
             handler = self.handlers[row["kind"]]
             if isinstance(handler, outbox.Batch):  # handled together after the single rows
                 batches.setdefault(row["kind"], []).append(row)
                 continue
+            if not await outbox.renew_lease(row["id"], self.worker_id, self.lease_seconds):
+                continue  # our lease ran out mid-batch and another worker took the row (or finished it)
             try:
                 await handler(row["payload"], row["id"], self.settings)
             except Exception as exc:  # the row keeps its error and is retried
@@ -116,7 +116,10 @@ class Worker:
         return len(rows)
 
     async def run_batch(self, handler: outbox.Batch, rows: list[dict]) -> None:
-        """One call for all of a pass's rows of a batch kind; each row then done, failed or postponed."""
+        """One call for all of a pass's rows of a batch kind (those still ours); each then done, failed or postponed."""
+        rows = [row for row in rows if await outbox.renew_lease(row["id"], self.worker_id, self.lease_seconds)]
+        if not rows:
+            return
         try:
             outcome = await handler.run(rows, self.settings, self.worker_id)
         except Exception as exc:  # every row keeps the error and is retried
