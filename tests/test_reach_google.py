@@ -103,13 +103,15 @@ async def test_an_edit_of_a_published_listing_and_an_expiry_are_announced(google
     listing = await make_listing("Acme Health", "Remote CPC coder")
     worker = Worker(google_settings, handlers=handlers(), periodic=[])
     await worker.drain()
-    await listings.renew(listing.id, 30, actor_kind="webhook")  # a change while published
+    values = listings.listing_values(listing, await listings.listing_details(listing.id))
+    edited = await listings.update_listing(listing.id, await listings.validate_listing(values | {"description": "New text"}))
+    assert edited.status == "published"  # a verified employer's edit stays live
     await worker.drain()
     frozen_clock.advance(dt.timedelta(days=61))
     assert await listings.expire_due() == [listing.id]
     await worker.drain()
-    url = url_of(google_settings, listing)
-    assert batches(receiver) == [[(url, "URL_UPDATED")], [(url, "URL_UPDATED")], [(url, "URL_DELETED")]]
+    url, now = url_of(google_settings, listing), url_of(google_settings, edited)  # the edit gave it its own slug
+    assert batches(receiver) == [[(url, "URL_UPDATED")], [(now, "URL_UPDATED")], [(now, "URL_DELETED")]]
 
 
 async def test_the_daily_quota_sends_deletions_first_and_carries_the_rest_to_the_next_day(
