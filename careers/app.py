@@ -35,6 +35,7 @@ from careers.domains import DOMAINS
 from careers.metrics import metrics
 from careers.worker import Worker
 from listings import stats as listing_stats
+from listings.reach.controllers import key_file_routes
 from search import client as search_client
 from search import indexing as search_indexing
 from search.home import home_board
@@ -223,7 +224,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exclude=[f"^{path}$" for path in CSRF_EXEMPT],  # anchored: only these exact paths skip CSRF
     )
     app = Litestar(
-        route_handlers=[*route_handlers(), create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"])],
+        route_handlers=[*route_handlers(), *key_file_routes(settings),  # /{INDEXNOW_KEY}.txt only when it is set
+                        create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"])],
         template_config=templates,
         csrf_config=csrf,
         middleware=[_prometheus_middleware(),

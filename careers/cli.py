@@ -354,6 +354,9 @@ def cmd_check(args: argparse.Namespace, _settings: Settings | None) -> int:
     from careers.storage_cli import storage_status
 
     print(f"  {'storage':<10} {storage_status(settings, problems)}")
+    from listings.reach.status import reach_status  # only `check` reads it
+
+    print(f"  {'reach':<10} {reach_status(settings, problems)}")
     print(f"  {'metrics':<10} " + ("/metrics enabled (Authorization: Bearer $METRICS_TOKEN)" if settings.metrics_token
                                    else "/metrics disabled (METRICS_TOKEN unset: it answers 404)"))
     for warning in _proxy_warnings(settings):

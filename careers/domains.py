@@ -12,6 +12,8 @@ from employers.plugin import PLUGIN as EMPLOYERS
 from listings.liveness.plugin import PLUGIN as LIVENESS
 from listings.moderation.plugin import PLUGIN as MODERATION
 from listings.plugin import PLUGIN as LISTINGS
+from listings.reach.plugin import PLUGIN as REACH
 from search.plugin import PLUGIN as SEARCH
 
-DOMAINS: tuple[DomainPlugin, ...] = (ACCOUNTS, LISTINGS, SEARCH, BILLING, CODERS, EMPLOYERS, MODERATION, LIVENESS)
+DOMAINS: tuple[DomainPlugin, ...] = (ACCOUNTS, LISTINGS, SEARCH, BILLING, CODERS, EMPLOYERS, MODERATION, LIVENESS,
+                                     REACH)

@@ -22,7 +22,7 @@ from careers.domains import DOMAINS
 
 log = logging.getLogger("careers.worker")
 
-Handler = Callable[[dict[str, Any], int, Settings], Awaitable[None]]
+Handler = Callable[[dict[str, Any], int, Settings], Awaitable[None]] | outbox.Batch
 Periodic = Callable[[Settings], Awaitable[None]]
 
 
@@ -96,10 +96,14 @@ class Worker:
         if periodic:
             await self.run_periodic()
         rows = await outbox.claim(self.worker_id, limit=limit, kinds=list(self.handlers), lease_seconds=self.lease_seconds)
+        batches: dict[str, list[dict]] = {}
         for row in rows:
+            handler = self.handlers[row["kind"]]
+            if isinstance(handler, outbox.Batch):  # handled together after the single rows
+                batches.setdefault(row["kind"], []).append(row)
+                continue
             if not await outbox.renew_lease(row["id"], self.worker_id, self.lease_seconds):
                 continue  # our lease ran out mid-batch and another worker took the row (or finished it)
-            handler = self.handlers[row["kind"]]
             try:
                 await handler(row["payload"], row["id"], self.settings)
             except Exception as exc:  # the row keeps its error and is retried
@@ -107,7 +111,28 @@ class Worker:
                 await outbox.fail(row["id"], self.worker_id, row["attempts"], "".join(traceback.format_exception(exc))[-4000:])
             else:
                 await outbox.complete(row["id"], self.worker_id)
+        for kind, group in batches.items():
+            await self.run_batch(self.handlers[kind], group)
         return len(rows)
+
+    async def run_batch(self, handler: outbox.Batch, rows: list[dict]) -> None:
+        """One call for all of a pass's rows of a batch kind (those still ours); each then done, failed or postponed."""
+        rows = [row for row in rows if await outbox.renew_lease(row["id"], self.worker_id, self.lease_seconds)]
+        if not rows:
+            return
+        try:
+            outcome = await handler.run(rows, self.settings, self.worker_id)
+        except Exception as exc:  # every row keeps the error and is retried
+            log.warning("outbox batch of %s %s rows failed: %s", len(rows), rows[0]["kind"], exc)
+            error = "".join(traceback.format_exception(exc))[-4000:]
+            outcome = outbox.BatchOutcome(failed={row["id"]: error for row in rows})
+        for row in rows:
+            if row["id"] in outcome.later:
+                await outbox.postpone(row["id"], self.worker_id, outcome.later[row["id"]])
+            elif row["id"] in outcome.failed:
+                await outbox.fail(row["id"], self.worker_id, row["attempts"], outcome.failed[row["id"]])
+            else:
+                await outbox.complete(row["id"], self.worker_id)
 
     async def drain(self, *, max_rounds: int = 100) -> None:
         """Handle rows until none is due (tests and CLI commands use this)."""

@@ -29,6 +29,7 @@ from careers.core.errors import DomainError, NotFound
 from careers.core.text import sanitise_html
 from employers.tables import EmployerMember
 from employers.tracking.tables import ApplicationNote
+from listings import stats
 from listings.liveness import service as liveness
 from listings.page_data import listing_with_employer
 from listings.tables import Listing
@@ -505,14 +506,15 @@ def conversion(applications: int, views: int) -> str:
 
 async def listing_figures(employer_id: int, since: dt.datetime | None) -> list[dict[str, Any]]:
     """Every listing of the organisation, newest first, with its applications (all, and those after `since`),
-    views and apply clicks (`listing_daily_stats`): one grouped statement, whatever the number of listings."""
+    views and apply clicks (`listing_daily_stats`, also by source): one statement, whatever the number of listings."""
     fresh = "SUM(CASE WHEN created_at > {} THEN 1 ELSE 0 END)" if since is not None else "0"
     args: list[Any] = [since] if since is not None else []
     rows = await db.fetch(
         "SELECT l.id, l.title, l.status, l.hidden, l.paused, l.confirmed_at, l.published_at, l.expires_at, "
         "l.updated_at, "
         "COALESCE(a.n, 0) AS applications, COALESCE(a.fresh, 0) AS new, "
-        "COALESCE(s.views, 0) AS views, COALESCE(s.apply_clicks, 0) AS apply_clicks FROM listings l "
+        "COALESCE(s.views, 0) AS views, COALESCE(s.apply_clicks, 0) AS apply_clicks, "
+        + stats.by_source_column("l.id") + " FROM listings l "
         "LEFT JOIN (SELECT listing, COUNT(*) AS n, " + fresh + " AS fresh FROM applications "
         "WHERE listing IN (SELECT id FROM listings WHERE employer = {}) GROUP BY listing) a ON a.listing = l.id "
         "LEFT JOIN (SELECT listing, SUM(views) AS views, SUM(apply_clicks) AS apply_clicks FROM listing_daily_stats "
@@ -525,6 +527,7 @@ async def listing_figures(employer_id: int, since: dt.datetime | None) -> list[d
         for key in ("expires_at", "updated_at", "confirmed_at", "published_at"):
             r[key] = _as_datetime(r[key])
         r["reconfirm_due"] = liveness.needs_reconfirm(r)
+        r["sources"] = stats.parse_by_source(r["sources"])  # views and applies by traffic source
     return rows
 
 

@@ -13,6 +13,7 @@ from careers.core.web import render
 from employers import service
 from employers.tables import Employer
 from listings import service as listings
+from listings import sources as listing_sources
 from listings.vocabulary import ListingState
 
 
@@ -55,8 +56,10 @@ class EmployerDashboardController(Controller):
                 members = [r for r in rows if r["status"] == status]
                 if members:
                     groups.append({"status": status, "label": listings.STATE_LABELS[status], "listings": members})
+        shown = [(r["id"], r["title"], r["sources"]) for group in groups for r in group["listings"]]
         return render(request, "employers/dashboard.html",
-                      {"employer": employer, "groups": groups, "applicant_summary": applicant_summary})
+                      {"employer": employer, "groups": groups, "applicant_summary": applicant_summary,
+                       **listing_sources.report_context(shown)})
 
 
 # Listing groups on the dashboard, most urgent first.

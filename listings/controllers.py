@@ -24,7 +24,7 @@ from careers.core.errors import back_to
 from careers.core.web import form_list, form_str, read_form, redirect, render
 from employers.dependencies import current_employer
 from employers.tables import Employer
-from listings import jobposting, page_data, pay, pay_transparency, readiness, service, stats
+from listings import jobposting, page_data, pay, pay_transparency, readiness, service, sources, stats
 from listings import vocabulary as vocab
 from listings.liveness import service as liveness
 from listings.schemas import CHECKBOX_FIELDS, LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
@@ -191,6 +191,7 @@ class EmployerListingsController(Controller):
             "counts": (await stats.totals([listing.id]))[listing.id],
             "close_reasons": liveness.CLOSE_REASONS,
             "pay_transparency": pay_transparency.check_listing(listing, await service.listing_details(listing.id)),
+            **await sources.listing_report_context(listing.id, listing.title),
         })
 
     @get("/{listing_id:int}/edit")
@@ -352,24 +353,28 @@ class ListingPageController(Controller):
         if found is None or not _may_show(found.listing):
             raise NotFoundException()
         listing = found.listing
-        if slug != listing.slug:
-            return Redirect(path=service.listing_path(listing), status_code=301)
+        if slug != listing.slug:  # the query (utm_source of an old feed or mail link) goes along
+            query = request.url.query
+            return Redirect(path=service.listing_path(listing) + (f"?{query}" if query else ""), status_code=301)
         if listing.status in service.GONE_STATES:
             return render(request, "listings/gone.html", {
                 "listing": listing, "employer": found.employer, "removed": listing.status == service.REMOVED,
             }, status_code=410)
-        stats.count_view(listing.id)  # in memory; flushed to listing_daily_stats every few seconds
+        source = sources.visit_source(request, settings.base_url)
+        stats.count_view(listing.id, source)  # in memory; flushed to listing_daily_stats every few seconds
         context = await listing_page_context(request, settings, listing, preview=False, employer=found.employer,
                                              details=found.details)
-        return render(request, "listings/page.html", context)
+        page = render(request, "listings/page.html", context)
+        page.cookies.extend(sources.remember(source, request, settings.secure_cookies))
+        return page
 
     @get("/{listing_id:int}/external-apply")
-    async def external_apply(self, listing_id: FromPath[int]) -> Redirect:
+    async def external_apply(self, request: Request, listing_id: FromPath[int]) -> Redirect:
         """Counts the apply click, then sends the coder to the employer's own applicant system."""
         listing = await _public_listing(listing_id)
         if not service.is_public(listing) or not listing.apply_url:
             raise NotFoundException()
-        stats.count_apply_click(listing.id)
+        stats.count_apply_click(listing.id, sources.arrival_source(request))
         return Redirect(path=listing.apply_url, status_code=303)
 
 

@@ -123,3 +123,40 @@ async def totals(listing_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         "FROM listing_daily_stats WHERE listing IN (" + ", ".join(["{}"] * len(ids)) + ") GROUP BY listing", *ids)
     found = {r["listing"]: {k: int(r[k] or 0) for k in COUNTS} for r in rows}
     return {i: found.get(i) or dict.fromkeys(COUNTS, 0) for i in ids}
+
+
+def _by_source_rows(rows: Iterable[dict]) -> list[dict]:
+    """Rows of (source, views, apply_clicks, applies) with any count, biggest first."""
+    found = [{"source": r["source"], **{k: int(r[k] or 0) for k in COUNTS}} for r in rows]
+    found = [r for r in found if any(r[k] for k in COUNTS)]
+    return sorted(found, key=lambda c: (-c["views"], -c["apply_clicks"], c["source"]))
+
+
+async def by_source(listing_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """{listing id: [{"source", "views", "apply_clicks", "applies"}, ...]} over all days, one entry per source that
+    has counts, biggest first (flushed counts only; one statement)."""
+    ids = sorted({int(i) for i in listing_ids})
+    if not ids:
+        return {}
+    rows = await db.fetch(
+        "SELECT listing, source, SUM(views) AS views, SUM(apply_clicks) AS apply_clicks, SUM(applies) AS applies "
+        "FROM listing_daily_stats WHERE listing IN (" + ", ".join(["{}"] * len(ids)) + ") GROUP BY listing, source",
+        *ids)
+    return {i: _by_source_rows(r for r in rows if r["listing"] == i) for i in ids}
+
+
+def by_source_column(listing: str, alias: str = "sources") -> str:
+    """A scalar subquery for a SELECT list: the counts by source of the listing whose id is the SQL expression
+    `listing`, as one "source:views:apply_clicks:applies,..." string (read it with `parse_by_source`), so a page
+    listing many listings gets them in the statement it already runs."""
+    aggregate = "group_concat({}, ',')" if db.is_sqlite() else "string_agg({}, ',')"
+    row = "source || ':' || views || ':' || apply_clicks || ':' || applies"
+    return (f"(SELECT {aggregate.format(row)} FROM (SELECT source, SUM(views) AS views, SUM(apply_clicks) AS "
+            f"apply_clicks, SUM(applies) AS applies FROM listing_daily_stats WHERE listing = {listing} "
+            f"GROUP BY source) AS by_source) AS {alias}")
+
+
+def parse_by_source(text: str | None) -> list[dict]:
+    """`by_source_column`'s string as `by_source` rows (source names never hold ':' or ',')."""
+    rows = [dict(zip(("source", *COUNTS), item.split(":"), strict=True)) for item in (text or "").split(",") if item]
+    return _by_source_rows(rows)

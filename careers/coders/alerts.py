@@ -343,8 +343,9 @@ def digest_bodies(alert: JobAlert, listings: list[tuple[str, str, str]], setting
     lines = [f"New jobs matching your {alert.frequency} alert ({description}):", ""]
     items = []
     for n, (title, details, path) in enumerate(listings, 1):
-        lines += [f"{n}. {title}", *([f"   {details}"] if details else []), f"   {settings.base_url}{path}", ""]
-        items.append(f'<li><a href="{html.escape(settings.base_url + path)}">{html.escape(title)}</a>'
+        url = f"{settings.base_url}{path}?utm_source=alert"  # the listing's traffic-source report counts alert mail
+        lines += [f"{n}. {title}", *([f"   {details}"] if details else []), f"   {url}", ""]
+        items.append(f'<li><a href="{html.escape(url)}">{html.escape(title)}</a>'
                      + (f"<br>{html.escape(details)}" if details else "") + "</li>")
     lines += [
         f"See every match: {settings.base_url}/jobs{'?' + alert.query if alert.query else ''}",

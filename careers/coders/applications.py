@@ -109,7 +109,8 @@ class ApplyResult:
     created_at: dt.datetime | None = None
 
 
-async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings) -> ApplyResult:
+async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings,
+                source: str = listing_stats.DIRECT) -> ApplyResult:
     """Apply to a listing with the profile as it is now, once.
 
     Only a coder with a confirmed email, only to a published unhidden listing, only when their
@@ -117,7 +118,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
     mail composed first; then one short transaction writes the application (with its profile snapshot and
     resume copy), its history row and every employer member's mail (one multi-row insert). The unique
     `listing_coder` column makes concurrent attempts create exactly one; a second attempt returns the
-    first application (created=False). The apply click is counted in `listings.stats`.
+    first application (created=False). The apply click is counted in `listings.stats` under `source`.
     """
     cover_note = (cover_note or "").replace("\r\n", "\n").strip()
     if len(cover_note) > COVER_NOTE_MAX:
@@ -177,7 +178,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings)
         if resume_copy:
             await storage.delete(resume_copy)
         return await _existing_application(listing_id, user.id)
-    listing_stats.count_apply(listing_id)
+    listing_stats.count_apply(listing_id, source)
     return ApplyResult(application_id, True)
 
 

@@ -25,6 +25,7 @@ from careers.core.config import Settings
 from careers.core.errors import back_to
 from careers.core.proxies import request_client_address
 from careers.core.web import SESSION_COOKIE, form_str, found, read_form, redirect, render, safe_next
+from listings import sources as listing_sources
 from listings.service import is_public
 from listings.tables import Listing
 from listings.vocabulary import CODE_SETS, PAY_UNITS, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES, ListingState
@@ -251,7 +252,8 @@ class CoderJobActionsController(Controller):
             return render(request, "coders/apply_refused.html", {"listing": listing, "back": back, "message": str(exc)},
                           status_code=429)
         try:
-            result = await applications.apply(listing_id, request.user, form_str(form, "cover_note", 100000), settings)
+            result = await applications.apply(listing_id, request.user, form_str(form, "cover_note", 100000), settings,
+                                              listing_sources.arrival_source(request))
         except service.CoderError as exc:
             # A too-long cover note comes back in the form, kept, so the coder can shorten it instead of retyping.
             return render(request, "coders/apply_refused.html", {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,6 +92,12 @@ class Settings:
     aws_secret_access_key: str = ""
     metrics_token: str = ""  # /metrics answers only `Authorization: Bearer <this>`; unset = 404
     sitemap_max_urls: int = 50_000  # URLs per child sitemap (the protocol's limit; SITEMAP_MAX_URLS, tests lower it)
+    # Search-engine announcements (reach/): IndexNow when its key is set; Google's Indexing API with a service account.
+    indexnow_key: str = ""
+    indexnow_endpoint: str = "https://api.indexnow.org/indexnow"
+    google_indexing_credentials: str = ""  # path of the service-account JSON file
+    google_indexing_endpoint: str = "https://indexing.googleapis.com"  # tests point it at a loopback server
+    google_indexing_daily_quota: int = 200
     extra: dict = field(default_factory=dict)
 
     # ---- derived -----------------------------------------------------------------
@@ -155,6 +162,8 @@ class Settings:
             "AWS_SECRET_ACCESS_KEY": _mask(self.aws_secret_access_key),
             "TRUSTED_PROXIES": ", ".join(self.trusted_proxies) or "(unset: X-Forwarded-For is ignored)",
             "METRICS_TOKEN": _mask(self.metrics_token),
+            "INDEXNOW_KEY": self.indexnow_key or "(unset: IndexNow off)",
+            "GOOGLE_INDEXING_CREDENTIALS": self.google_indexing_credentials or "(unset: Indexing API off)",
         }
         return shown
 
@@ -191,6 +200,8 @@ def production_problems(environ: dict[str, str]) -> list[str]:
         problems.append("BASE_URL must start with https:// in production")
     if environ.get("STRIPE_API_BASE"):
         problems.append("STRIPE_API_BASE must be unset in production (the Stripe emulator is refused)")
+    if environ.get("GOOGLE_INDEXING_ENDPOINT"):
+        problems.append("GOOGLE_INDEXING_ENDPOINT must be unset in production (it is for tests)")
     return problems
 
 
@@ -252,6 +263,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         # static keys only: without them the S3 client would go looking for cloud instance credentials
         raise ConfigurationError(["STORAGE_URL is s3://…: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"])
     values.update(_raised_rate_limits(env))
+    values.update(_reach_settings(env))
     values.update(overrides)
     return Settings(**values)
 
@@ -273,6 +285,25 @@ def _trusted_proxies(env: dict[str, str]) -> tuple[str, ...]:
     except ValueError as exc:
         raise ConfigurationError([f"TRUSTED_PROXIES: {exc}"]) from None
     return values
+
+
+INDEXNOW_KEY_RE = re.compile(r"[A-Za-z0-9-]{8,128}")  # what the IndexNow protocol accepts as a key
+
+
+def _reach_settings(env: dict[str, str]) -> dict:
+    """INDEXNOW_* and GOOGLE_INDEXING_*: a key IndexNow would refuse is a configuration error now, not a 403 later."""
+    key = (env.get("INDEXNOW_KEY") or "").strip()
+    if key and not INDEXNOW_KEY_RE.fullmatch(key):
+        raise ConfigurationError(["INDEXNOW_KEY must be 8 to 128 letters, digits or dashes"])
+    return dict(
+        indexnow_key=key,
+        indexnow_endpoint=(env.get("INDEXNOW_ENDPOINT") or "").strip() or Settings.indexnow_endpoint,
+        google_indexing_credentials=(env.get("GOOGLE_INDEXING_CREDENTIALS") or "").strip(),
+        google_indexing_endpoint=(env.get("GOOGLE_INDEXING_ENDPOINT") or "").strip().rstrip("/")
+        or Settings.google_indexing_endpoint,
+        google_indexing_daily_quota=_positive_int(env, "GOOGLE_INDEXING_DAILY_QUOTA",
+                                                  Settings.google_indexing_daily_quota),
+    )
 
 
 def _positive_int(env: dict[str, str], name: str, default: int, *, minimum: int = 1) -> int:

@@ -23,6 +23,8 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from careers.core import clock, db
@@ -39,9 +41,12 @@ _local_wakeups: set[Wakeup] = set()
 
 
 async def enqueue(kind: str, payload: dict[str, Any], *, delay_seconds: float = 0) -> int:
-    """Queue one unit of work of `kind`; returns the outbox row id."""
-    row = OutboxRow(kind=kind, payload=json.dumps(payload), run_after=clock.now() + dt.timedelta(seconds=delay_seconds))
+    """Queue one unit of work of `kind` (and its COMPANIONS, same payload); returns the outbox row id."""
+    run_after = clock.now() + dt.timedelta(seconds=delay_seconds)
+    row = OutboxRow(kind=kind, payload=json.dumps(payload), run_after=run_after)
     await row.save()
+    if kind in COMPANIONS:
+        await OutboxRow.insert(*[OutboxRow(kind=k, payload=row.payload, run_after=run_after) for k in COMPANIONS[kind]])
     for wakeup in list(_local_wakeups):
         wakeup.poke()
     return row.id
@@ -52,7 +57,8 @@ async def enqueue_many(kind: str, payloads: list[dict[str, Any]]) -> None:
     if not payloads:
         return
     now = clock.now()
-    await OutboxRow.insert(*[OutboxRow(kind=kind, payload=json.dumps(p), run_after=now) for p in payloads])
+    kinds = (kind, *COMPANIONS.get(kind, ()))
+    await OutboxRow.insert(*[OutboxRow(kind=k, payload=json.dumps(p), run_after=now) for p in payloads for k in kinds])
 
 
 async def claim(worker_id: str, *, limit: int = 50, kinds: list[str] | None = None,
@@ -113,6 +119,14 @@ async def fail(row_id: int, worker_id: str, attempts: int, error: str) -> None:
     ).where((OutboxRow.id == row_id) & (OutboxRow.locked_by == worker_id))
 
 
+async def postpone(row_id: int, worker_id: str, until: dt.datetime) -> None:
+    """Hand a claimed row back, due at `until`, without counting the attempt (a quota, not a failure)."""
+    await OutboxRow.update({
+        OutboxRow.run_after: until, OutboxRow.locked_until: None, OutboxRow.locked_by: None,
+        OutboxRow.attempts: OutboxRow.attempts - 1,
+    }).where((OutboxRow.id == row_id) & (OutboxRow.locked_by == worker_id) & (OutboxRow.status == "pending"))
+
+
 async def retry(row_id: int) -> None:
     """An admin's retry: the row is due again now."""
     await OutboxRow.update(
@@ -126,6 +140,27 @@ def new_worker_id() -> str:
 
 # Outbox kinds shared across domains (strings only: the ground floor imports no domain).
 SEARCH_SYNC = "search.sync"  # payload {"listing_id": id}: upsert or delete that listing's document
+INDEXNOW = "reach.indexnow"  # payload {"listing_id": id}: tell IndexNow the listing's public URL changed
+GOOGLE_INDEXING = "reach.google"  # payload {"listing_id": id}: URL_UPDATED or URL_DELETED to Google's Indexing API
+# A search sync means the listing's public view changed, whatever the cause (publish, edit, close, expiry, hiding,
+# pausing, ...): the announcements to search engines follow every one, so a new cause needs no new hook.
+COMPANIONS: dict[str, tuple[str, ...]] = {SEARCH_SYNC: (INDEXNOW, GOOGLE_INDEXING)}
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch handler did with its rows: every row not named here is done."""
+
+    failed: dict[int, str] = field(default_factory=dict)  # row id -> error; retried with back-off
+    later: dict[int, dt.datetime] = field(default_factory=dict)  # row id -> when it is due again (not a failure)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """An outbox handler that takes every row of its kind one worker pass claimed, at once:
+    `await run(rows, settings, worker_id) -> BatchOutcome`; raising fails them all."""
+
+    run: Callable[[list[dict], Any, str], Awaitable[BatchOutcome]]
 
 
 class Wakeup:
