@@ -24,9 +24,9 @@ from careers.core.errors import back_to
 from careers.core.web import form_list, form_str, read_form, redirect, render
 from employers.dependencies import current_employer
 from employers.tables import Employer
-from listings import jobposting, page_data, service, stats
+from listings import jobposting, page_data, screening, service, stats
 from listings import vocabulary as vocab
-from listings.schemas import LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
+from listings.schemas import LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut, ScreeningQuestion
 from listings.tables import Listing
 from search import service as search_service
 
@@ -44,6 +44,8 @@ def kept_form(form: dict[str, Any]) -> dict[str, Any]:
             kept[field] = form_list(form, field)
         elif field == "entry_level_ok":
             kept[field] = "1" if form_str(form, field) else ""
+        elif field == screening.FIELD:  # the form sends one row of flat fields per question
+            kept.update(screening.kept_rows(form))
         else:
             kept[field] = form_str(form, field, FORM_TEXT_MAX)
     return kept
@@ -58,6 +60,8 @@ def form_from_values(values: dict[str, Any]) -> dict[str, Any]:
             form[field] = list(value or [])
         elif field == "entry_level_ok":
             form[field] = "1" if value else ""
+        elif field == screening.FIELD:
+            form.update(screening.form_rows(value or []))
         elif value is None:
             form[field] = ""
         elif hasattr(value, "isoformat"):
@@ -73,6 +77,7 @@ async def form_context(form: dict[str, Any], errors: dict[str, str], **extra: An
         "errors": errors,
         "credentials": await service.credential_choices(),
         "vocab": vocab,
+        "screening": screening,
         **extra,
     }
 
@@ -395,6 +400,7 @@ def listing_out(listing: Listing, details: dict[str, list[str]], employer: Emplo
         requisition_id=listing.requisition_id or None,
         published_at=listing.published_at,
         expires_at=listing.expires_at,
+        screening_questions=[ScreeningQuestion(**q) for q in values["screening_questions"]],
     )
 
 

@@ -21,6 +21,7 @@ from careers.core.errors import Conflict, DomainError, Invalid, NotFound
 from careers.core.forms import FormErrors
 from careers.core.text import render_markdown, slugify
 from employers.tables import Employer, EmployerMember
+from listings import screening
 from listings import vocabulary as vocab
 from listings.schemas import (  # noqa: F401 - the limits are part of this module's interface
     BENEFITS_MAX,
@@ -121,6 +122,7 @@ def snapshot(listing: Listing) -> dict:
         "apply_url": listing.apply_url,
         "work_mode": listing.work_mode,
         "zip": listing.zip,
+        "screening_questions": screening.summary(listing.screening_questions),
     }
 
 
@@ -407,6 +409,7 @@ async def validate_listing(raw: Mapping[str, Any], *, credentials: dict[str, str
     place = _check_place(form, errors)
     _check_pay(form, errors)
     _check_dates_and_links(form, today or _us_today(), errors)
+    questions = screening.validate(raw, errors)
     if errors:
         raise ListingInvalid(errors.ordered(LISTING_FIELDS))
     assert form.pay_min is not None and form.pay_max is not None
@@ -441,6 +444,7 @@ async def validate_listing(raw: Mapping[str, Any], *, credentials: dict[str, str
         lng=place["lng"],
         pay_annual_min=vocab.annualise(form.pay_min, form.pay_unit),
         pay_annual_max=vocab.annualise(form.pay_max, form.pay_unit),
+        screening_questions=questions,
     )
 
 
@@ -470,6 +474,7 @@ def _columns(data: ListingInput) -> dict:
         Listing.application_deadline: data.application_deadline,
         Listing.apply_url: data.apply_url,
         Listing.requisition_id: data.requisition_id,
+        Listing.screening_questions: json.dumps(data.screening_questions),
     }
 
 
@@ -571,6 +576,8 @@ def _reviewed_changes(listing: Listing, details: dict[str, list[str]], data: Lis
     if any(set(details[f"credentials_{kind}"]) != set(getattr(data, f"credentials_{kind}"))
            for kind in ("required", "any_of", "preferred")):
         changed.append("credentials")
+    if screening.normalise(listing.screening_questions) != data.screening_questions:
+        changed.append("screener questions")
     return changed
 
 
@@ -640,6 +647,7 @@ def listing_values(listing: Listing, details: dict[str, list[str]]) -> dict[str,
         "application_deadline": listing.application_deadline,
         "apply_url": listing.apply_url,
         "requisition_id": listing.requisition_id,
+        "screening_questions": screening.normalise(listing.screening_questions),
     }
 
 

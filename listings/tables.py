@@ -78,6 +78,7 @@ class Listing(Table, tablename="listings"):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     version = Integer(default=1)  # +1 on every edit: an approval names the version the admin saw
+    screening_questions = JSONB(default="[]")  # listings.screening's shape; on the row so the page reads it free
 
 
 class ListingCredential(Table, tablename="listing_credentials"):

@@ -250,7 +250,8 @@ class CoderJobActionsController(Controller):
             return render(request, "coders/apply_refused.html", {"listing": listing, "back": back, "message": str(exc)},
                           status_code=429)
         try:
-            result = await applications.apply(listing_id, request.user, form_str(form, "cover_note", 100000), settings)
+            result = await applications.apply(listing_id, request.user, form_str(form, "cover_note", 100000), settings,
+                                              answers=form)
         except service.CoderError as exc:
             # A too-long cover note comes back in the form, kept, so the coder can shorten it instead of retyping.
             return render(request, "coders/apply_refused.html", {
@@ -262,6 +263,10 @@ class CoderJobActionsController(Controller):
             when = filters.date(result.created_at) or "earlier"
             return redirect(request, target, f"You already applied to “{listing['title']}” on {when}; "
                                              "here is that application.")
+        if result.screened_out:
+            return redirect(request, target, f"Your application to “{listing['title']}” is sent, but it does not meet "
+                                             "this employer's must-meet screener questions, so it is marked "
+                                             "“Not selected”. We mailed you the reason.")
         return redirect(request, target, f"Your application to “{listing['title']}” is sent. "
                                          "The employer has been told.", "success")
 
