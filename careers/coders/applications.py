@@ -115,7 +115,7 @@ class Screening:
     """The apply's screener outcome: the record the application keeps, the answers to save, the verdict."""
 
     record: list[dict[str, Any]]
-    answers: dict[str, Any]
+    answers: dict[str, Any] | None  # the profile's answers with the new ones; None when nothing was submitted
     verdict: dict[str, Any]
 
 
@@ -125,7 +125,7 @@ def _screen(listing: Listing, coder: dict[str, Any], form: Any) -> Screening:
     submitted = screening.read_submitted(questions, form or {})
     saved = screening.saved_answers(coder["screening_answers"])
     answers = {**screening.saved_answers(coder["screening_answers"], coder["home_state"]), **submitted}
-    return Screening(screening.record(questions, answers), {**saved, **submitted},
+    return Screening(screening.record(questions, answers), {**saved, **submitted} if submitted else None,
                      listing_screening.verdict(questions, answers))
 
 
@@ -134,8 +134,9 @@ async def _write_screening(application_id: int, user: Any, email: str, found: An
     """Inside the apply's transaction: keep the answers on the profile and, when a must-meet answer failed or was
     missing, move the application to not_selected with the reason and mail the coder (once: this runs only for
     the insert that created the application)."""
-    await CoderProfile.update({CoderProfile.screening_answers: json.dumps(result.answers)}).where(
-        CoderProfile.user == user.id)
+    if result.answers is not None:
+        await CoderProfile.update({CoderProfile.screening_answers: json.dumps(result.answers)}).where(
+            CoderProfile.user == user.id)
     if not result.verdict["screened_out"]:
         return
     reason = "Screened out: " + "; ".join(result.verdict["reasons"])
