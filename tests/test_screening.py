@@ -3,6 +3,7 @@ verdict before applying, screening out on apply with one mail, and the employer'
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -210,3 +211,50 @@ async def test_a_failing_answer_shows_does_not_meet_and_the_state_template_uses_
     await coder(browser)  # ZIP 60614: Illinois
     page = page_text(await browser.get(service.listing_path(listing)))
     assert "✗ Does not meet" in page and "your answer: IL" in page and "You would be screened out" in page
+
+
+# ---- the employer's side: screened out filter, answer filter and sort, CSV, still movable ------------------------
+
+
+async def test_employer_filters_and_sorts_by_answers_exports_them_and_can_still_move_a_screened_out_applicant(
+        browser, make_browser):
+    hr = make_browser()
+    await register_employer(hr)
+    employer = await Employer.objects().get(Employer.name == "Acme Health")
+    await Employer.update({Employer.verified: True}).where(Employer.id == employer.id)
+    listing = await published_listing()
+    people = {"ana@example.org": {"answer.1": "5", "answer.2": "Epic"},
+              "ben@example.org": {"answer.1": "2", "answer.2": ["3M", "Optum"]},
+              "cal@example.org": {"answer.1": "1", "answer.2": "Cerner"}}
+    for email, answers in people.items():
+        applicant = make_browser()
+        await coder(applicant, email, name=email.split("@")[0].title())
+        applied = await applicant.submit(f"/jobs/{listing.id}/apply", {"cover_note": ""} | answers)
+        assert applied.status_code == 303, applied.text
+    base = f"/employer/listings/{listing.id}/applicants"
+
+    def names(response) -> list[str]:
+        return re.findall(r'<a href="/employer/applications/\d+">(\w+)</a>', response.text)
+
+    out = await hr.get(base + "?screened=out")
+    assert names(out) == ["Cal"] and "Screened out" in out.text
+    assert sorted(names(await hr.get(base + "?screened=in"))) == ["Ana", "Ben"]
+    assert names(await hr.get(base + "?answer=2:Epic")) == ["Ana"]
+    assert sorted(names(await hr.get(base + "?answer=1:2"))) == ["Ana", "Ben"]  # a number filter means at least
+    assert names(await hr.get(base + "?sort=answer-1")) == ["Ana", "Ben", "Cal"]
+    page = await hr.get(base)
+    assert 'value="2:Epic"' in page.text and 'value="answer-1"' in page.text
+
+    export = await hr.get(base.replace("/applicants", "/applicants.csv"))
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    header = rows[0]
+    assert header[-4:] == ["Screened out", screening.TEMPLATES["inpatient_pcs_years"][0],
+                           screening.TEMPLATES["encoders"][0], "Can you work on call one weekend a month?"]
+    by_name = {r[0]: r for r in rows[1:]}
+    assert by_name["Cal"][-4:-1] == ["yes", "1", "Cerner"] and by_name["Ben"][-3] == "2"
+    assert by_name["Ben"][-2] == "3M, Optum"
+
+    cal = await Application.objects().where(Application.stage == "not_selected").first()
+    moved = await hr.submit(f"/employer/applications/{cal.id}/move", {"to_stage": "reviewed", "note": ""})
+    assert moved.status_code == 303, moved.text
+    assert (await Application.objects().get(Application.id == cal.id)).stage == "reviewed"
