@@ -106,12 +106,13 @@ def filter_options(questions: Any, sorts: dict[str, str]) -> dict[str, Any]:
 
 
 def csv_header(questions: Any) -> list[str]:
-    """The CSV's extra columns: "Screened out" and one per question asked."""
-    return ["Screened out", *[q["text"] for q in rules.normalise(questions)]]
+    """The CSV's extra columns: "Screened out" and one per question asked (none for a listing without questions)."""
+    texts = [q["text"] for q in rules.normalise(questions)]
+    return ["Screened out", *texts] if texts else []
 
 
 def csv_cells(applicant: dict[str, Any], questions: Any) -> list[str]:
     """The applicant's cells for `csv_header`: answers matched to the listing's questions by text."""
     by_text = {r.get("text"): r.get("answer") for r in applicant["screening_record"]}
-    return ["yes" if applicant["screened_out"] else "no",
-            *[rules.answer_text(by_text.get(q["text"])) for q in rules.normalise(questions)]]
+    cells = [rules.answer_text(by_text.get(q["text"])) for q in rules.normalise(questions)]
+    return ["yes" if applicant["screened_out"] else "no", *cells] if cells else []
