@@ -53,6 +53,11 @@ async def coder(browser, email: str = "casey@example.org", **profile) -> User:
     return await User.objects().get(User.email == email)
 
 
+def loaded(value):
+    """A JSONB value as the driver gives it (a string on SQLite, maybe decoded on PostgreSQL)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def page_text(response) -> str:
     return response.text.replace("&#39;", "'").replace("&#34;", '"')
 
@@ -192,11 +197,10 @@ async def test_answers_that_meet_apply_normally_are_kept_on_the_profile_and_pref
     assert applied.status_code == 303, applied.text
     application = await Application.objects().get(Application.coder == user.id)
     assert application.stage == "submitted" and not application.screened_out
-    record = json.loads(application.screening) if isinstance(application.screening, str) else application.screening
+    record = loaded(application.screening)
     assert [r["meets"] for r in record] == [True, True, None] and record[1]["answer"] == ["Epic", "Optum"]
     profile = await CoderProfile.objects().get(CoderProfile.user == user.id)
-    answers = json.loads(profile.screening_answers) if isinstance(profile.screening_answers, str) else \
-        profile.screening_answers
+    answers = loaded(profile.screening_answers)
     assert answers["inpatient_pcs_years"] == 3.0 and answers["text:can you work on call one weekend a month?"] == "yes"
 
     second = await published_listing("Other Health", title="Inpatient DRG coder")
@@ -258,3 +262,19 @@ async def test_employer_filters_and_sorts_by_answers_exports_them_and_can_still_
     moved = await hr.submit(f"/employer/applications/{cal.id}/move", {"to_stage": "reviewed", "note": ""})
     assert moved.status_code == 303, moved.text
     assert (await Application.objects().get(Application.id == cal.id)).stage == "reviewed"
+
+
+# ---- demo data ------------------------------------------------------------------------------------------------
+
+
+async def test_seed_demo_has_screener_questions_answers_and_screened_out_applications():
+    await commands.seed_demo(out=io.StringIO())
+    listings = await Listing.select(Listing.screening_questions).where(Listing.requisition_id.like("DEMO-%"))
+    asked = [screening.normalise(r["screening_questions"]) for r in listings]
+    assert 30 <= sum(1 for q in asked if q) <= 50 and any(q["must_meet"] for qs in asked for q in qs)
+    profiles = await CoderProfile.select(CoderProfile.screening_answers)
+    answered = [loaded(p["screening_answers"]) for p in profiles]
+    assert sum(1 for a in answered if a) >= 10 and any(not a for a in answered)
+    apps = await Application.select(Application.stage, Application.screened_out, Application.screening)
+    assert any(a["screened_out"] and a["stage"] == "not_selected" for a in apps)
+    assert any(not a["screened_out"] and loaded(a["screening"]) for a in apps)
