@@ -278,3 +278,21 @@ async def test_seed_demo_has_screener_questions_answers_and_screened_out_applica
     apps = await Application.select(Application.stage, Application.screened_out, Application.screening)
     assert any(a["screened_out"] and a["stage"] == "not_selected" for a in apps)
     assert any(not a["screened_out"] and loaded(a["screening"]) for a in apps)
+
+
+async def test_a_coder_saves_answers_without_applying_and_sees_the_verdict_change(browser):
+    listing = await published_listing()
+    user = await coder(browser)
+    refused = await browser.submit(f"/jobs/{listing.id}/answers", {"answer.1": "lots"})
+    assert refused.status_code == 303
+    flashed = page_text(await browser.get(refused.headers["location"], follow_redirects=True))
+    assert "Enter a number, such as 3." in flashed
+    partly = await browser.submit(f"/jobs/{listing.id}/answers", {"answer.1": "1", "answer.2": "Epic"})
+    assert partly.status_code == 303 and partly.headers["location"].endswith("#screening-verdict")
+    page = page_text(await browser.get(service.listing_path(listing)))
+    assert "✗ Does not meet" in page and "✓ Meets" in page and "You would be screened out" in page
+    met = await browser.submit(f"/jobs/{listing.id}/answers", {"answer.1": "4", "answer.2": "Epic", "answer.3": ""})
+    assert met.status_code == 303
+    page = page_text(await browser.get(service.listing_path(listing)))
+    assert "You meet every must-meet screener question" in page and "You would be screened out" not in page
+    assert not await Application.exists().where(Application.coder == user.id)

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Stream, Template
 
 from careers.accounts.auth import requires_role
 from careers.accounts.service import AccountError
-from careers.coders import alerts, applications, privacy, profiles, saved, service
+from careers.coders import alerts, applications, privacy, profiles, saved, screening, service
 from careers.core import filters, ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
@@ -269,6 +269,20 @@ class CoderJobActionsController(Controller):
                                              "“Not selected”. We mailed you the reason.")
         return redirect(request, target, f"Your application to “{listing['title']}” is sent. "
                                          "The employer has been told.", "success")
+
+    @post("/jobs/{listing_id:int}/answers", opt=back_to("/jobs/{listing_id}"))
+    async def save_answers(self, request: Request, listing_id: FromPath[int]) -> Redirect:
+        """Keep the screener answers on the profile and show the verdict, without applying."""
+        listing = await _listing_or_404(listing_id)
+        back = service.listing_path(listing_id, listing["slug"])
+        login = _coder_or_login(request, back)
+        if login is not None:
+            return login
+        verdict = await screening.save_answers(listing_id, request.user.id, await read_form(request))
+        message = ("Your answers are saved. You would be screened out: " + "; ".join(verdict["reasons"]) + "."
+                   if verdict["screened_out"] else "Your answers are saved. You meet every must-meet question.")
+        return redirect(request, back + "#screening-verdict", message,
+                        "info" if verdict["screened_out"] else "success")
 
     @post("/jobs/{listing_id:int}/save")
     async def save(self, request: Request, listing_id: FromPath[int]) -> Redirect:

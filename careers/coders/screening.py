@@ -12,8 +12,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from careers.coders.service import CoderError
+from careers.coders.service import CoderError, get_or_create_profile
+from careers.coders.tables import CoderProfile
+from careers.core import clock
 from listings import screening as questions_rules
+from listings.tables import Listing
 
 ANSWER_FIELD = "answer"  # the apply form's fields: answer.1 … answer.8, one per question in the listing's order
 
@@ -86,3 +89,20 @@ def screened_out_mail(coder_name: str, listing_title: str, employer_name: str, r
     lines += ["", "The employer can still see your application and may move it forward.", "",
               f"See your applications: {base_url.rstrip('/')}/account/applications", "", "— CareerCenter"]
     return f"This employer requires more: {listing_title}", "\n".join(lines)
+
+
+async def save_answers(listing_id: int, user_id: int, form: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep the answers the coder gave to a listing's questions on their profile, without applying; returns the
+    verdict they now get (the listing page shows it). A bad answer raises CoderError naming its field."""
+    row = await Listing.select(Listing.screening_questions).where(Listing.id == listing_id).first()
+    questions = questions_rules.normalise(row["screening_questions"] if row else [])
+    submitted = read_submitted(questions, form)
+    profile = await get_or_create_profile(user_id)
+    stored = saved_answers(profile.screening_answers)
+    for index, question in enumerate(questions, start=1):  # a cleared field forgets the answer
+        if answer_field(index) in form and questions_rules.answer_key(question) not in submitted:
+            stored.pop(questions_rules.answer_key(question), None)
+    stored.update(submitted)
+    await CoderProfile.update({CoderProfile.screening_answers: json.dumps(stored),
+                               CoderProfile.updated_at: clock.now()}).where(CoderProfile.id == profile.id)
+    return questions_rules.verdict(questions, saved_answers(stored, profile.state or None))
