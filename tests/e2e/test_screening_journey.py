@@ -31,10 +31,11 @@ def _post_job_with_questions(page) -> int:
     page.get_by_label("Highest pay in dollars").fill("38")
     page.get_by_label("Pay is").select_option(label="per hour")
     first, second = page.locator("details.screening-question").nth(0), page.locator("details.screening-question").nth(1)
-    first.get_by_label("Template").select_option(label="Years of inpatient ICD-10-PCS coding")
+    first.get_by_label("Template", exact=True).select_option(label="Years of inpatient ICD-10-PCS coding")
     first.get_by_label(re.compile("^Must meet")).check()
     first.get_by_label(re.compile("^Number questions")).fill("2")
-    second.get_by_label("Template").select_option(label="Encoders and EHRs used")
+    second.get_by_text("Question 2").click()  # the rows after the first empty one are folded away
+    second.get_by_label("Template", exact=True).select_option(label="Encoders and EHRs used")
     second.get_by_label(re.compile("^Must meet")).check()
     second.get_by_label(re.compile("^Yes/no and choice questions")).fill("3M, Epic")
     page.get_by_role("button", name="Save draft").click()
@@ -80,9 +81,9 @@ def test_coder_answers_screener_questions_sees_the_verdict_applies_and_employer_
     expect(coder.get_by_text("Your answers are saved. You meet every must-meet question.")).to_be_visible()
     expect(verdict.get_by_text("Meets", exact=False)).to_have_count(2)
     expect(coder.get_by_label(re.compile(re.escape(YEARS_Q)))).to_have_value("4")  # prefilled from the profile
+    save_screenshot(coder, "screening-coder")
     coder.get_by_role("button", name="Apply with my profile").click()
     expect(coder.get_by_text(f"Your application to “{TITLE}” is sent.", exact=False)).to_be_visible()
-    save_screenshot(coder, "screening-coder")
 
     # Another coder applies without answering: screened out at once, with one mail saying why.
     other = _coder_with_profile(browsers, "Rory Rush", "rory@codermail.org", "rory-rush")
