@@ -276,7 +276,8 @@ DEMO_QUESTIONS = {
                   {"template": "accuracy_95", "must_meet": True, "accepted": ["yes"]}],
     "profee": [{"template": "em_profee_years", "must_meet": True, "min": 1},
                {"template": "charts_per_hour"},
-               {"text": "Do you hold a current CPC or CCS-P?", "kind": "yes_no", "must_meet": True, "accepted": ["yes"]}],
+               {"text": "Do you hold a current CPC or CCS-P?", "kind": "yes_no", "must_meet": True,
+                "accepted": ["yes"]}],
 }
 DEMO_DEFAULT_QUESTIONS = [{"template": "accuracy_95", "must_meet": True, "accepted": ["yes"]},
                           {"template": "shift", "must_meet": False},

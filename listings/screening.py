@@ -140,10 +140,12 @@ def _check_one(item: Any, index: int, errors: dict[str, str]) -> dict[str, Any] 
         errors[_field(index, "text")] = f"Question {index}: keep the question to {TEXT_MAX} characters."
     kind = item.get("kind") or (tpl[1] if tpl else "")
     if tpl and kind != tpl[1]:
-        errors[_field(index, "kind")] = f"Question {index}: the {template} template asks a {KINDS[tpl[1]].lower()} question."
+        errors[_field(index, "kind")] = (f"Question {index}: the {template} template asks a "
+                                         f"{KINDS[tpl[1]].lower()} question.")
         kind = tpl[1]
     if kind not in KINDS:
-        errors[_field(index, "kind")] = f"Question {index}: choose the kind: yes_no, number, single_choice or multiple_choice."
+        errors[_field(index, "kind")] = (f"Question {index}: choose the kind: yes_no, number, single_choice or "
+                                         "multiple_choice.")
     choices = _as_list(item.get("choices"))
     if choices is None:
         errors[_field(index, "choices")] = f"Question {index}: choices must be a list of words."
@@ -241,7 +243,8 @@ def summary(questions: Any) -> str:
     for q in normalise(questions):
         rule = ""
         if q["must_meet"]:
-            rule = f" [must meet: ≥ {q['min']:g}]" if q["kind"] == "number" else f" [must meet: {' / '.join(q['accepted'])}]"
+            needs = f"≥ {q['min']:g}" if q["kind"] == "number" else " / ".join(q["accepted"])
+            rule = f" [must meet: {needs}]"
         choices = f" ({', '.join(q['choices'])})" if q["kind"] in ("single_choice", "multiple_choice") else ""
         lines.append(f"{q['text']}{choices}{rule}")
     return "\n".join(lines)

@@ -51,7 +51,8 @@ _S = ApplicationStage
 STAGE_PATHS = [[_S.SUBMITTED], [_S.SUBMITTED, _S.REVIEWED], [_S.SUBMITTED, _S.REVIEWED, _S.INTERVIEWING],
                [_S.SUBMITTED, _S.REVIEWED, _S.NOT_SELECTED], [_S.SUBMITTED, _S.REVIEWED, _S.INTERVIEWING, _S.OFFER],
                [_S.SUBMITTED, _S.WITHDRAWN]]
-BY_CODER = (_S.SUBMITTED, _S.WITHDRAWN)  # the coder's own steps; the rest are the employer's
+BY_CODER = (_S.SUBMITTED, _S.WITHDRAWN)
+SCREENED_NOTE = "Screened out by a must-meet screener question"  # the coder's own steps; the rest are the employer's
 
 
 def demo_pdf(name: str) -> bytes:
@@ -185,5 +186,5 @@ async def _demo_application(listing_id: int, user_id: int, details: dict, resume
                 application=rows[0]["id"], actor=user_id if stage in BY_CODER else None,
                 actor_kind="coder" if stage in BY_CODER else "system" if screened[1] else "employer",
                 from_stage=previous, to_stage=stage,
-                note="Screened out by a must-meet screener question" if screened[1] and stage == _S.NOT_SELECTED else ""))
+                note=SCREENED_NOTE if screened[1] and stage == _S.NOT_SELECTED else ""))
             previous = stage

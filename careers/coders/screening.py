@@ -83,8 +83,8 @@ def screened_out_mail(coder_name: str, listing_title: str, employer_name: str, r
                       base_url: str) -> tuple[str, str]:
     """(subject, text) of the one mail a coder gets when a must-meet answer screens their application out."""
     lines = [f"Hello {coder_name or 'there'},", "",
-             f"Thank you for applying to \"{listing_title}\" at {employer_name}. This employer requires answers "
-             "you did not meet, so your application was moved to \"Not selected\" straight away:", ""]
+             (f"Thank you for applying to \"{listing_title}\" at {employer_name}. This employer requires answers "
+              "you did not meet, so your application was moved to \"Not selected\" straight away:"), ""]
     lines += [f"- {reason}" for reason in reasons]
     lines += ["", "The employer can still see your application and may move it forward.", "",
               f"See your applications: {base_url.rstrip('/')}/account/applications", "", "— CareerCenter"]
