@@ -289,7 +289,7 @@ def read_answer(question: Mapping[str, Any], value: Any) -> Any:
         picked = [by_lower.get(str(v).strip().lower()) for v in values if str(v).strip()]
         if any(p is None for p in picked):
             raise ValueError("Choose from the listed answers.")
-        return picked or None
+        return [c for c in question["choices"] if c in picked] or None  # in the choices' order, each once
     if isinstance(value, list):
         value = value[0] if value else None
     if value is None or str(value).strip() == "":

@@ -198,7 +198,7 @@ async def test_answers_that_meet_apply_normally_are_kept_on_the_profile_and_pref
     application = await Application.objects().get(Application.coder == user.id)
     assert application.stage == "submitted" and not application.screened_out
     record = loaded(application.screening)
-    assert [r["meets"] for r in record] == [True, True, None] and record[1]["answer"] == ["Epic", "Optum"]
+    assert [r["meets"] for r in record] == [True, True, None] and record[1]["answer"] == ["Optum", "Epic"]
     profile = await CoderProfile.objects().get(CoderProfile.user == user.id)
     answers = loaded(profile.screening_answers)
     assert answers["inpatient_pcs_years"] == 3.0 and answers["text:can you work on call one weekend a month?"] == "yes"
@@ -296,3 +296,23 @@ async def test_a_coder_saves_answers_without_applying_and_sees_the_verdict_chang
     page = page_text(await browser.get(service.listing_path(listing)))
     assert "You meet every must-meet screener question" in page and "You would be screened out" not in page
     assert not await Application.exists().where(Application.coder == user.id)
+
+
+async def test_the_profile_keeps_template_answers_and_forgets_custom_ones(browser):
+    listing = await published_listing()
+    user = await coder(browser)
+    await browser.submit(f"/jobs/{listing.id}/answers", {"answer.3": "yes"})
+    page = page_text(await browser.get("/account/profile"))
+    assert "Screener answers" in page and "Forget “can you work on call one weekend a month?”: yes" in page
+    assert "IL (from your ZIP code above)" in page
+    refused = await browser.submit("/account/profile/answers", {"tpl.charts_per_hour": "fast"})
+    assert refused.status_code == 303
+    assert "Enter a number" in page_text(await browser.get(refused.headers["location"], follow_redirects=True))
+    saved = await browser.submit("/account/profile/answers", {
+        "tpl.inpatient_pcs_years": "6", "tpl.encoders": ["Epic", "3M"], "tpl.accuracy_95": "yes",
+        "forget": "text:can you work on call one weekend a month?"})
+    assert saved.status_code == 303
+    answers = loaded((await CoderProfile.objects().get(CoderProfile.user == user.id)).screening_answers)
+    assert answers == {"inpatient_pcs_years": 6.0, "encoders": ["3M", "Epic"], "accuracy_95": "yes"}
+    page = page_text(await browser.get(service.listing_path(listing)))
+    assert "You meet every must-meet screener question" in page

@@ -91,6 +91,7 @@ async def _profile_page(request: Request, form: dict[str, Any] | None = None, er
         "vocab": {"settings": SETTINGS, "specialties": SPECIALTIES, "code_sets": CODE_SETS, "states": US_STATES,
                   "work_modes": WORK_MODES, "pay_units": PAY_UNITS},
         "resume_max_mb": profiles.RESUME_MAX_BYTES // (1024 * 1024),
+        "screening_answers": screening.profile_section(profile.screening_answers, profile.state or None),
     }, status_code=status_code)
 
 
@@ -155,6 +156,11 @@ class CoderAccountController(Controller):
             return await _profile_page(request, _posted_form(form), errors, status_code=400)
         await profiles.save_profile(request.user.id, data)
         return redirect(request, "/account/profile", "Your profile is saved.", "success")
+
+    @post("/account/profile/answers", opt=back_to("/account/profile#screener-answers"))
+    async def save_answers(self, request: Request) -> Redirect:
+        await screening.save_profile_answers(request.user.id, await read_form(request))
+        return redirect(request, "/account/profile#screener-answers", "Your screener answers are saved.", "success")
 
     @post("/account/profile/resume")
     async def upload_resume(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:

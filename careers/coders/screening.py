@@ -106,3 +106,54 @@ async def save_answers(listing_id: int, user_id: int, form: Mapping[str, Any]) -
     await CoderProfile.update({CoderProfile.screening_answers: json.dumps(stored),
                                CoderProfile.updated_at: clock.now()}).where(CoderProfile.id == profile.id)
     return questions_rules.verdict(questions, saved_answers(stored, profile.state or None))
+
+
+# ---- the profile's own section: answers to the coding templates, remembered custom answers ----------------------
+
+PROFILE_FIELD = "tpl"  # the profile form's fields: tpl.<template name>, and `forget` for custom answers
+
+
+def _template_question(name: str) -> dict[str, Any]:
+    text, kind, choices = questions_rules.TEMPLATES[name]
+    return {"text": text, "kind": kind, "choices": choices, "template": name, "must_meet": False}
+
+
+def profile_section(raw_answers: Any, home_state: str | None) -> dict[str, Any]:
+    """The profile page's screener answers: one input per template (the state comes from the profile's ZIP) and the
+    custom answers remembered by question text, each of which the coder may forget."""
+    answers = saved_answers(raw_answers)
+    templates = []
+    for name in questions_rules.TEMPLATES:
+        question = _template_question(name)
+        answer = answers.get(name)
+        templates.append({**question, "name": name, "field": f"{PROFILE_FIELD}.{name}",
+                          "from_profile": name == "state_of_residence",
+                          "prefill": answer if isinstance(answer, list) else questions_rules.answer_text(
+                              home_state if name == "state_of_residence" and not answer else answer)})
+    custom = [{"key": key, "text": key.removeprefix("text:"), "answer": questions_rules.answer_text(value)}
+              for key, value in answers.items() if key.startswith("text:")]
+    return {"templates": templates, "custom": custom}
+
+
+async def save_profile_answers(user_id: int, form: Mapping[str, Any]) -> None:
+    """Save the profile's template answers (an empty field forgets one) and forget the custom answers ticked."""
+    profile = await get_or_create_profile(user_id)
+    stored = saved_answers(profile.screening_answers)
+    for name in questions_rules.TEMPLATES:
+        if name == "state_of_residence":
+            continue  # the profile's state, from its ZIP
+        field = f"{PROFILE_FIELD}.{name}"
+        question = _template_question(name)
+        try:
+            value = questions_rules.read_answer(question, form.get(field))
+        except ValueError as exc:
+            raise CoderError(f"{question['text']} {exc}", field) from None
+        if value is None:
+            stored.pop(name, None)
+        else:
+            stored[name] = value
+    forget = form.get("forget") or []
+    for key in forget if isinstance(forget, list) else [forget]:
+        stored.pop(str(key), None)
+    await CoderProfile.update({CoderProfile.screening_answers: json.dumps(stored),
+                               CoderProfile.updated_at: clock.now()}).where(CoderProfile.id == profile.id)
