@@ -259,6 +259,8 @@ async def test_employer_filters_and_sorts_by_answers_exports_them_and_can_still_
     assert by_name["Ben"][-2] == "3M, Optum"
 
     cal = await Application.objects().where(Application.stage == "not_selected").first()
+    detail = page_text(await hr.get(f"/employer/applications/{cal.id}"))
+    assert "Screened out when they applied" in detail and "Cerner — does not meet the requirement" in detail
     moved = await hr.submit(f"/employer/applications/{cal.id}/move", {"to_stage": "reviewed", "note": ""})
     assert moved.status_code == 303, moved.text
     assert (await Application.objects().get(Application.id == cal.id)).stage == "reviewed"
