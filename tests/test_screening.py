@@ -318,3 +318,17 @@ async def test_the_profile_keeps_template_answers_and_forgets_custom_ones(browse
     assert answers == {"inpatient_pcs_years": 6.0, "encoders": ["3M", "Epic"], "accuracy_95": "yes"}
     page = page_text(await browser.get(service.listing_path(listing)))
     assert "You meet every must-meet screener question" in page
+
+
+async def test_a_bad_answer_is_refused_by_name_and_a_too_long_note_keeps_the_answers(browser):
+    listing = await published_listing()
+    user = await coder(browser)
+    refused = await browser.submit(f"/jobs/{listing.id}/apply", {"cover_note": "", "answer.1": "many"})
+    assert refused.status_code == 400 and "Enter a number, such as 3." in page_text(refused)
+    too_long = await browser.submit(f"/jobs/{listing.id}/apply", {
+        "cover_note": "x" * 3001, "answer.1": "3", "answer.2": ["Epic", "3M"]})
+    assert too_long.status_code == 400
+    text = page_text(too_long)
+    assert '<input type="hidden" name="answer.1" value="3">' in text
+    assert '<input type="hidden" name="answer.2" value="Epic">' in text and 'name="answer.2" value="3M"' in text
+    assert not await Application.exists().where(Application.coder == user.id)

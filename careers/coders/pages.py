@@ -263,6 +263,7 @@ class CoderJobActionsController(Controller):
             return render(request, "coders/apply_refused.html", {
                 "listing": listing, "back": back, "message": exc.message, "field": exc.field,
                 "cover_note": form_str(form, "cover_note", 100000), "cover_note_max": applications.COVER_NOTE_MAX,
+                "answers": screening.submitted_fields(form),  # sent again with the shortened note
             }, status_code=400)
         target = f"/account/applications#application-{result.application_id}"
         if not result.created:

@@ -157,3 +157,12 @@ async def save_profile_answers(user_id: int, form: Mapping[str, Any]) -> None:
         stored.pop(str(key), None)
     await CoderProfile.update({CoderProfile.screening_answers: json.dumps(stored),
                                CoderProfile.updated_at: clock.now()}).where(CoderProfile.id == profile.id)
+
+
+def submitted_fields(form: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The apply form's answer fields as (name, value) pairs, to send them again from a page that asks for a fix."""
+    pairs = []
+    for name, value in form.items():
+        if name.startswith(ANSWER_FIELD + "."):
+            pairs += [(name, str(v)) for v in (value if isinstance(value, list) else [value])]
+    return pairs
