@@ -332,3 +332,15 @@ async def test_a_bad_answer_is_refused_by_name_and_a_too_long_note_keeps_the_ans
     assert '<input type="hidden" name="answer.1" value="3">' in text
     assert '<input type="hidden" name="answer.2" value="Epic">' in text and 'name="answer.2" value="3M"' in text
     assert not await Application.exists().where(Application.coder == user.id)
+
+
+async def test_the_verdict_fits_the_listing_pages_three_statement_budget(browser, statements):
+    listing = await published_listing()
+    await coder(browser)
+    await browser.submit(f"/jobs/{listing.id}/answers", {"answer.1": "1"})
+    path = service.listing_path(listing)
+    await browser.get(path)  # warm
+    statements.clear()
+    page = page_text(await browser.get(path))
+    assert "✗ Does not meet" in page and "? Not answered yet" in page
+    assert len(statements) <= 3, statements  # the session, the listing, the coder panel (answers included)
