@@ -344,3 +344,36 @@ async def test_the_verdict_fits_the_listing_pages_three_statement_budget(browser
     page = page_text(await browser.get(path))
     assert "✗ Does not meet" in page and "? Not answered yet" in page
     assert len(statements) <= 3, statements  # the session, the listing, the coder panel (answers included)
+
+
+async def test_the_data_export_carries_the_answers_and_anonymising_clears_them(browser, settings):
+    import datetime as dt
+    import zipfile
+
+    from careers.coders import privacy
+    from careers.core import clock
+
+    listing = await published_listing()
+    await coder(browser)
+    await browser.submit(f"/jobs/{listing.id}/apply", {"cover_note": "", "answer.1": "3", "answer.2": "Epic"})
+    export = await browser.get("/account/data/export")
+    with zipfile.ZipFile(io.BytesIO(export.content)) as archive:
+        data = json.loads(archive.read("data.json"))
+    assert data["screener_answers"] == {"inpatient_pcs_years": 3.0, "encoders": ["Epic"]}
+    assert loaded(data["applications"][0]["screening"])[0]["answer"] == 3.0
+    deleted = await browser.submit("/account/data/delete", {"password": "correct horse battery", "confirm": "yes"})
+    assert deleted.status_code == 303
+    assert await privacy.anonymise_due(settings, clock.now() + dt.timedelta(days=91)) == 1
+    assert loaded((await Application.objects().first()).screening) == []
+
+
+async def test_a_state_answer_equal_to_the_profile_state_is_not_kept_so_the_zip_stays_its_source(browser):
+    listing = await published_listing(screening_questions=[
+        {"template": "state_of_residence", "must_meet": True, "accepted": ["IL", "WI"]}])
+    user = await coder(browser)
+    page = page_text(await browser.get(service.listing_path(listing)))
+    assert '<option value="IL" selected>' in page  # prefilled from the ZIP
+    applied = await browser.submit(f"/jobs/{listing.id}/apply", {"cover_note": "", "answer.1": "IL"})
+    assert applied.status_code == 303
+    assert (await Application.objects().get(Application.coder == user.id)).stage == "submitted"
+    assert loaded((await CoderProfile.objects().get(CoderProfile.user == user.id)).screening_answers) == {}

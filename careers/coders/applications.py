@@ -125,7 +125,8 @@ def _screen(listing: Listing, coder: dict[str, Any], form: Any) -> Screening:
     submitted = screening.read_submitted(questions, form or {})
     saved = screening.saved_answers(coder["screening_answers"])
     answers = {**screening.saved_answers(coder["screening_answers"], coder["home_state"]), **submitted}
-    return Screening(screening.record(questions, answers), {**saved, **submitted} if submitted else None,
+    keep = screening.storable({**saved, **submitted}, coder["home_state"]) if submitted else None
+    return Screening(screening.record(questions, answers), keep,
                      listing_screening.verdict(questions, answers))
 
 

@@ -31,6 +31,14 @@ def saved_answers(raw: Any, home_state: str | None = None) -> dict[str, Any]:
     return answers
 
 
+def storable(answers: dict[str, Any], home_state: str | None) -> dict[str, Any]:
+    """The answers to keep on the profile: a state answer equal to the profile's own state is not kept, so the
+    profile's ZIP stays the source of it (a later move changes the answer too)."""
+    if home_state and answers.get("state_of_residence") == home_state:
+        return {k: v for k, v in answers.items() if k != "state_of_residence"}
+    return answers
+
+
 def answer_field(index: int) -> str:
     return f"{ANSWER_FIELD}.{index}"
 
@@ -102,7 +110,7 @@ async def save_answers(listing_id: int, user_id: int, form: Mapping[str, Any]) -
     for index, question in enumerate(questions, start=1):  # a cleared field forgets the answer
         if answer_field(index) in form and questions_rules.answer_key(question) not in submitted:
             stored.pop(questions_rules.answer_key(question), None)
-    stored.update(submitted)
+    stored = storable({**stored, **submitted}, profile.state or None)
     await CoderProfile.update({CoderProfile.screening_answers: json.dumps(stored),
                                CoderProfile.updated_at: clock.now()}).where(CoderProfile.id == profile.id)
     return questions_rules.verdict(questions, saved_answers(stored, profile.state or None))
