@@ -236,6 +236,9 @@ async def test_employer_filters_and_sorts_by_answers_exports_them_and_can_still_
         applied = await applicant.submit(f"/jobs/{listing.id}/apply", {"cover_note": ""} | answers)
         assert applied.status_code == 303, applied.text
     base = f"/employer/listings/{listing.id}/applicants"
+    told = [m["text"] for m in await outbox_mail("hr@acmehealth.org") if m["subject"].startswith("New application")]
+    assert len(told) == 3 and [("Cal applied" in t, "must-meet screener question" in t) for t in told] == [
+        (False, False), (False, False), (True, True)]
 
     def names(response) -> list[str]:
         return re.findall(r'<a href="/employer/applications/\d+">(\w+)</a>', response.text)

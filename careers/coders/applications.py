@@ -195,7 +195,8 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings,
     snapshot = {**details, "email": email, "taken_at": clock.now().isoformat(),
                 "match": {k: match[k] for k in ("qualifies", "missing", "any_of_missing", "preferred_met",
                                                 "state_eligible")}}
-    subject, before_link, after_link = _employer_mail_parts(listing, profile.name, match)
+    subject, before_link, after_link = _employer_mail_parts(listing, profile.name, match,
+                                                            screened.verdict["screened_out"])
     storage = storage_for(settings)
     resume_copy = await _copy_resume(profile, storage)  # the store's copy stays outside the write lock
     application_id = None
@@ -255,11 +256,15 @@ async def employer_member_emails(employer_id: int) -> list[str]:
     return [r["email"] for r in rows if not r["disabled"]]
 
 
-def _employer_mail_parts(listing: Listing, coder_name: str, match: dict[str, Any]) -> tuple[str, str, str]:
+def _employer_mail_parts(listing: Listing, coder_name: str, match: dict[str, Any],
+                         screened_out: bool = False) -> tuple[str, str, str]:
     """(subject, text before the application's link, text after it): the link needs the new application's id."""
     fit = ("They hold every required credential.\n" if match["credentials_met"]
            else "They do not hold every required credential (" + ", ".join(match["missing"] + match["any_of_missing"])
            + ").\n")
+    if screened_out:
+        fit += ("An answer did not meet a must-meet screener question, so the application is marked Not selected "
+                "(you can still move it).\n")
     before = (f"{coder_name} applied to your listing \"{listing.title}\" on CareerCenter.\n\n{fit}\n"
               f"Review the application, their profile and resume here:\n")
     return f"New application: {listing.title}", before, "\n"
