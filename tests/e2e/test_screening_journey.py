@@ -38,6 +38,7 @@ def _post_job_with_questions(page) -> int:
     second.get_by_label("Template", exact=True).select_option(label="Encoders and EHRs used")
     second.get_by_label(re.compile("^Must meet")).check()
     second.get_by_label(re.compile("^Yes/no and choice questions")).fill("3M, Epic")
+    save_screenshot(page, "screening-form")
     page.get_by_role("button", name="Save draft").click()
     problem = page.locator(".error-summary")
     assert not problem.count(), f"the posting form refused the draft: {problem.inner_text()}"
