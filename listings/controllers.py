@@ -212,7 +212,8 @@ class EmployerListingsController(Controller):
             return await self._form_page(request, await form_context(form, {"__all__": exc.message}, **ctx), 409)
         message = "Changes saved."
         if listing.status == service.PUBLISHED and saved.status == service.IN_REVIEW:
-            message = ("Changes saved. Because the title, description or pay changed, the listing is off the site "
+            message = ("Changes saved. Because what an admin approved changed (such as the title, description, pay or "
+                       "screener questions), the listing is off the site "
                        "until an admin approves it again.")
         elif saved.status == service.PUBLISHED:
             message = "Changes saved and live."
