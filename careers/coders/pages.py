@@ -271,9 +271,9 @@ class CoderJobActionsController(Controller):
             return redirect(request, target, f"You already applied to “{listing['title']}” on {when}; "
                                              "here is that application.")
         if result.screened_out:
-            return redirect(request, target, f"Your application to “{listing['title']}” is sent, but it does not "
-                                             "meet this employer's must-meet screener questions, so it is marked "
-                                             "“Not selected”. We mailed you the reason.")
+            return redirect(request, target, f"Your application to “{listing['title']}” is sent. The employer has been "
+                                             "told. It does not meet this employer's must-meet screener questions, "
+                                             "so it is marked “Not selected”; we mailed you the reason.")
         return redirect(request, target, f"Your application to “{listing['title']}” is sent. "
                                          "The employer has been told.", "success")
 
