@@ -21,6 +21,7 @@ from careers.accounts.auth import requires_role
 from careers.core.config import Settings
 from careers.core.filters import pluralize
 from careers.core.web import form_list, form_str, read_form, redirect, render
+from employers import applicant_screening
 from employers import applicants as service
 
 
@@ -47,8 +48,9 @@ class ApplicantController(Controller):
 
     @get("/listings/{listing_id:int}/applicants")
     async def applicants(self, request: Request, listing_id: FromPath[int], sort: FromQuery[str] = "",
-                         stage: FromQuery[str] = "", match: FromQuery[str] = "", q: FromQuery[str] = "") -> Template:
-        query = service.ApplicantQuery.parse(sort, stage, match, q)
+                         stage: FromQuery[str] = "", match: FromQuery[str] = "", q: FromQuery[str] = "",
+                         screened: FromQuery[str] = "", answer: FromQuery[str] = "") -> Template:
+        query = service.ApplicantQuery.parse(sort, stage, match, q, screened, answer)
         return await self._list_page(request, listing_id, query)
 
     async def _list_page(self, request: Request, listing_id: int, query: service.ApplicantQuery, *,
@@ -65,8 +67,8 @@ class ApplicantController(Controller):
             "stage_labels": service.STAGE_LABELS,
             "movable": service.MOVABLE_STAGES,
             "mailed_labels": service.mailed_labels(),
-            "sorts": service.SORTS,
             "match_filters": service.MATCH_FILTERS,
+            **applicant_screening.filter_options(listing.screening_questions, service.SORTS),  # "sorts" too
             "errors": errors or {},
             "kept": kept or {},
             "line_max": service.LINE_MAX,
@@ -77,7 +79,8 @@ class ApplicantController(Controller):
                         listing_id: FromPath[int]) -> Template | Redirect:
         form = await read_form(request)
         query = service.ApplicantQuery.parse(form_str(form, "sort", 20), form_str(form, "stage", 20),
-                                             form_str(form, "match", 20), form_str(form, "q", 100))
+                                             form_str(form, "match", 20), form_str(form, "q", 100),
+                                             form_str(form, "screened", 20), form_str(form, "answer", 100))
         try:
             result = await service.bulk_move(listing_id, request.user.id, _ids(form), form_str(form, "to_stage", 20),
                                              form_str(form, "note", 100000), settings)

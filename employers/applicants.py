@@ -27,6 +27,7 @@ from careers.core import clock, db
 from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
 from careers.core.text import sanitise_html
+from employers import applicant_screening as screening
 from employers.tables import EmployerMember
 from employers.tracking.tables import ApplicationNote
 from listings import stats
@@ -191,12 +192,15 @@ def applicant_view(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]
         "has_resume": bool(row.get("resume_key")),
         "resume_url": f"/applications/{row['id']}/resume",
         "url": f"/employer/applications/{row['id']}",
+        "screened_out": bool(row.get("screened_out")),
+        "screening_record": screening.record(row.get("screening")),
+        "screening": screening.answers_view(row.get("screening")),
     }
 
 
 _APP_COLUMNS = (Application.id, Application.stage, Application.created_at, Application.viewed_at,
                 Application.cover_note, Application.profile_snapshot, Application.resume_key,
-                Application.anonymised_at)
+                Application.anonymised_at, Application.screening, Application.screened_out)
 
 
 @dataclass
@@ -207,19 +211,25 @@ class ApplicantQuery:
     stage: str = ""
     match: str = ""
     q: str = ""
+    screened: str = ""  # employers.applicant_screening: "out", "in" or everyone
+    answer: str = ""  # "N:value"
 
     @classmethod
-    def parse(cls, sort: str | None, stage: str | None, match: str | None, q: str | None) -> "ApplicantQuery":
+    def parse(cls, sort: str | None, stage: str | None, match: str | None, q: str | None,
+              screened: str | None = None, answer: str | None = None) -> "ApplicantQuery":
         """Unknown values fall back to the defaults rather than erroring: the URL is hand-editable."""
         return cls(
-            sort=sort if sort in SORTS else "newest",
+            sort=sort if sort in SORTS or screening.valid_sort(sort) else "newest",
             stage=stage if stage in STAGE_LABELS else "",
             match=match if match in MATCH_FILTERS else "",
             q=(q or "").strip()[:100],
+            screened=screened if screened in screening.SCREENED_FILTERS else "",
+            answer=screening.valid_answer_filter(answer),
         )
 
     def params(self) -> dict[str, str]:
-        return {k: v for k, v in (("sort", self.sort), ("stage", self.stage), ("match", self.match), ("q", self.q))
+        return {k: v for k, v in (("sort", self.sort), ("stage", self.stage), ("match", self.match), ("q", self.q),
+                                  ("screened", self.screened), ("answer", self.answer))
                 if v and not (k == "sort" and v == "newest")}
 
 
@@ -231,6 +241,8 @@ def _sort_key(query: ApplicantQuery):
         return lambda a: (a["created_at"].timestamp(), a["id"])
     if query.sort == "stage":
         return lambda a: (STAGE_ORDER.get(a["stage"], 99), *newest(a))
+    if screening.valid_sort(query.sort):
+        return screening.sort_key(query.sort, newest)
     if query.sort == "match":
         def by_match(a: dict[str, Any]):
             m = a["match"]
@@ -244,7 +256,8 @@ def _sort_key(query: ApplicantQuery):
 async def _listing_facts(listing_id: int) -> dict[str, Any]:
     """The listing's side of the qualification rule, in one statement."""
     found = await listing_with_employer(listing_id)
-    return {"work_mode": found.listing.work_mode, **found.details} if found else {}
+    return {"work_mode": found.listing.work_mode, **found.details,
+            "screening_questions": found.listing.screening_questions} if found else {}
 
 
 async def applicants(listing_id: int, query: ApplicantQuery | None = None) -> list[dict[str, Any]]:
@@ -269,6 +282,7 @@ async def applicant_list(listing_id: int, query: ApplicantQuery | None = None
         out = [a for a in out if a["match"] and a["match"]["meets"]]
     elif query.match == "missing":
         out = [a for a in out if a["match"] and not a["match"]["meets"]]
+    out = screening.apply_filters(out, query.screened, query.answer)
     if query.q:
         needle = query.q.casefold()
         out = [a for a in out if needle in a["name"].casefold()]
@@ -450,12 +464,14 @@ async def export_csv(listing_id: int, user_id: int) -> tuple[bytes, str]:
     rows = await applicants(listing_id, ApplicantQuery(sort="oldest"))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER)
+    questions = listing.screening_questions
+    writer.writerow(CSV_HEADER + screening.csv_header(questions))
     for a in rows:
         writer.writerow([csv_safe(v) for v in (
             a["name"], a["email"], a["stage_label"], _when(a["created_at"]), _when(a["viewed_at"]),
             a["credentials_text"], a["match"]["text"] if a["match"] else "", a["years_experience"]
             if not a["anonymised"] else "", a["location"], a["remote_line"], a["cover_note"],
+            *screening.csv_cells(a, questions),
         )])
     name = f"applicants-{listing.id}-{(listing.slug or 'listing')[:60]}.csv"
     return ("\ufeff" + buffer.getvalue()).encode("utf-8"), name

@@ -274,6 +274,25 @@ BENEFITS = ["Medical, dental and vision; 401(k) with match", "Paid CEUs and AAPC
             "PTO from day one, equipment provided", "Health insurance, HSA, tuition help", ""]
 
 
+# Screener questions for every third demo listing, chosen by setting (no random draw: the specs stay as they were).
+DEMO_QUESTIONS = {
+    "inpatient": [{"template": "inpatient_pcs_years", "must_meet": True, "min": 2},
+                  {"template": "encoders", "must_meet": True, "accepted": ["3M", "Solventum", "Optum"]},
+                  {"template": "accuracy_95", "must_meet": True, "accepted": ["yes"]}],
+    "profee": [{"template": "em_profee_years", "must_meet": True, "min": 1},
+               {"template": "charts_per_hour"},
+               {"text": "Do you hold a current CPC or CCS-P?", "kind": "yes_no", "must_meet": True,
+                "accepted": ["yes"]}],
+}
+DEMO_DEFAULT_QUESTIONS = [{"template": "accuracy_95", "must_meet": True, "accepted": ["yes"]},
+                          {"template": "shift", "must_meet": False},
+                          {"template": "encoders", "accepted": ["Epic", "Cerner"]}]
+
+
+def demo_screening_questions(index: int, setting: str) -> list[dict]:
+    return DEMO_QUESTIONS.get(setting, DEMO_DEFAULT_QUESTIONS) if index % 3 == 0 else []
+
+
 def demo_listing_specs() -> list[tuple[int, dict]]:
     """(employer index, listing fields) for every demo listing, the same on every run (random.Random(42))."""
     rng = random.Random(42)
@@ -342,6 +361,7 @@ def demo_listing_specs() -> list[tuple[int, dict]]:
             "pay_unit": unit,
             "benefits": rng.choice(BENEFITS),
             "requisition_id": f"DEMO-{i + 1:03d}",
+            "screening_questions": demo_screening_questions(i, setting),
             "_age_days": rng.randint(0, 20),
         }))
     return specs

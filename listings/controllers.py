@@ -24,10 +24,18 @@ from careers.core.errors import back_to
 from careers.core.web import form_list, form_str, read_form, redirect, render
 from employers.dependencies import current_employer
 from employers.tables import Employer
-from listings import jobposting, page_data, pay, pay_transparency, readiness, service, sources, stats
+from listings import jobposting, page_data, pay, pay_transparency, readiness, screening, service, sources, stats
 from listings import vocabulary as vocab
 from listings.liveness import service as liveness
-from listings.schemas import CHECKBOX_FIELDS, LIST_FIELDS, LISTING_FIELDS, ApiError, EmployerRef, ListingOut
+from listings.schemas import (
+    CHECKBOX_FIELDS,
+    LIST_FIELDS,
+    LISTING_FIELDS,
+    ApiError,
+    EmployerRef,
+    ListingOut,
+    ScreeningQuestion,
+)
 from listings.tables import Listing
 from search import service as search_service
 
@@ -45,6 +53,8 @@ def kept_form(form: dict[str, Any]) -> dict[str, Any]:
             kept[field] = form_list(form, field)
         elif field in CHECKBOX_FIELDS:
             kept[field] = "1" if form_str(form, field) else ""
+        elif field == screening.FIELD:  # the form sends one row of flat fields per question
+            kept.update(screening.kept_rows(form))
         else:
             kept[field] = form_str(form, field, FORM_TEXT_MAX)
     return kept
@@ -59,6 +69,8 @@ def form_from_values(values: dict[str, Any]) -> dict[str, Any]:
             form[field] = list(value or [])
         elif field in CHECKBOX_FIELDS:
             form[field] = "1" if value else ""
+        elif field == screening.FIELD:
+            form.update(screening.form_rows(value or []))
         elif value is None:
             form[field] = ""
         elif hasattr(value, "isoformat"):
@@ -76,6 +88,7 @@ async def form_context(form: dict[str, Any], errors: dict[str, str], **extra: An
         "credentials": await service.credential_choices(),
         "vocab": vocab,
         "google_findings": readiness.for_form(form, employer) if employer is not None else [],
+        "screening": screening,
         **extra,
     }
 
@@ -222,7 +235,8 @@ class EmployerListingsController(Controller):
             return await self._form_page(request, await form_context(form, {"__all__": exc.message}, **ctx), 409)
         message = "Changes saved."
         if listing.status == service.PUBLISHED and saved.status == service.IN_REVIEW:
-            message = ("Changes saved. Because the title, description or pay changed, the listing is off the site "
+            message = ("Changes saved. Because what an admin approved changed (such as the title, description, pay or "
+                       "screener questions), the listing is off the site "
                        "until an admin approves it again.")
         elif saved.status == service.PUBLISHED:
             message = "Changes saved and live."
@@ -419,6 +433,7 @@ def listing_out(listing: Listing, details: dict[str, list[str]], employer: Emplo
         published_at=listing.published_at,
         expires_at=listing.expires_at,
         pay_transparency=pay_transparency.check_listing(listing, details),
+        screening_questions=[ScreeningQuestion(**q) for q in values["screening_questions"]],
     )
 
 

@@ -20,7 +20,7 @@ LISTING_FIELDS = (
     "title", "description", "credentials_required", "credentials_any_of", "credentials_preferred", "settings",
     "specialties", "code_sets", "work_mode", "zip", "street_address", "remote_states", "employment_type",
     "min_years", "entry_level_ok", "pay_min", "pay_max", "pay_unit", "benefits", "application_deadline", "apply_url",
-    "requisition_id", "syndicate_opt_out", "employer_size",
+    "requisition_id", "syndicate_opt_out", "employer_size", "screening_questions",
 )
 LIST_FIELDS = ("credentials_required", "credentials_any_of", "credentials_preferred", "settings", "specialties",
                "code_sets", "remote_states")
@@ -117,6 +117,7 @@ class ListingInput(ListingTerms, kw_only=True):
     lng: float | None
     pay_annual_min: int | None
     pay_annual_max: int | None
+    screening_questions: list[dict] = msgspec.field(default_factory=list)  # listings.screening's full shape
 
 
 class EmployerRef(msgspec.Struct):
@@ -146,10 +147,23 @@ class PublishedListing(ListingTerms, kw_only=True):
     requisition_id: str | None
 
 
+class ScreeningQuestion(msgspec.Struct):
+    """A screener question as the API answers it: every key, always (listings.screening)."""
+
+    text: str
+    kind: str
+    choices: list[str]
+    must_meet: bool
+    min: float | None
+    accepted: list[str]
+    template: str | None
+
+
 class ListingOut(PublishedListing, kw_only=True):
     """One published listing as the JSON API returns it (`description` is the Markdown source)."""
 
     description: str
+    screening_questions: list[ScreeningQuestion]
     description_html: str
     application_deadline: dt.date | None
     published_at: dt.datetime

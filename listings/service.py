@@ -21,6 +21,7 @@ from careers.core.errors import Conflict, DomainError, Invalid, NotFound
 from careers.core.forms import FormErrors
 from careers.core.text import render_markdown, slugify
 from employers.tables import Employer, EmployerMember
+from listings import screening
 from listings import vocabulary as vocab
 from listings.schemas import (  # noqa: F401 - the limits are part of this module's interface
     BENEFITS_MAX,
@@ -121,6 +122,7 @@ def snapshot(listing: Listing) -> dict:
         "apply_url": listing.apply_url,
         "work_mode": listing.work_mode,
         "zip": listing.zip,
+        "screening_questions": screening.summary(listing.screening_questions),
     }
 
 
@@ -428,6 +430,7 @@ async def validate_listing(raw: Mapping[str, Any], *, credentials: dict[str, str
     place = _check_place(form, errors)
     _check_pay(form, errors)
     _check_dates_and_links(form, today or _us_today(), errors)
+    questions = screening.validate(raw, errors)
     if errors:
         raise ListingInvalid(errors.ordered(LISTING_FIELDS))
     assert form.pay_min is not None and form.pay_max is not None
@@ -465,6 +468,7 @@ async def validate_listing(raw: Mapping[str, Any], *, credentials: dict[str, str
         lng=place["lng"],
         pay_annual_min=vocab.annualise(form.pay_min, form.pay_unit),
         pay_annual_max=vocab.annualise(form.pay_max, form.pay_unit),
+        screening_questions=questions,
     )
 
 
@@ -497,6 +501,7 @@ def _columns(data: ListingInput) -> dict:
         Listing.street_address: data.street_address,
         Listing.syndicate_opt_out: data.syndicate_opt_out,
         Listing.employer_size: data.employer_size,
+        Listing.screening_questions: json.dumps(data.screening_questions),
     }
 
 
@@ -598,6 +603,8 @@ def _reviewed_changes(listing: Listing, details: dict[str, list[str]], data: Lis
     if any(set(details[f"credentials_{kind}"]) != set(getattr(data, f"credentials_{kind}"))
            for kind in ("required", "any_of", "preferred")):
         changed.append("credentials")
+    if screening.normalise(listing.screening_questions) != data.screening_questions:
+        changed.append("screener questions")
     return changed
 
 
@@ -670,6 +677,7 @@ def listing_values(listing: Listing, details: dict[str, list[str]]) -> dict[str,
         "street_address": listing.street_address,
         "syndicate_opt_out": listing.syndicate_opt_out,
         "employer_size": listing.employer_size,
+        "screening_questions": screening.normalise(listing.screening_questions),
     }
 
 

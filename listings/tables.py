@@ -88,6 +88,7 @@ class Listing(Table, tablename="listings"):
     reconfirm_reminded_at = Timestamptz(null=True, default=None)  # the reminder of the current period went
     close_reason = Varchar(length=24, default="")  # liveness.CLOSE_REASONS key, asked on closing or expiry
     close_reason_asked_at = Timestamptz(null=True, default=None)  # the expiry's "why did it end?" mail went
+    screening_questions = JSONB(default="[]")  # listings.screening's shape; on the row so the page reads it free
 
 
 class ListingCredential(Table, tablename="listing_credentials"):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from careers.accounts.tables import User
+from careers.coders import screening
 from careers.coders.listing_reads import coder_side
 from careers.coders.profiles import DOCX_TYPE, ResumeFile, open_resume, profile_details
 from careers.coders.service import (
@@ -20,12 +21,13 @@ from careers.coders.service import (
     listing_path,
     qualification_match,
 )
-from careers.coders.tables import Application, ApplicationEvent, ApplicationStage
+from careers.coders.tables import Application, ApplicationEvent, ApplicationStage, CoderProfile
 from careers.coders.untouched import mark_employer_action, response_notice
 from careers.core import clock, db, mail
 from careers.core.config import Settings
 from careers.core.storage import new_key, storage_for
 from employers.tables import EmployerMember
+from listings import screening as listing_screening
 from listings import stats as listing_stats
 from listings.page_data import listing_with_employer
 from listings.tables import Listing, ListingEvent
@@ -107,9 +109,52 @@ class ApplyResult:
     application_id: int
     created: bool
     created_at: dt.datetime | None = None
+    screened_out: bool = False
 
 
-async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings,
+@dataclass(frozen=True)
+class Screening:
+    """The apply's screener outcome: the record the application keeps, the answers to save, the verdict."""
+
+    record: list[dict[str, Any]]
+    answers: dict[str, Any] | None  # the profile's answers with the new ones; None when nothing was submitted
+    verdict: dict[str, Any]
+
+
+def _screen(listing: Listing, coder: dict[str, Any], form: Any) -> Screening:
+    """The coder's saved answers with the ones just submitted on top, judged against the listing's questions."""
+    questions = listing_screening.normalise(listing.screening_questions)
+    submitted = screening.read_submitted(questions, form or {})
+    saved = screening.saved_answers(coder["screening_answers"])
+    answers = {**screening.saved_answers(coder["screening_answers"], coder["home_state"]), **submitted}
+    keep = screening.storable({**saved, **submitted}, coder["home_state"]) if submitted else None
+    return Screening(screening.record(questions, answers), keep,
+                     listing_screening.verdict(questions, answers))
+
+
+async def _write_screening(application_id: int, user: Any, email: str, found: Any, result: Screening,
+                           settings: Settings) -> None:
+    """Inside the apply's transaction: keep the answers on the profile and, when a must-meet answer failed or was
+    missing, move the application to not_selected with the reason and mail the coder (once: this runs only for
+    the insert that created the application)."""
+    if result.answers is not None:
+        await CoderProfile.update({CoderProfile.screening_answers: json.dumps(result.answers)}).where(
+            CoderProfile.user == user.id)
+    if not result.verdict["screened_out"]:
+        return
+    reason = "Screened out: " + "; ".join(result.verdict["reasons"])
+    await Application.update({Application.stage: ApplicationStage.NOT_SELECTED}).where(
+        Application.id == application_id)
+    await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=None, actor_kind="system",
+                                                   from_stage=ApplicationStage.SUBMITTED,
+                                                   to_stage=ApplicationStage.NOT_SELECTED, note=reason[:2000]))
+    name = getattr(user, "display_name", "") or ""
+    subject, text = screening.screened_out_mail(name, found.listing.title, found.employer.name,
+                                                result.verdict["reasons"], settings.base_url)
+    await mail.queue_mail(email, subject, text)
+
+
+async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings, answers: Any = None,
                 source: str = listing_stats.DIRECT) -> ApplyResult:
     """Apply to a listing with the profile as it is now, once.
 
@@ -119,6 +164,10 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings,
     resume copy), its history row and every employer member's mail (one multi-row insert). The unique
     `listing_coder` column makes concurrent attempts create exactly one; a second attempt returns the
     first application (created=False). The apply click is counted in `listings.stats` under `source`.
+
+    `answers` (the apply form) answers the listing's screener questions; they are kept on the profile, and a
+    must-meet answer that fails (or is missing) moves the new application straight to not_selected with the
+    reason and one mail to the coder, in the same transaction (`_write_screening`).
     """
     cover_note = (cover_note or "").replace("\r\n", "\n").strip()
     if len(cover_note) > COVER_NOTE_MAX:
@@ -140,6 +189,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings,
     match = qualification_match(coder["held"], coder["home_state"], {"work_mode": listing.work_mode, **found.details})
     if match["state_eligible"] is False:
         raise CoderError(match["reasons"][-1] + " You cannot apply to it.")
+    screened = _screen(listing, coder, answers)
     profile = await get_or_create_profile(user.id)
     if not profile.name:
         raise CoderError("Add your name to your profile before applying.")
@@ -148,7 +198,8 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings,
     snapshot = {**details, "email": email, "taken_at": clock.now().isoformat(),
                 "match": {k: match[k] for k in ("qualifies", "missing", "any_of_missing", "preferred_met",
                                                 "state_eligible")}}
-    subject, before_link, after_link = _employer_mail_parts(listing, profile.name, match)
+    subject, before_link, after_link = _employer_mail_parts(listing, profile.name, match,
+                                                            screened.verdict["screened_out"])
     storage = storage_for(settings)
     resume_copy = await _copy_resume(profile, storage)  # the store's copy stays outside the write lock
     application_id = None
@@ -158,6 +209,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings,
                 listing=listing_id, coder=user.id, listing_coder=f"{listing_id}:{user.id}",
                 stage=ApplicationStage.SUBMITTED, cover_note=cover_note,
                 profile_snapshot=json.dumps(snapshot, default=str), resume_key=resume_copy,
+                screening=json.dumps(screened.record), screened_out=screened.verdict["screened_out"],
                 resume_filename=profile.resume_filename if resume_copy else "",
                 resume_content_type=profile.resume_content_type if resume_copy else "",
                 created_at=clock.now(), updated_at=clock.now(),  # the 10- and 30-day rules read this clock
@@ -170,6 +222,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings,
                 link = f"{settings.base_url}/employer/applications/{application_id}"
                 await mail.queue_mails([mail.mail_payload(to, subject, before_link + link + after_link)
                                         for to in mail_to])
+                await _write_screening(application_id, user, email, found, screened, settings)
     except BaseException:
         if resume_copy:
             await storage.delete(resume_copy)
@@ -179,7 +232,7 @@ async def apply(listing_id: int, user: Any, cover_note: str, settings: Settings,
             await storage.delete(resume_copy)
         return await _existing_application(listing_id, user.id)
     listing_stats.count_apply(listing_id, source)
-    return ApplyResult(application_id, True)
+    return ApplyResult(application_id, True, screened_out=screened.verdict["screened_out"])
 
 
 async def _copy_resume(profile: Any, storage: Any) -> str | None:
@@ -207,11 +260,15 @@ async def employer_member_emails(employer_id: int) -> list[str]:
     return [r["email"] for r in rows if not r["disabled"]]
 
 
-def _employer_mail_parts(listing: Listing, coder_name: str, match: dict[str, Any]) -> tuple[str, str, str]:
+def _employer_mail_parts(listing: Listing, coder_name: str, match: dict[str, Any],
+                         screened_out: bool = False) -> tuple[str, str, str]:
     """(subject, text before the application's link, text after it): the link needs the new application's id."""
     fit = ("They hold every required credential.\n" if match["credentials_met"]
            else "They do not hold every required credential (" + ", ".join(match["missing"] + match["any_of_missing"])
            + ").\n")
+    if screened_out:
+        fit += ("An answer did not meet a must-meet screener question, so the application is marked Not selected "
+                "(you can still move it).\n")
     before = (f"{coder_name} applied to your listing \"{listing.title}\" on CareerCenter.\n\n{fit}\n"
               f"Review the application, their profile and resume here:\n")
     return f"New application: {listing.title}", before, "\n"

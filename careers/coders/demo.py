@@ -13,6 +13,7 @@ import secrets
 from decimal import Decimal
 
 from careers.coders import profiles, service
+from careers.coders import screening as coder_screening
 from careers.coders.tables import (
     Application,
     ApplicationEvent,
@@ -27,6 +28,7 @@ from careers.coders.tables import (
 from careers.core import clock, db
 from careers.core.config import Settings, load_settings
 from careers.core.storage import new_key, storage_for
+from listings import screening as questions_rules
 from listings import service as listings_service
 from listings.tables import Listing
 
@@ -49,7 +51,8 @@ _S = ApplicationStage
 STAGE_PATHS = [[_S.SUBMITTED], [_S.SUBMITTED, _S.REVIEWED], [_S.SUBMITTED, _S.REVIEWED, _S.INTERVIEWING],
                [_S.SUBMITTED, _S.REVIEWED, _S.NOT_SELECTED], [_S.SUBMITTED, _S.REVIEWED, _S.INTERVIEWING, _S.OFFER],
                [_S.SUBMITTED, _S.WITHDRAWN]]
-BY_CODER = (_S.SUBMITTED, _S.WITHDRAWN)  # the coder's own steps; the rest are the employer's
+BY_CODER = (_S.SUBMITTED, _S.WITHDRAWN)
+SCREENED_NOTE = "Screened out by a must-meet screener question"  # the coder's own steps; the rest are the employer's
 
 
 def demo_pdf(name: str) -> bytes:
@@ -73,12 +76,23 @@ def demo_pdf(name: str) -> bytes:
     return bytes(out)
 
 
+def demo_answers(n: int, years: int, tools: str) -> dict:
+    """The n-th demo coder's screener answers, drawn without the random stream (every fourth coder has none, so the
+    listing page shows "not answered yet")."""
+    if n % 4 == 3:
+        return {}
+    encoders = [c for c in questions_rules.TEMPLATES["encoders"][2] if c.lower() in tools.lower()]
+    return {"inpatient_pcs_years": float(years // 2), "em_profee_years": float(years // 3),
+            "charts_per_hour": float(2 + n % 4), "accuracy_95": "yes" if n % 5 else "no",
+            "shift": ["Day", "Evening", "Night", "Weekend"][n % 4], **({"encoders": encoders} if encoders else {})}
+
+
 async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = None, *, seed: int = 6) -> int:
     """Give each demo coder a profile (most with a resume), a few applications and some alerts; returns how many."""
     settings = settings or load_settings()
     storage = storage_for(settings)
     rng = random.Random(seed)
-    listings = await Listing.select(Listing.id, Listing.employer).where(
+    listings = await Listing.select(Listing.id, Listing.employer, Listing.screening_questions).where(
         listings_service.public_where()).order_by(Listing.id)
     now = clock.now()
     made = 0
@@ -113,6 +127,7 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
                 CoderProfile.resume_content_type: profiles.PDF_TYPE if resume_key else "",
                 CoderProfile.resume_size: len(demo_pdf(profile.name)) if resume_key else 0,
                 CoderProfile.resume_uploaded_at: now if resume_key else None,
+                CoderProfile.screening_answers: json.dumps(demo_answers(n, years, tools)),
             }).where(CoderProfile.id == profile.id)
             await CoderCredential.insert(*[CoderCredential(profile=profile.id, credential=c,
                                                            year_earned=now.year - rng.randint(0, max(years, 1)))
@@ -129,8 +144,11 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
                                                frequency="daily" if n % 2 == 0 else "weekly",
                                                token_nonce=secrets.token_hex(16), confirmed_at=now))
         details = await profiles.profile_details(await service.get_or_create_profile(user_id))
+        answers = coder_screening.saved_answers(demo_answers(n, years, tools), state)
         for listing in rng.sample(listings, k=min(len(listings), rng.randint(0, 3))):
-            await _demo_application(listing["id"], user_id, details, resume_key, rng.choice(STAGE_PATHS), now, storage)
+            screened = _demo_screening(listing["screening_questions"], answers)
+            await _demo_application(listing["id"], user_id, details, resume_key, rng.choice(STAGE_PATHS), now, storage,
+                                    screened)
         made += 1
     await _demo_untouched(user_ids, now)
     return made
@@ -144,10 +162,16 @@ async def _demo_untouched(user_ids: list[int], now: dt.datetime) -> None:
     if app is not None:
         await Application.update({Application.created_at: now - dt.timedelta(days=11)}).where(
             (Application.id == app["id"]) & (Application.created_at > now - dt.timedelta(days=10)))
+def _demo_screening(questions, answers: dict) -> tuple[list[dict], bool]:
+    """(the application's screener record, screened out?) for a demo application."""
+    asked = questions_rules.normalise(questions)
+    return coder_screening.record(asked, answers), questions_rules.verdict(asked, answers)["screened_out"]
 
 
 async def _demo_application(listing_id: int, user_id: int, details: dict, resume_key: str | None, stages: list[str],
-                            now: dt.datetime, storage) -> None:
+                            now: dt.datetime, storage, screened: tuple[list[dict], bool] = ([], False)) -> None:
+    if screened[1]:  # screened out at apply time, as a real apply would be
+        stages = [_S.SUBMITTED, _S.NOT_SELECTED]
     copy_key = None
     if resume_key:
         copy_key = new_key("application-resumes", ".pdf")
@@ -158,8 +182,10 @@ async def _demo_application(listing_id: int, user_id: int, details: dict, resume
             cover_note="I would be glad to bring my coding experience to your team.",
             profile_snapshot=json.dumps(details, default=str), resume_key=copy_key,
             resume_filename="resume.pdf" if copy_key else "", resume_content_type=profiles.PDF_TYPE if copy_key else "",
-            viewed_at=now if len(stages) > 1 else None, created_at=now, updated_at=now,
-            first_employer_action_at=now if len(stages) > 1 and stages[1] not in BY_CODER else None,
+            viewed_at=now if len(stages) > 1 and not screened[1] else None, created_at=now, updated_at=now,
+            first_employer_action_at=(now if len(stages) > 1 and stages[1] not in BY_CODER and not screened[1]
+                                      else None),
+            screening=json.dumps(screened[0]), screened_out=screened[1],
         )).on_conflict(target=Application.listing_coder, action="DO NOTHING").returning(Application.id)
         if not rows:
             if copy_key:
@@ -169,6 +195,7 @@ async def _demo_application(listing_id: int, user_id: int, details: dict, resume
         for stage in stages:
             await ApplicationEvent.insert(ApplicationEvent(
                 application=rows[0]["id"], actor=user_id if stage in BY_CODER else None,
-                actor_kind="coder" if stage in BY_CODER else "employer",
-                from_stage=previous, to_stage=stage))
+                actor_kind="coder" if stage in BY_CODER else "system" if screened[1] else "employer",
+                from_stage=previous, to_stage=stage,
+                note=SCREENED_NOTE if screened[1] and stage == _S.NOT_SELECTED else ""))
             previous = stage

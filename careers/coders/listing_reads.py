@@ -13,6 +13,7 @@ from careers.core import db
 def _statement() -> str:
     return (
         'SELECT (SELECT state FROM coder_profiles WHERE "user" = {}) AS home_state, '
+        '(SELECT screening_answers FROM coder_profiles WHERE "user" = {}) AS screening_answers, '
         "(SELECT " + db.comma_list("cc.credential") + " FROM coder_credentials cc "
         'JOIN coder_profiles p ON p.id = cc.profile WHERE p."user" = {}) AS held, '
         "a.id AS application_id, a.stage AS application_stage, a.created_at AS application_created_at, "
@@ -22,9 +23,10 @@ def _statement() -> str:
 
 
 async def coder_side(user_id: int, listing_id: int) -> dict[str, Any]:
-    """The coder's home state and held credentials (the qualification rule's inputs), their application to this
-    listing (id, stage, created_at) or None, and whether they saved it — one round trip."""
-    row = (await db.fetch(_statement(), user_id, user_id, f"{user_id}:{listing_id}", f"{listing_id}:{user_id}"))[0]
+    """The coder's home state and held credentials (the qualification rule's inputs), their screener answers, their
+    application to this listing (id, stage, created_at) or None, and whether they saved it — one round trip."""
+    row = (await db.fetch(_statement(), user_id, user_id, user_id, f"{user_id}:{listing_id}",
+                          f"{listing_id}:{user_id}"))[0]
     application = None
     if row["application_id"]:
         application = {"id": row["application_id"], "stage": row["application_stage"],
@@ -34,4 +36,5 @@ async def coder_side(user_id: int, listing_id: int) -> dict[str, Any]:
         "held": {c for c in (row["held"] or "").split(",") if c},
         "application": application,
         "saved": bool(row["saved"]),
+        "screening_answers": row["screening_answers"] or "{}",  # careers.coders.screening.saved_answers reads it
     }

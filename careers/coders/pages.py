@@ -19,7 +19,7 @@ from litestar.response import Redirect, Stream, Template
 
 from careers.accounts.auth import requires_role
 from careers.accounts.service import AccountError
-from careers.coders import alerts, applications, privacy, profiles, saved, service
+from careers.coders import alerts, applications, privacy, profiles, saved, screening, service
 from careers.core import filters, ratelimit
 from careers.core.config import Settings
 from careers.core.errors import back_to
@@ -93,6 +93,7 @@ async def _profile_page(request: Request, form: dict[str, Any] | None = None, er
         "vocab": {"settings": SETTINGS, "specialties": SPECIALTIES, "code_sets": CODE_SETS, "states": US_STATES,
                   "work_modes": WORK_MODES, "pay_units": PAY_UNITS},
         "resume_max_mb": profiles.RESUME_MAX_BYTES // (1024 * 1024),
+        "screening_answers": screening.profile_section(profile.screening_answers, profile.state or None),
     }, status_code=status_code)
 
 
@@ -157,6 +158,11 @@ class CoderAccountController(Controller):
             return await _profile_page(request, _posted_form(form), errors, status_code=400)
         await profiles.save_profile(request.user.id, data)
         return redirect(request, "/account/profile", "Your profile is saved.", "success")
+
+    @post("/account/profile/answers", opt=back_to("/account/profile#screener-answers"))
+    async def save_answers(self, request: Request) -> Redirect:
+        await screening.save_profile_answers(request.user.id, await read_form(request))
+        return redirect(request, "/account/profile#screener-answers", "Your screener answers are saved.", "success")
 
     @post("/account/profile/resume")
     async def upload_resume(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
@@ -253,20 +259,39 @@ class CoderJobActionsController(Controller):
                           status_code=429)
         try:
             result = await applications.apply(listing_id, request.user, form_str(form, "cover_note", 100000), settings,
-                                              listing_sources.arrival_source(request))
+                                              answers=form, source=listing_sources.arrival_source(request))
         except service.CoderError as exc:
             # A too-long cover note comes back in the form, kept, so the coder can shorten it instead of retyping.
             return render(request, "coders/apply_refused.html", {
                 "listing": listing, "back": back, "message": exc.message, "field": exc.field,
                 "cover_note": form_str(form, "cover_note", 100000), "cover_note_max": applications.COVER_NOTE_MAX,
+                "answers": screening.submitted_fields(form),  # sent again with the shortened note
             }, status_code=400)
         target = f"/account/applications#application-{result.application_id}"
         if not result.created:
             when = filters.date(result.created_at) or "earlier"
             return redirect(request, target, f"You already applied to “{listing['title']}” on {when}; "
                                              "here is that application.")
+        if result.screened_out:
+            return redirect(request, target, f"Your application to “{listing['title']}” is sent. The employer has been "
+                                             "told. It does not meet this employer's must-meet screener questions, "
+                                             "so it is marked “Not selected”; we mailed you the reason.")
         return redirect(request, target, f"Your application to “{listing['title']}” is sent. "
                                          "The employer has been told.", "success")
+
+    @post("/jobs/{listing_id:int}/answers", opt=back_to("/jobs/{listing_id}"))
+    async def save_answers(self, request: Request, listing_id: FromPath[int]) -> Redirect:
+        """Keep the screener answers on the profile and show the verdict, without applying."""
+        listing = await _listing_or_404(listing_id)
+        back = service.listing_path(listing_id, listing["slug"])
+        login = _coder_or_login(request, back)
+        if login is not None:
+            return login
+        verdict = await screening.save_answers(listing_id, request.user.id, await read_form(request))
+        message = ("Your answers are saved. You would be screened out: " + "; ".join(verdict["reasons"]) + "."
+                   if verdict["screened_out"] else "Your answers are saved. You meet every must-meet question.")
+        return redirect(request, back + "#screening-verdict", message,
+                        "info" if verdict["screened_out"] else "success")
 
     @post("/jobs/{listing_id:int}/save")
     async def save(self, request: Request, listing_id: FromPath[int]) -> Redirect:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from careers.coders import screening
 from careers.coders.applications import COVER_NOTE_MAX, STAGE_LABELS
 from careers.coders.listing_reads import coder_side
 from careers.coders.service import is_public, is_withheld, listing_notice, qualification_match
@@ -40,4 +41,5 @@ async def listing_panel(user: Any, listing: Any, details: dict[str, list[str]]) 
         "can_apply": not blockers and application is None,
         "blockers": blockers,
         "cover_note_max": COVER_NOTE_MAX,
+        "screening": screening.panel(listing.screening_questions, coder["screening_answers"], coder["home_state"]),
     }}

@@ -54,7 +54,7 @@ async def export(user_id: int, settings: Settings) -> bytes:
     details = await profiles.profile_details(profile)
     applications = await Application.select(
         Application.id, Application.stage, Application.cover_note, Application.created_at, Application.viewed_at,
-        Application.profile_snapshot, Application.listing.id.as_alias("listing_id"),
+        Application.profile_snapshot, Application.screening, Application.listing.id.as_alias("listing_id"),
         Application.listing.title.as_alias("listing_title"),
     ).where(Application.coder == user_id).order_by(Application.id).output(load_json=True)
     ids = [a["id"] for a in applications]
@@ -74,6 +74,8 @@ async def export(user_id: int, settings: Settings) -> bytes:
         "account": {"email": user.email, "name": user.display_name, "created_at": user.created_at,
                     "email_confirmed_at": user.email_confirmed_at, "last_login_at": user.last_login_at},
         "profile": details,
+        "screener_answers": json.loads(profile.screening_answers) if isinstance(profile.screening_answers, str)
+        else profile.screening_answers,
         "applications": applications,
         "saved_jobs": saved,
         "job_alerts": alerts,
@@ -89,8 +91,8 @@ async def export(user_id: int, settings: Settings) -> bytes:
             if resume is not None:
                 archive.writestr("resume/" + (profile.resume_filename or "resume"), resume)
         archive.writestr("README.txt", "Everything CareerCenter holds about your account.\n"
-                         "data.json: your account, profile, applications (with the snapshot each employer received "
-                         "and the stage history), saved jobs and job alerts.\nresume/: your current resume, if any.\n")
+                         "data.json: your account, profile, screener answers, applications (with the snapshot and "
+                         "answers each employer received and the stage history), saved jobs and job alerts.\nresume/: your current resume, if any.\n")
     return buffer.getvalue()
 
 
@@ -139,6 +141,7 @@ async def anonymise_due(settings: Settings, now: dt.datetime | None = None) -> i
             await Application.update({
                 Application.profile_snapshot: json.dumps({"anonymised": True}),
                 Application.cover_note: "",
+                Application.screening: "[]",  # the answers are the coder's own words
                 Application.resume_key: None,
                 Application.resume_filename: "",
                 Application.resume_content_type: "",

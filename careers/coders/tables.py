@@ -52,6 +52,7 @@ class CoderProfile(Table, tablename="coder_profiles"):
     resume_size = Integer(default=0)
     resume_uploaded_at = Timestamptz(null=True, default=None)
     member_number = Varchar(length=64, default="")  # shown only to employers the coder applied to
+    screening_answers = JSONB(default="{}")  # listings.screening.answer_key -> the coder's last answer
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -84,6 +85,8 @@ class Application(Table, tablename="applications"):
     viewed_at = Timestamptz(null=True, default=None)
     coder_deleted_at = Timestamptz(null=True, default=None)  # the coder deleted their account
     anonymised_at = Timestamptz(null=True, default=None)
+    screening = JSONB(default="[]")  # each screener question as asked, with the coder's answer and whether it met
+    screened_out = Boolean(default=False, index=True)  # a must-meet answer failed or was missing at apply time
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     updated_at = Timestamptz(default=TimestamptzNow())
     # The first stage change or note by the employer's people (automatic moves do not count); issue 18.

@@ -40,7 +40,8 @@ REPORT_REASONS = {
     "other": "Something else",
 }
 DIFF_FIELDS = (("title", "Title"), ("description_md", "Description"), ("pay", "Pay"), ("apply_url", "Apply link"),
-               ("work_mode", "Work mode"), ("zip", "Location (ZIP)"))
+               ("work_mode", "Work mode"), ("zip", "Location (ZIP)"),
+               ("screening_questions", "Screener questions"))
 
 
 class ModerationError(DomainError):
