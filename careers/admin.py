@@ -75,6 +75,7 @@ class DashboardFigures:
     new_employers_week: int | None = None
     revenue_month_cents: int | None = None
     applications_per_day: list[tuple[dt.date, int]] | None = None
+    worst_response_records: list[dict] | None = None  # employers/response.py
 
 
 async def dashboard_figures(now: dt.datetime | None = None) -> DashboardFigures:

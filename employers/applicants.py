@@ -27,6 +27,7 @@ from careers.core import clock, db
 from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
 from careers.core.text import sanitise_html
+from employers import response as employer_response
 from employers.tables import EmployerMember
 from employers.tracking.tables import ApplicationNote
 from listings.page_data import listing_with_employer
@@ -417,8 +418,10 @@ async def add_note(application_id: int, user_id: int, body: str) -> int:
         raise ApplicantError("Write the note first.", "body")
     if len(body) > NOTE_MAX:
         raise ApplicantError(f"Keep a note to {NOTE_MAX} characters (it has {len(body)}).", "body")
-    rows = await ApplicationNote.insert(ApplicationNote(application=application_id, employer=listing.employer,
-                                                        author=user_id, body=body)).returning(ApplicationNote.id)
+    async with db.transaction():
+        rows = await ApplicationNote.insert(ApplicationNote(application=application_id, employer=listing.employer,
+                                                            author=user_id, body=body)).returning(ApplicationNote.id)
+        await employer_response.employer_acted(application_id, listing.id)  # a note is a first action too
     return rows[0]["id"]
 
 

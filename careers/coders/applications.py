@@ -23,6 +23,7 @@ from careers.coders.tables import Application, ApplicationEvent, ApplicationStag
 from careers.core import clock, db, mail
 from careers.core.config import Settings
 from careers.core.storage import new_key, storage_for
+from employers import response as employer_response
 from employers.tables import EmployerMember
 from listings import stats as listing_stats
 from listings.page_data import listing_with_employer
@@ -247,6 +248,9 @@ async def move_application(application_id: int, to_stage: str, actor_user_id: in
         await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=actor_user_id,
                                                        actor_kind=actor_kind, from_stage=app.stage, to_stage=to_stage,
                                                        note=note))
+        # the response record: only a move by the employer's people is a first action (automatic moves are not)
+        await (employer_response.employer_acted(application_id, app.listing) if actor_kind == "employer"
+               else employer_response.application_moved(app.listing))
         if to_stage in STAGE_MAILS and app.coder_deleted_at is None:
             await _mail_coder_stage(app, to_stage, note, settings)
 
@@ -292,6 +296,7 @@ async def withdraw(application_id: int, user_id: int) -> None:
             Application.id == application_id)
         await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=user_id, actor_kind="coder",
                                                        from_stage=app.stage, to_stage=ApplicationStage.WITHDRAWN))
+        await employer_response.application_moved(app.listing)  # what the response record counts changed
 
 
 async def my_applications(user_id: int) -> list[dict[str, Any]]:
