@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from careers.coders import applications as coder_applications
+from careers.coders import credentials as coder_credentials
 from careers.coders import service as coders
 from careers.coders.tables import Application, ApplicationEvent, ApplicationStage
 from careers.core import clock, db
@@ -49,7 +50,8 @@ MOVABLE_STAGES = tuple(stage for stage in ApplicationStage if stage != Applicati
 MAILED_STAGES = frozenset(coder_applications.STAGE_MAILS)  # the coder is mailed when moved to one of these
 STAGE_ORDER = {stage: n for n, stage in enumerate(coder_applications.STAGES)}
 SORTS = {"newest": "Newest first", "oldest": "Oldest first", "stage": "Stage", "match": "Best match first"}
-MATCH_FILTERS = {"": "Everyone", "meets": "Meets the requirements", "missing": "Misses a requirement"}
+MATCH_FILTERS = {"": "Everyone", "meets": "Meets the requirements", "missing": "Misses a requirement",
+                 "verified": "Verified credentials only"}
 NOTE_MAX = 5000
 LINE_MAX = 1000  # the employer's optional line in the coder's mail
 VISIT_GAP = dt.timedelta(minutes=30)  # dashboard views closer together than this are one visit
@@ -146,8 +148,9 @@ def _location(snapshot: dict[str, Any]) -> str:
     return place or (snapshot.get("zip") or "")
 
 
-def applicant_view(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
-    """One application as the tracker shows it: snapshot facts, match, stage label and resume link."""
+def applicant_view(row: dict[str, Any], facts: dict[str, Any], verified: set[str] = frozenset()) -> dict[str, Any]:
+    """One application as the tracker shows it: snapshot facts, match, stage label and resume link; `verified` are
+    the coder's credentials verified today (live, not from the snapshot: the badge goes at expiry)."""
     snapshot = _snapshot(row.get("profile_snapshot"))
     anonymised = bool(row.get("anonymised_at")) or not snapshot.get("name")
     credentials = [c for c in snapshot.get("credentials") or [] if isinstance(c, dict) and c.get("code")]
@@ -172,9 +175,11 @@ def applicant_view(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]
         "created_at": row["created_at"],
         "viewed_at": row.get("viewed_at"),
         "cover_note": row.get("cover_note") or "",
-        "credentials": credentials,
+        "credentials": [{**c, "verified": c["code"] in verified} for c in credentials],
+        "verified_codes": sorted(verified & {c["code"] for c in credentials}),
         "credentials_text": ", ".join(
-            c["code"] + (f" ({c['year_earned']})" if c.get("year_earned") else "") for c in credentials),
+            c["code"] + (f" ({c['year_earned']})" if c.get("year_earned") else "")
+            + (" verified" if c["code"] in verified else "") for c in credentials),
         "member_number": snapshot.get("member_number") or "",
         "years_experience": snapshot.get("years_experience"),
         "location": _location(snapshot),
@@ -195,7 +200,7 @@ def applicant_view(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]
 
 _APP_COLUMNS = (Application.id, Application.stage, Application.created_at, Application.viewed_at,
                 Application.cover_note, Application.profile_snapshot, Application.resume_key,
-                Application.anonymised_at)
+                Application.anonymised_at, Application.coder)
 
 
 @dataclass
@@ -261,13 +266,16 @@ async def applicant_list(listing_id: int, query: ApplicantQuery | None = None
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["stage"]] = counts.get(r["stage"], 0) + 1
-    out = [applicant_view(r, facts) for r in rows]
+    verified = await coder_credentials.verified_codes([r["coder"] for r in rows if not r["anonymised_at"]])
+    out = [applicant_view(r, facts, verified.get(r["coder"], set())) for r in rows]
     if query.stage:
         out = [a for a in out if a["stage"] == query.stage]
     if query.match == "meets":
         out = [a for a in out if a["match"] and a["match"]["meets"]]
     elif query.match == "missing":
         out = [a for a in out if a["match"] and not a["match"]["meets"]]
+    elif query.match == "verified":
+        out = [a for a in out if a["verified_codes"]]
     if query.q:
         needle = query.q.casefold()
         out = [a for a in out if needle in a["name"].casefold()]
@@ -327,7 +335,11 @@ async def open_application(application_id: int, user_id: int) -> ApplicationPage
         await coder_applications.mark_viewed(application_id)
     row = await Application.select(*_APP_COLUMNS).where(Application.id == application_id).first()
     facts = await _listing_facts(listing.id)
-    return ApplicationPage(listing=listing, applicant=applicant_view(row, facts), history=await history(application_id),
+    verified = (await coder_credentials.verified_codes([row["coder"]])).get(row["coder"], set())
+    if row["anonymised_at"]:
+        verified = set()
+    return ApplicationPage(listing=listing, applicant=applicant_view(row, facts, verified),
+                           history=await history(application_id),
                            notes=await notes(application_id, listing.employer), first_view=first_view)
 
 
@@ -388,7 +400,7 @@ async def bulk_move(listing_id: int, user_id: int, application_ids: list[int], t
     result = BulkResult()
     async with db.transaction():
         rows = await Application.select(Application.id, Application.stage, Application.profile_snapshot,
-                                        Application.anonymised_at).where(
+                                        Application.anonymised_at, Application.coder).where(
             Application.id.is_in(ids) & (Application.listing == listing_id))
         if len(rows) != len(ids):
             raise NotAllowed()

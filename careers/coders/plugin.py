@@ -3,4 +3,5 @@
 from careers.core.registry import DomainPlugin
 
 PLUGIN = DomainPlugin.of("careers.coders", "controllers:CoderRegistrationController", "pages:ROUTES",
-                         "jobs:periodic", "commands:register", "applications:dashboard_figures", "alerts:handlers")
+                         "jobs:periodic", "commands:register", "applications:dashboard_figures", "alerts:handlers",
+                         "credential_pages:ROUTES", "credentials:periodic")
