@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.accounts.auth import AdminPages, requires_role
@@ -66,9 +66,9 @@ class AdminCredentialsController(AdminPages):
     path = "/admin/credentials"
 
     @get("/")
-    async def queue(self, request: Request, state: Annotated[str | None, FromQuery, QueryParameter()] = None
-                    ) -> Template:
-        state = state if state in set(CredentialCheckState) else CredentialCheckState.PENDING
+    async def queue(self, request: Request,
+                    shown: Annotated[str | None, QueryParameter(name="state")] = None) -> Template:
+        state = shown if shown in set(CredentialCheckState) else CredentialCheckState.PENDING
         return render(request, "coders/admin_credentials.html", {
             "checks": await credentials.queue(state), "state": state, "state_labels": credentials.STATE_LABELS})
 
