@@ -402,6 +402,7 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
             coder_ids.append(user.id)
 
     await coders.seed_demo_profiles(coder_ids)  # idempotent: profiles, resumes and applications for the demo coders
+    await coders.seed_trust_demo(coder_ids, now)  # issue 18: response records and credential checks to look at
 
     print(f"Demo data: {len(DEMO_EMPLOYERS)} employers, {DEMO_LISTINGS} listings, {DEMO_CODERS} coders "
           f"({created['employers']} employers, {created['listings']} listings and {created['coders']} coders "

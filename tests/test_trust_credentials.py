@@ -175,3 +175,23 @@ async def test_the_coder_is_reminded_once_30_days_before_expiry(browser, make_br
     sent = reminders(await outbox_mail("casey@example.org"))
     assert len(sent) == 1 and "/account/credentials" in sent[0]["text"]
     assert sent[0]["headers"]["X-CareerCenter-Mail-Kind"] == credentials.REMINDER_MAIL_KIND
+
+
+async def test_seed_demo_shows_a_quick_employer_one_below_five_and_verified_and_pending_credentials(browser):
+    import io as _io
+
+    from employers.response_record import record_of
+    from employers.tables import Employer
+    from listings.commands import seed_demo
+
+    assert await seed_demo(out=_io.StringIO()) == 0
+    assert await seed_demo(out=_io.StringIO()) == 0  # idempotent
+    quick = record_of(await Employer.objects().get(Employer.slug == "mercy-ridge-health"))
+    assert quick.responds_quickly and quick.applications_counted >= 5
+    other = record_of(await Employer.objects().get(Employer.slug == "summit-revenue-cycle-partners"))
+    assert not other.enough
+    states = sorted(r["state"] for r in await CredentialCheck.select(CredentialCheck.state))
+    assert states == [CredentialCheckState.PENDING, CredentialCheckState.VERIFIED]
+    page = (await browser.get("/employers/mercy-ridge-health")).text
+    assert "Responds quickly" in page
+    assert "Not enough applications yet" in (await browser.get("/employers/summit-revenue-cycle-partners")).text
