@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 WINDOW_DAYS = 180
 STATUS_DAYS = 14

@@ -1,6 +1,6 @@
 """Employer organisations and their members."""
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Real, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, DoublePrecision, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -28,9 +28,9 @@ class Employer(Table, tablename="employers"):
     updated_at = Timestamptz(null=True, default=None)
     # The response record (employers/response.py), computed by the worker, never per request; figures are None
     # below 5 counted applications.
-    response_median_days = Real(null=True, default=None)
-    response_within_14_days = Real(null=True, default=None)
-    response_closed_share = Real(null=True, default=None)
+    response_median_days = DoublePrecision(null=True, default=None)
+    response_within_14_days = DoublePrecision(null=True, default=None)
+    response_closed_share = DoublePrecision(null=True, default=None)
     response_counted = Integer(null=True, default=None)
     response_computed_at = Timestamptz(null=True, default=None)
 

@@ -280,7 +280,9 @@ class ListingSearchApiController(Controller):
         page: Annotated[str | None, QueryParameter(description="1-based page.")] = None,
         per_page: Annotated[str | None, QueryParameter(description="Results per page, default 20, at most 100.")] = None,
         qualified: Annotated[str | None, QueryParameter(description="true: only jobs the signed-in coder qualifies for.")] = None,
-        responsive: Annotated[str | None, QueryParameter(description="true: only employers who respond (≥ 5 applications counted, ≥ 50% given a status within 14 days).")] = None,
+        responsive: Annotated[str | None, QueryParameter(
+            description="true: only employers who respond (≥ 5 applications counted, ≥ 50% answered in 14 days).")
+        ] = None,
     ) -> ListingSearchResponse:
         await service.refresh_lexicon()
         query, problem = await resolve_qualified(request, service.parse_query(query_params(request)))

@@ -14,6 +14,7 @@ from decimal import Decimal
 from html import unescape
 
 from careers.core.text import render_markdown
+from employers.response_record import RECORD_COLUMNS, record_of
 from listings import service as listing_service
 from listings.tables import (
     Credential,
@@ -24,7 +25,6 @@ from listings.tables import (
     ListingSetting,
     ListingSpecialty,
 )
-from employers.response_record import RECORD_COLUMNS, record_of
 from listings.vocabulary import SETTINGS, SPECIALTIES, US_STATES
 from search.settings import FEATURED_HEAD_START_SECONDS, RESPONSIVE_HEAD_START_SECONDS
 

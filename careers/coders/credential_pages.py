@@ -39,7 +39,8 @@ class CoderCredentialsController(Controller):
         return await _page(request)
 
     @post("/account/credentials/{code:str}")
-    async def submit(self, request: Request, settings: NamedDependency[Settings], code: FromPath[str]) -> Template | Redirect:
+    async def submit(self, request: Request, settings: NamedDependency[Settings],
+                     code: FromPath[str]) -> Template | Redirect:
         form = await request.form()
         kept = {"member_number": form_str(dict(form), "member_number", 200),
                 "expires_on": form_str(dict(form), "expires_on", 20)}

@@ -22,8 +22,8 @@ from careers.coders.service import CoderError, NotAllowed, get_or_create_profile
 from careers.coders.tables import CoderCredential, CoderProfile, CredentialCheck, CredentialCheckState
 from careers.core import clock, db, mail
 from careers.core.config import Settings
-from careers.core.registry import Throttled
 from careers.core.errors import Invalid, NotFound
+from careers.core.registry import Throttled
 from careers.core.storage import new_key, storage_for
 from listings.service import credential_names
 from listings.tables import Credential

@@ -1,6 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import Real
+from piccolo.columns.column_types import DoublePrecision
 from piccolo.columns.column_types import Timestamptz
 from piccolo.columns.indexes import IndexMethod
 
@@ -19,8 +19,8 @@ async def forwards():
         tablename="employers",
         column_name="response_closed_share",
         db_column_name="response_closed_share",
-        column_class_name="Real",
-        column_class=Real,
+        column_class_name="DoublePrecision",
+        column_class=DoublePrecision,
         params={
             "default": None,
             "null": True,
@@ -82,8 +82,8 @@ async def forwards():
         tablename="employers",
         column_name="response_median_days",
         db_column_name="response_median_days",
-        column_class_name="Real",
-        column_class=Real,
+        column_class_name="DoublePrecision",
+        column_class=DoublePrecision,
         params={
             "default": None,
             "null": True,
@@ -103,8 +103,8 @@ async def forwards():
         tablename="employers",
         column_name="response_within_14_days",
         db_column_name="response_within_14_days",
-        column_class_name="Real",
-        column_class=Real,
+        column_class_name="DoublePrecision",
+        column_class=DoublePrecision,
         params={
             "default": None,
             "null": True,
