@@ -20,10 +20,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from piccolo.query import SelectRaw
+
 from careers.coders import applications as coder_applications
-from careers.coders import credentials as coder_credentials
 from careers.coders import service as coders
 from careers.coders.tables import Application, ApplicationEvent, ApplicationStage
+from careers.coders.verified import verified_pairs_sql, verified_today
 from careers.core import clock, db
 from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
@@ -200,7 +202,13 @@ def applicant_view(row: dict[str, Any], facts: dict[str, Any], verified: set[str
 
 _APP_COLUMNS = (Application.id, Application.stage, Application.created_at, Application.viewed_at,
                 Application.cover_note, Application.profile_snapshot, Application.resume_key,
-                Application.anonymised_at, Application.coder)
+                Application.anonymised_at, Application.coder,
+                SelectRaw(verified_pairs_sql('"applications"."coder"') + " AS verified_pairs"))
+
+
+def _verified(row: dict[str, Any]) -> set[str]:
+    """The applicant's credentials verified today (live, read with the row; none once anonymised)."""
+    return set() if row.get("anonymised_at") else verified_today(row.get("verified_pairs"))
 
 
 @dataclass
@@ -266,8 +274,7 @@ async def applicant_list(listing_id: int, query: ApplicantQuery | None = None
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["stage"]] = counts.get(r["stage"], 0) + 1
-    verified = await coder_credentials.verified_codes([r["coder"] for r in rows if not r["anonymised_at"]])
-    out = [applicant_view(r, facts, verified.get(r["coder"], set())) for r in rows]
+    out = [applicant_view(r, facts, _verified(r)) for r in rows]
     if query.stage:
         out = [a for a in out if a["stage"] == query.stage]
     if query.match == "meets":
@@ -335,10 +342,7 @@ async def open_application(application_id: int, user_id: int) -> ApplicationPage
         await coder_applications.mark_viewed(application_id)
     row = await Application.select(*_APP_COLUMNS).where(Application.id == application_id).first()
     facts = await _listing_facts(listing.id)
-    verified = (await coder_credentials.verified_codes([row["coder"]])).get(row["coder"], set())
-    if row["anonymised_at"]:
-        verified = set()
-    return ApplicationPage(listing=listing, applicant=applicant_view(row, facts, verified),
+    return ApplicationPage(listing=listing, applicant=applicant_view(row, facts, _verified(row)),
                            history=await history(application_id),
                            notes=await notes(application_id, listing.employer), first_view=first_view)
 
@@ -400,7 +404,8 @@ async def bulk_move(listing_id: int, user_id: int, application_ids: list[int], t
     result = BulkResult()
     async with db.transaction():
         rows = await Application.select(Application.id, Application.stage, Application.profile_snapshot,
-                                        Application.anonymised_at, Application.coder).where(
+                                        Application.anonymised_at, Application.coder,
+                SelectRaw(verified_pairs_sql('"applications"."coder"') + " AS verified_pairs")).where(
             Application.id.is_in(ids) & (Application.listing == listing_id))
         if len(rows) != len(ids):
             raise NotAllowed()

@@ -22,14 +22,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from careers.coders.tables import ApplicationStage
+
 WINDOW_DAYS = 180
 STATUS_DAYS = 14
 MIN_COUNTED = 5
 QUICK_MEDIAN_DAYS = 3.0  # "Responds quickly": median first action within 3 days …
 QUICK_SHARE = 0.8  # … and at least 80% of applications given a status within 14 days
 RESPONSIVE_SHARE = 0.5  # the search filter "employers who respond": most applications get a status within 14 days
-OUTCOME_STAGES = frozenset({"hired", "not_selected"})  # ApplicationStage values (coders' enum; no import cycle)
-WITHDRAWN = "withdrawn"
+OUTCOME_STAGES = frozenset({ApplicationStage.HIRED, ApplicationStage.NOT_SELECTED})
 DAY_SECONDS = 86400.0
 # The employer columns that hold the stored record (employers.tables.Employer).
 RECORD_COLUMNS = ("response_median_days", "response_within_14_days", "response_closed_share", "response_counted")
@@ -88,7 +89,7 @@ def record_from_rows(rows: Iterable[dict[str, Any]], now: dt.datetime) -> Respon
         created, acted = _aware(row["created_at"]), _aware(row["first_employer_action_at"])
         if created is None or created < since or created > now:
             continue
-        if acted is None and (row["stage"] == WITHDRAWN or now - created < dt.timedelta(days=STATUS_DAYS)):
+        if acted is None and (row["stage"] == ApplicationStage.WITHDRAWN or now - created < dt.timedelta(days=STATUS_DAYS)):
             continue
         counted += 1
         if acted is not None:

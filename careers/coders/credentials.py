@@ -97,22 +97,6 @@ def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
 
 
-async def verified_codes(user_ids: list[int]) -> dict[int, set[str]]:
-    """Per coder (user id), the credential codes verified today and still on the profile: one statement."""
-    if not user_ids:
-        return {}
-    rows = await CredentialCheck.select(CredentialCheck.credential, CredentialCheck.expires_on,
-                                        CredentialCheck.profile.user.as_alias("user_id")).where(
-        CredentialCheck.profile.user.is_in(list(set(user_ids)))
-        & (CredentialCheck.state == CredentialCheckState.VERIFIED))
-    today = clock.now().date()
-    out: dict[int, set[str]] = {}
-    for row in rows:
-        if is_verified(CredentialCheckState.VERIFIED, row["expires_on"], today):
-            out.setdefault(row["user_id"], set()).add(row["credential"])
-    return out
-
-
 @dataclass
 class ClaimInput:
     member_number: str

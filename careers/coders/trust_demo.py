@@ -7,7 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from careers.coders.tables import Application, CoderCredential, CoderProfile, CredentialCheck, CredentialCheckState
+from careers.coders.tables import (
+    Application,
+    ApplicationStage,
+    CoderCredential,
+    CoderProfile,
+    CredentialCheck,
+    CredentialCheckState,
+)
 from careers.core import clock, db
 from employers import response
 from employers.tables import Employer
@@ -39,7 +46,7 @@ async def _quick_record(employer_id: int, user_ids: list[int], now: dt.datetime)
             applied = now - dt.timedelta(days=20 + 3 * n)
             await Application.insert(Application(
                 listing=listing["id"], coder=user_id, listing_coder=f"{listing['id']}:{user_id}",
-                stage="not_selected" if n % 2 else "reviewed", profile_snapshot=json.dumps({}),
+                stage=ApplicationStage.NOT_SELECTED if n % 2 else ApplicationStage.REVIEWED, profile_snapshot=json.dumps({}),
                 cover_note="Demo application answered within a day.", created_at=applied, updated_at=applied,
                 viewed_at=applied + dt.timedelta(hours=12),
                 first_employer_action_at=applied + dt.timedelta(days=1 if n % 3 else 2),
