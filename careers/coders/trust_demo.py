@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from careers.coders import profiles, service
 from careers.coders.tables import (
     Application,
     ApplicationStage,
@@ -41,12 +42,14 @@ async def _quick_record(employer_id: int, user_ids: list[int], now: dt.datetime)
         (Listing.employer == employer_id) & listings_service.public_where()).order_by(Listing.id).first()
     if listing is None:
         return
+    snapshots = [json.dumps(await profiles.profile_details(await service.get_or_create_profile(user_id)), default=str)
+                 for user_id in user_ids[:QUICK_APPLICATIONS]]
     async with db.transaction():
-        for n, user_id in enumerate(user_ids[:QUICK_APPLICATIONS]):
+        for n, (user_id, snapshot) in enumerate(zip(user_ids, snapshots)):
             applied = now - dt.timedelta(days=20 + 3 * n)
             await Application.insert(Application(
                 listing=listing["id"], coder=user_id, listing_coder=f"{listing['id']}:{user_id}",
-                stage=ApplicationStage.NOT_SELECTED if n % 2 else ApplicationStage.REVIEWED, profile_snapshot=json.dumps({}),
+                stage=ApplicationStage.NOT_SELECTED if n % 2 else ApplicationStage.REVIEWED, profile_snapshot=snapshot,
                 cover_note="Demo application answered within a day.", created_at=applied, updated_at=applied,
                 viewed_at=applied + dt.timedelta(hours=12),
                 first_employer_action_at=applied + dt.timedelta(days=1 if n % 3 else 2),

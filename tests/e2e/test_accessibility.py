@@ -38,6 +38,9 @@ PAGES = {
     "payment": ("demo-employer", "payment", "Checkout"),
     "admin-review": ("admin", "/admin/review", REVIEW_TITLE),
     "admin-dashboard": ("admin", "/admin", "Admin"),
+    "coder-credentials": ("demo-coder", "/account/credentials", "Your credentials"),
+    "admin-credentials": ("admin", "/admin/credentials", "Credential verification"),
+    "employer-page": (None, "/employers/mercy-ridge-health", "Mercy Ridge Health"),
 }
 
 
