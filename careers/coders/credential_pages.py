@@ -41,6 +41,7 @@ class CoderCredentialsController(Controller):
     @post("/account/credentials/{code:str}")
     async def submit(self, request: Request, settings: NamedDependency[Settings],
                      code: FromPath[str]) -> Template | Redirect:
+        await credentials.held(request.user.id, code)  # 404 before reading anything for a credential not held
         form = await request.form()
         kept = {"member_number": form_str(dict(form), "member_number", 200),
                 "expires_on": form_str(dict(form), "expires_on", 20)}

@@ -124,7 +124,8 @@ def read_claim(form: dict[str, Any]) -> ClaimInput:
     return ClaimInput(number, expires_on)
 
 
-async def _held(user_id: int, code: str) -> CoderProfile:
+async def held(user_id: int, code: str) -> CoderProfile:
+    """The coder's profile when `code` is on it; NotAllowed (404) otherwise: only held credentials are verified."""
     profile = await get_or_create_profile(user_id)
     if not await CoderCredential.exists().where((CoderCredential.profile == profile.id)
                                                 & (CoderCredential.credential == code)):
@@ -135,7 +136,7 @@ async def _held(user_id: int, code: str) -> CoderProfile:
 async def submit_claim(user_id: int, code: str, claim: ClaimInput, certificate: tuple[str, bytes] | None,
                        settings: Settings) -> CredentialCheck:
     """Save the number, expiry and certificate of a held credential; a changed claim waits for verification again."""
-    profile = await _held(user_id, code)
+    profile = await held(user_id, code)
     stored_key = kind = None
     if certificate is not None:
         kind = certificate_kind(certificate[1])
