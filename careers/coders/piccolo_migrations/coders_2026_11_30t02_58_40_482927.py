@@ -41,7 +41,7 @@ class User(Table, tablename="users", schema=None):
 
 ID = "2026-11-30T02:58:40:482927"
 VERSION = "1.38.0"
-DESCRIPTION = "Credential checks (verification queue) and applications.first_employer_action_at"
+DESCRIPTION = "Credential checks (the verification queue of issue 18)"
 
 
 
@@ -378,27 +378,6 @@ async def forwards():
         db_column_name="reminded_for",
         column_class_name="Date",
         column_class=Date,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Application",
-        tablename="applications",
-        column_name="first_employer_action_at",
-        db_column_name="first_employer_action_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
         params={
             "default": None,
             "null": True,
