@@ -76,6 +76,7 @@ class DashboardFigures:
     revenue_month_cents: int | None = None
     applications_per_day: list[tuple[dt.date, int]] | None = None
     ghost_risk: list[dict] | None = None  # listings.liveness: published > 45 days, no applications, no reconfirm
+    worst_response_records: list[dict] | None = None  # employers/response.py
 
 
 async def dashboard_figures(now: dt.datetime | None = None) -> DashboardFigures:

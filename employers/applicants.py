@@ -20,14 +20,18 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from piccolo.query import SelectRaw
+
 from careers.coders import applications as coder_applications
 from careers.coders import service as coders
 from careers.coders.tables import Application, ApplicationEvent, ApplicationStage
+from careers.coders.verified import verified_pairs_sql, verified_today
 from careers.core import clock, db
 from careers.core.config import Settings
 from careers.core.errors import DomainError, NotFound
 from careers.core.text import sanitise_html
 from employers import applicant_screening as screening
+from employers import response as employer_response
 from employers.tables import EmployerMember
 from employers.tracking.tables import ApplicationNote
 from listings import stats
@@ -51,7 +55,8 @@ MOVABLE_STAGES = tuple(stage for stage in ApplicationStage if stage != Applicati
 MAILED_STAGES = frozenset(coder_applications.STAGE_MAILS)  # the coder is mailed when moved to one of these
 STAGE_ORDER = {stage: n for n, stage in enumerate(coder_applications.STAGES)}
 SORTS = {"newest": "Newest first", "oldest": "Oldest first", "stage": "Stage", "match": "Best match first"}
-MATCH_FILTERS = {"": "Everyone", "meets": "Meets the requirements", "missing": "Misses a requirement"}
+MATCH_FILTERS = {"": "Everyone", "meets": "Meets the requirements", "missing": "Misses a requirement",
+                 "verified": "Verified credentials only"}
 NOTE_MAX = 5000
 LINE_MAX = 1000  # the employer's optional line in the coder's mail
 VISIT_GAP = dt.timedelta(minutes=30)  # dashboard views closer together than this are one visit
@@ -148,8 +153,9 @@ def _location(snapshot: dict[str, Any]) -> str:
     return place or (snapshot.get("zip") or "")
 
 
-def applicant_view(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]:
-    """One application as the tracker shows it: snapshot facts, match, stage label and resume link."""
+def applicant_view(row: dict[str, Any], facts: dict[str, Any], verified: set[str] = frozenset()) -> dict[str, Any]:
+    """One application as the tracker shows it: snapshot facts, match, stage label and resume link; `verified` are
+    the coder's credentials verified today (live, not from the snapshot: the badge goes at expiry)."""
     snapshot = _snapshot(row.get("profile_snapshot"))
     anonymised = bool(row.get("anonymised_at")) or not snapshot.get("name")
     credentials = [c for c in snapshot.get("credentials") or [] if isinstance(c, dict) and c.get("code")]
@@ -174,9 +180,11 @@ def applicant_view(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]
         "created_at": row["created_at"],
         "viewed_at": row.get("viewed_at"),
         "cover_note": row.get("cover_note") or "",
-        "credentials": credentials,
+        "credentials": [{**c, "verified": c["code"] in verified} for c in credentials],
+        "verified_codes": sorted(verified & {c["code"] for c in credentials}),
         "credentials_text": ", ".join(
-            c["code"] + (f" ({c['year_earned']})" if c.get("year_earned") else "") for c in credentials),
+            c["code"] + (f" ({c['year_earned']})" if c.get("year_earned") else "")
+            + (" verified" if c["code"] in verified else "") for c in credentials),
         "member_number": snapshot.get("member_number") or "",
         "years_experience": snapshot.get("years_experience"),
         "location": _location(snapshot),
@@ -200,7 +208,13 @@ def applicant_view(row: dict[str, Any], facts: dict[str, Any]) -> dict[str, Any]
 
 _APP_COLUMNS = (Application.id, Application.stage, Application.created_at, Application.viewed_at,
                 Application.cover_note, Application.profile_snapshot, Application.resume_key,
-                Application.anonymised_at, Application.screening, Application.screened_out)
+                Application.anonymised_at, Application.screening, Application.screened_out, Application.coder,
+                SelectRaw(verified_pairs_sql('"applications"."coder"') + " AS verified_pairs"))
+
+
+def _verified(row: dict[str, Any]) -> set[str]:
+    """The applicant's credentials verified today (live, read with the row; none once anonymised)."""
+    return set() if row.get("anonymised_at") else verified_today(row.get("verified_pairs"))
 
 
 @dataclass
@@ -275,13 +289,15 @@ async def applicant_list(listing_id: int, query: ApplicantQuery | None = None
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["stage"]] = counts.get(r["stage"], 0) + 1
-    out = [applicant_view(r, facts) for r in rows]
+    out = [applicant_view(r, facts, _verified(r)) for r in rows]
     if query.stage:
         out = [a for a in out if a["stage"] == query.stage]
     if query.match == "meets":
         out = [a for a in out if a["match"] and a["match"]["meets"]]
     elif query.match == "missing":
         out = [a for a in out if a["match"] and not a["match"]["meets"]]
+    elif query.match == "verified":
+        out = [a for a in out if a["verified_codes"]]
     out = screening.apply_filters(out, query.screened, query.answer)
     if query.q:
         needle = query.q.casefold()
@@ -342,7 +358,8 @@ async def open_application(application_id: int, user_id: int) -> ApplicationPage
         await coder_applications.mark_viewed(application_id)
     row = await Application.select(*_APP_COLUMNS).where(Application.id == application_id).first()
     facts = await _listing_facts(listing.id)
-    return ApplicationPage(listing=listing, applicant=applicant_view(row, facts), history=await history(application_id),
+    return ApplicationPage(listing=listing, applicant=applicant_view(row, facts, _verified(row)),
+                           history=await history(application_id),
                            notes=await notes(application_id, listing.employer), first_view=first_view)
 
 
@@ -403,7 +420,8 @@ async def bulk_move(listing_id: int, user_id: int, application_ids: list[int], t
     result = BulkResult()
     async with db.transaction():
         rows = await Application.select(Application.id, Application.stage, Application.profile_snapshot,
-                                        Application.anonymised_at).where(
+                                        Application.anonymised_at, Application.coder,
+                SelectRaw(verified_pairs_sql('"applications"."coder"') + " AS verified_pairs")).where(
             Application.id.is_in(ids) & (Application.listing == listing_id))
         if len(rows) != len(ids):
             raise NotAllowed()
@@ -436,7 +454,7 @@ async def add_note(application_id: int, user_id: int, body: str) -> int:
     async with db.transaction():
         rows = await ApplicationNote.insert(ApplicationNote(application=application_id, employer=listing.employer,
                                                             author=user_id, body=body)).returning(ApplicationNote.id)
-        await coder_applications.mark_employer_action(application_id)  # a note is the employer answering
+        await employer_response.employer_acted(application_id, listing.id)  # a note is a first action too
     return rows[0]["id"]
 
 

@@ -7,4 +7,5 @@ PLUGIN = DomainPlugin.of(
     "controllers:EmployerRegistrationController", "controllers:EmployerDashboardController", "pages:ROUTES",
     "applicant_pages:ROUTES", "jobs:periodic", "trust:dashboard_figures",
     "service:handlers",
+    "response:handlers", "response:periodic", "response:dashboard_figures",
 )

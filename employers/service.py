@@ -22,6 +22,7 @@ from careers.core.config import Settings
 from careers.core.errors import Invalid, NotFound
 from careers.core.forms import has_control_characters
 from careers.core.storage import Storage, new_key
+from employers.response_record import ResponseRecord, record_of
 from employers.tables import Employer, EmployerInvite, EmployerMember
 from listings import service as listings_service
 from listings.tables import Listing
@@ -437,6 +438,7 @@ class PublicPage:
     headquarters: str
     has_logo: bool
     listings: list[dict]
+    response: ResponseRecord  # stored on the row by the worker (employers/response.py)
 
 
 async def public_page(slug: str) -> PublicPage | None:
@@ -451,6 +453,7 @@ async def public_page(slug: str) -> PublicPage | None:
         headquarters=", ".join(p for p in (employer.hq_city, employer.hq_state) if p),
         has_logo=logo_content_type(employer.logo_path) is not None,
         listings=await published_listings(employer.id),
+        response=record_of(employer),
     )
 
 

@@ -1,6 +1,6 @@
 """Employer organisations and their members."""
 
-from piccolo.columns import Boolean, ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, DoublePrecision, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -26,6 +26,13 @@ class Employer(Table, tablename="employers"):
     # Last edit of the public page (sitemap lastmod; None = created_at). Nullable: SQLite cannot add a
     # column whose default is CURRENT_TIMESTAMP to a table with rows. logo_path holds a storage key.
     updated_at = Timestamptz(null=True, default=None)
+    # The response record (employers/response.py), computed by the worker, never per request; figures are None
+    # below 5 counted applications.
+    response_median_days = DoublePrecision(null=True, default=None)
+    response_within_14_days = DoublePrecision(null=True, default=None)
+    response_closed_share = DoublePrecision(null=True, default=None)
+    response_counted = Integer(null=True, default=None)
+    response_computed_at = Timestamptz(null=True, default=None)
 
 
 class EmployerMember(Table, tablename="employer_members"):

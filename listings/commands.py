@@ -430,6 +430,7 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
 
     await coders.seed_demo_profiles(coder_ids)  # idempotent: profiles, resumes and applications for the demo coders
     await seed_demo_liveness(now)  # confirmed today, awaiting reconfirmation, paused
+    await coders.seed_trust_demo(coder_ids, now)  # issue 18: response records and credential checks to look at
 
     print(f"Demo data: {len(DEMO_EMPLOYERS)} employers, {DEMO_LISTINGS + pay_demo.DEMO_PAY_LISTINGS} listings, "
           f"{DEMO_CODERS} coders "

@@ -23,6 +23,7 @@ from careers.core.config import Settings
 from careers.core.errors import back_to
 from careers.core.web import form_list, form_str, read_form, redirect, render
 from employers.dependencies import current_employer
+from employers.response_record import record_of
 from employers.tables import Employer
 from listings import jobposting, page_data, pay, pay_transparency, readiness, screening, service, sources, stats
 from listings import vocabulary as vocab
@@ -33,6 +34,7 @@ from listings.schemas import (
     LISTING_FIELDS,
     ApiError,
     EmployerRef,
+    EmployerResponse,
     ListingOut,
     ScreeningQuestion,
 )
@@ -115,6 +117,7 @@ async def listing_page_context(request: Request, settings: Settings, listing: Li
         "listing_view": view,
         "details": details,
         "employer": employer,
+        "employer_response": record_of(employer),  # stored by the worker (employers/response.py)
         "preview": preview,
         "canonical_url": settings.base_url.rstrip("/") + view["path"],
         "jsonld": None,
@@ -404,7 +407,8 @@ def listing_out(listing: Listing, details: dict[str, list[str]], employer: Emplo
         title=listing.title,
         description=listing.description_md,
         description_html=listing.description_html,
-        employer=EmployerRef(name=employer.name, slug=employer.slug, verified=bool(employer.verified)),
+        employer=EmployerRef(name=employer.name, slug=employer.slug, verified=bool(employer.verified),
+                             response=EmployerResponse(**record_of(employer).api())),
         credentials_required=values["credentials_required"],
         credentials_any_of=values["credentials_any_of"],
         credentials_preferred=values["credentials_preferred"],

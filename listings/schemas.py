@@ -120,10 +120,20 @@ class ListingInput(ListingTerms, kw_only=True):
     screening_questions: list[dict] = msgspec.field(default_factory=list)  # listings.screening's full shape
 
 
+class EmployerResponse(msgspec.Struct):
+    """The employer's response record (issue 18), computed daily and when an application moves; every key is always
+    present, both figures null below 5 counted applications."""
+
+    median_first_action_days: float | None  # median days from applying to the employer's first move or note
+    status_within_14_days: float | None  # share (0–1) of applications given a status within 14 days
+    applications_counted: int  # applications of the last 180 days that count
+
+
 class EmployerRef(msgspec.Struct):
     name: str
     slug: str
     verified: bool
+    response: EmployerResponse
 
 
 class PublishedListing(ListingTerms, kw_only=True):

@@ -69,6 +69,8 @@ def badges(hit: dict) -> list[tuple[str, str]]:
         out.append(("Entry level / CPC-A", "entry"))
     if is_new(hit):
         out.append(("New", "new"))
+    if (hit.get("employer") or {}).get("responds_quickly"):  # stored by the worker (employers/response.py)
+        out.append(("Responds quickly", "success"))
     return out
 
 

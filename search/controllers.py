@@ -96,6 +96,8 @@ def active_filters(query: SearchQuery) -> list[tuple[str, str, str]]:
         links.append((label, f"posted in the {label.lower()}", without("posted_within")))
     if query.qualified:
         links.append(("Jobs I qualify for", "only jobs I qualify for", without("qualified")))
+    if query.responsive:
+        links.append(("Employers who respond", "only employers who respond", without("responsive")))
     return links
 
 
@@ -249,7 +251,14 @@ class ListingSearchApiController(Controller):
             "other filter applied. With `credential=CPC`, `facets.credential` still counts CCS, CRC, …: each the "
             "`total` that choosing that credential instead of CPC would give (the same for `setting`, `work_mode`, "
             "`state` and `employment_type`); the other groups count within the CPC result. Credential words in `q` "
-            "are part of the query, not of the `credential` group. Degraded answers count the same way."
+            "are part of the query, not of the `credential` group. Degraded answers count the same way.\n\n"
+            "Every hit's `employer.response` is the employer's response record (applications of the last 180 days, "
+            "computed by the worker): `median_first_action_days`, `status_within_14_days` (0–1) and "
+            "`applications_counted`; both figures are null below 5 counted applications. `responsive=true` keeps "
+            "employers with at least 5 counted applications of which at least half got a status within 14 days. "
+            "Ranking: listings of employers with the \"Responds quickly\" badge (median ≤ 3 days and ≥ 80% within "
+            "14 days) get a 2-day head start in the freshness tie-breaker after relevance (featured listings get 7 "
+            "days); it never beats a better text match, and an explicit sort replaces it."
         ),
         responses={400: ResponseSpec(data_container=ApiError, description="Invalid parameters, each named in `fields`.")},
     )
@@ -274,6 +283,9 @@ class ListingSearchApiController(Controller):
         page: Annotated[str | None, QueryParameter(description="1-based page.")] = None,
         per_page: Annotated[str | None, QueryParameter(description="Results per page, default 20, at most 100.")] = None,
         qualified: Annotated[str | None, QueryParameter(description="true: only jobs the signed-in coder qualifies for.")] = None,
+        responsive: Annotated[str | None, QueryParameter(
+            description="true: only employers who respond (≥ 5 applications counted, ≥ 50% answered in 14 days).")
+        ] = None,
     ) -> ListingSearchResponse:
         await service.refresh_lexicon()
         params = query_params(request)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from html import unescape
 
 from careers.core.text import render_markdown
+from employers.response_record import RECORD_COLUMNS, record_of
 from listings import service as listing_service
 from listings.tables import (
     Credential,
@@ -25,7 +26,7 @@ from listings.tables import (
     ListingSpecialty,
 )
 from listings.vocabulary import SETTINGS, SPECIALTIES, US_STATES
-from search.settings import FEATURED_HEAD_START_SECONDS
+from search.settings import FEATURED_HEAD_START_SECONDS, RESPONSIVE_HEAD_START_SECONDS
 
 EXCERPT_LENGTH = 300
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # also keeps the highlight sentinels out of listing text
@@ -39,6 +40,7 @@ LISTING_COLUMNS = (
     Listing.min_years, Listing.benefits, Listing.application_deadline, Listing.apply_url, Listing.requisition_id,
     Listing.employer.name.as_alias("employer_name"), Listing.employer.slug.as_alias("employer_slug"),
     Listing.employer.verified.as_alias("employer_verified"), Listing.employer.logo_path.as_alias("employer_logo"),
+    *(getattr(Listing.employer, name).as_alias(name) for name in RECORD_COLUMNS),
 )
 
 
@@ -124,13 +126,15 @@ def build_document(row: dict, joins: dict[str, list], credential_names: dict[str
     remote_states = sorted(joins.get("remote_states", []))
     published = unix(row["published_at"])
     featured = bool(row["featured"])
+    response = record_of({name: row.get(name) for name in RECORD_COLUMNS})
     doc = {
         "id": row["id"],
         "title": clean(row["title"]),
         "slug": row["slug"] or "job",
         "url": listing_path(row["id"], row["slug"]),
         "employer": {"name": clean(row["employer_name"]), "slug": row["employer_slug"],
-                     "verified": bool(row["employer_verified"]), "logo": bool(row.get("employer_logo"))},
+                     "verified": bool(row["employer_verified"]), "logo": bool(row.get("employer_logo")),
+                     **response.document()},
         "credentials_required": required,
         "credentials_any_of": any_of,
         "credentials_preferred": preferred,
@@ -172,7 +176,8 @@ def build_document(row: dict, joins: dict[str, list], credential_names: dict[str
         "expires_at_iso": iso(row["expires_at"]),
         "confirmed_at_iso": iso(row["confirmed_at"] or row["published_at"]),  # "Confirmed active N days ago"
         "featured": featured,
-        "boosted_at": (published or 0) + (FEATURED_HEAD_START_SECONDS if featured else 0),
+        "boosted_at": ((published or 0) + (FEATURED_HEAD_START_SECONDS if featured else 0)
+                       + (RESPONSIVE_HEAD_START_SECONDS if response.responds_quickly else 0)),
         "description_excerpt": description_excerpt(row["description_html"], row["description_md"]),
     }
     if row["lat"] is not None and row["lng"] is not None:

@@ -12,7 +12,8 @@ from typing import Annotated
 import msgspec
 
 from careers.core.forms import Boolean, Choice, Choices, Integer, Text
-from listings.schemas import ApiError, EmployerRef, PublishedListing
+from employers.response_record import ResponseRecord
+from listings.schemas import ApiError, EmployerRef, EmployerResponse, PublishedListing
 from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
 
 __all__ = ["ApiError", "EmployerRef", "ListingHit", "ListingSearchResponse", "SearchFacets", "SearchParams"]
@@ -52,6 +53,7 @@ class SearchParams(msgspec.Struct, kw_only=True):
     radius: Annotated[int | None, _whole(1, 500, "Radius must be a whole number of miles from 1 to 500.")]
     entry_level: Annotated[bool, _yes_no("Entry level")]
     qualified: Annotated[bool, _yes_no("Qualified")]
+    responsive: Annotated[bool, _yes_no("Employers who respond")]  # issue 18: the employer's response record
     min_pay: Annotated[int | None, _whole(0, 10_000_000, "Minimum pay must be a whole number of dollars a year.")]
     posted_within: Annotated[str | None, Choice(default=None, allowed=POSTED_WITHIN,
                                                 unknown="Date posted must be within 1, 3, 7, 14 or 30 days.")]
@@ -98,7 +100,8 @@ def listing_hit(hit: dict) -> ListingHit:
         id=hit["id"], url=hit["url"], status=hit["status"], title=hit["title"],
         description_excerpt=hit["description_excerpt"],
         employer=EmployerRef(name=employer.get("name", ""), slug=employer.get("slug", ""),
-                             verified=bool(employer.get("verified"))),
+                             verified=bool(employer.get("verified")),
+                             response=EmployerResponse(**(employer.get("response") or ResponseRecord().api()))),
         credentials_required=hit["credentials_required"], credentials_any_of=hit["credentials_any_of"],
         credentials_preferred=hit["credentials_preferred"], settings=hit["settings"], specialties=hit["specialties"],
         code_sets=hit["code_sets"], work_mode=hit["work_mode"], zip=hit["zip"], city=hit["city"], state=hit["state"],

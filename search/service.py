@@ -53,6 +53,7 @@ from careers.core import clock, db, forms, geo
 from careers.core.config import Settings
 from careers.core.errors import Invalid
 from careers.core.forms import FormErrors
+from employers.response_record import MIN_COUNTED, RESPONSIVE_SHARE
 from listings import service as listing_service
 from listings.tables import Credential
 from listings.vocabulary import ListingState
@@ -121,6 +122,7 @@ class SearchQuery:
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
     qualified: bool = False  # `qualified=true` was asked for; the controller resolves it into qualified_for
+    responsive: bool = False  # only employers who respond (most applications get a status within 14 days)
     # internal inputs (never from a URL)
     published_after: dt.datetime | None = None
     qualified_for: tuple[frozenset[str], str | None] | None = None
@@ -138,6 +140,7 @@ class SearchQuery:
             "entry_level": "true" if self.entry_level else None, "min_pay": self.min_pay,
             "posted_within": self.posted_within,
             "qualified": "true" if self.qualified else None,
+            "responsive": "true" if self.responsive else None,
             "sort": self.sort if self.sort != "relevance" else None,
             "per_page": self.per_page if self.per_page != DEFAULT_PER_PAGE else None,
             "page": self.page if self.page != 1 else None,
@@ -154,7 +157,8 @@ class SearchQuery:
     def has_filters(self) -> bool:
         return bool(self.q_credentials or self.credentials or self.settings or self.specialties
                     or self.employment_types or self.work_modes or self.states or self.remote_state or self.zip
-                    or self.entry_level or self.min_pay is not None or self.qualified or bool(self.posted_within))
+                    or self.entry_level or self.min_pay is not None or self.qualified or bool(self.posted_within)
+                    or self.responsive)
 
     def active_facets(self) -> list[str]:
         """The facet groups whose own filter is set (each needs its own count without it)."""
@@ -282,6 +286,7 @@ def parse_query(params: Mapping[str, Any], *, lexicon_: Lexicon | None = None) -
         employment_types=tuple(form.employment_type), work_modes=tuple(form.work_mode), states=tuple(form.state),
         remote_state=form.remote_state, zip=zip_code, radius=radius, origin=origin, entry_level=form.entry_level,
         min_pay=form.min_pay, posted_within=int(form.posted_within) if form.posted_within else None, sort=form.sort, page=form.page, per_page=form.per_page, qualified=form.qualified,
+        responsive=form.responsive,
     )
 
 
@@ -317,6 +322,8 @@ def meili_filter(query: SearchQuery, all_codes: frozenset[str] | None = None) ->
         f.append('work_mode != "remote"')
     if query.entry_level:
         f.append("entry_level_ok = true")
+    if query.responsive:
+        f.append("employer.responsive = true")
     if query.min_pay is not None:
         f.append(f"pay_annual_max >= {int(query.min_pay)}")
     if query.published_after is not None:
@@ -572,6 +579,9 @@ def database_conditions(query: SearchQuery, all_codes: frozenset[str] | None = N
     if query.entry_level:
         conds.append("l.entry_level_ok = {}")
         args.append(True)
+    if query.responsive:  # the same rule as employers.response_record.ResponseRecord.responsive
+        conds.append("e.response_counted >= {} AND e.response_within_14_days >= {}")
+        args += [MIN_COUNTED, RESPONSIVE_SHARE]
     if query.min_pay is not None:
         conds.append("l.pay_annual_max >= {}")
         args.append(int(query.min_pay))

@@ -10,6 +10,8 @@ a week after it, but never above a fresher listing forever: once it is older
 than a week plus the age of the others, freshness wins again. The custom rule
 only breaks ties in relevance, so a featured listing never outranks a better
 textual match, and an explicit `sort` (newest, pay, distance) overrides it.
+A listing of an employer with the "Responds quickly" badge (employers/response_record.py) gets a smaller head
+start, RESPONSIVE_HEAD_START (2 days), the same way: a tie-breaker after relevance, never above a better match.
 
 Credential words are matched exactly by `search.service` (they become filters
 on `credentials`), not through the text index: Meilisearch splits "CPC-A" into
@@ -27,6 +29,7 @@ from listings.tables import Credential
 from listings.vocabulary import CREDENTIALS
 
 FEATURED_HEAD_START_SECONDS = 7 * 24 * 3600
+RESPONSIVE_HEAD_START_SECONDS = 2 * 24 * 3600  # the "Responds quickly" boost (issue 18)
 MAX_TOTAL_HITS = 1000
 
 SEARCHABLE_ATTRIBUTES = [
@@ -62,6 +65,7 @@ FILTERABLE_ATTRIBUTES = [
     "pay_annual_max",
     "published_at",
     "featured",
+    "employer.responsive",  # the filter "employers who respond"
     "_geo",
 ]
 SORTABLE_ATTRIBUTES = ["published_at", "pay_annual_max", "_geo", "featured"]

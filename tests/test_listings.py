@@ -609,7 +609,9 @@ async def test_the_api_returns_a_published_listing_in_the_vocabulary_and_404_oth
     listing = await Listing.objects().get(Listing.id == listing_id)
     assert body["id"] == listing_id and body["status"] == "published"
     assert body["url"] == f"http://testserver/jobs/{listing_id}/{listing.slug}"
-    assert body["employer"] == {"name": "Acme Health", "slug": "acme-health", "verified": False}
+    assert body["employer"] == {"name": "Acme Health", "slug": "acme-health", "verified": False,
+                                "response": {"median_first_action_days": None, "status_within_14_days": None,
+                                             "applications_counted": 0}}  # issue 18: every key, always
     assert body["description"].startswith("Code **inpatient** charts.")
     assert "<strong>inpatient</strong>" in body["description_html"]
     assert body["credentials_required"] == ["CCS"] and sorted(body["credentials_any_of"]) == ["CIC", "RHIT"]

@@ -346,7 +346,9 @@ async def test_api_hits_carry_the_listing_fields_and_an_excerpt(browser, worker)
     await worker.drain()
     hit = (await api(browser, q="risk adjustment"))["hits"][0]
     assert hit["id"] == listing and hit["url"] == f"http://testserver/jobs/{listing}/remote-risk-adjustment-coder"
-    assert hit["employer"] == {"name": "Acme Health", "slug": "acme-health", "verified": True}
+    assert hit["employer"] == {"name": "Acme Health", "slug": "acme-health", "verified": True,
+                               "response": {"median_first_action_days": None, "status_within_14_days": None,
+                                            "applications_counted": 0}}  # issue 18: every key, always
     assert hit["credentials_required"] == ["CRC"] and hit["credentials_preferred"] == ["CPC"]
     assert hit["remote_states"] == ["FL", "TX"] and hit["status"] == "published"
     assert hit["pay_unit"] == "hour" and hit["pay_max"] == 31.5 and hit["pay_annual_max"] == 65520

@@ -39,6 +39,9 @@ KINDS: dict[str, MailKind] = {
         "Applicant nudges", "Lists applicants who have waited 10 days without an answer from your team.", EMPLOYER),
     "no_response_notices": MailKind(
         "No-response notices", "Tells you once when an employer has not answered an application for 10 days.", CODER),
+    "credential_reminders": MailKind(
+        "Credential expiry reminders", "Reminds you 30 days before a verified credential expires, so you can enter "
+        "its renewal before the badge goes.", CODER),
     "alert_digests": MailKind(
         "Job alert digests", "The daily or weekly mail of new jobs matching your saved searches (each alert can "
         "also be paused on its own).", CODER),

@@ -22,10 +22,11 @@ from careers.coders.service import (
     qualification_match,
 )
 from careers.coders.tables import Application, ApplicationEvent, ApplicationStage, CoderProfile
-from careers.coders.untouched import mark_employer_action, response_notice
+from careers.coders.untouched import response_notice
 from careers.core import clock, db, mail
 from careers.core.config import Settings
 from careers.core.storage import new_key, storage_for
+from employers import response as employer_response
 from employers.tables import EmployerMember
 from listings import screening as listing_screening
 from listings import stats as listing_stats
@@ -308,8 +309,9 @@ async def move_application(application_id: int, to_stage: str, actor_user_id: in
         await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=actor_user_id,
                                                        actor_kind=actor_kind, from_stage=app.stage, to_stage=to_stage,
                                                        note=note))
-        if actor_kind == "employer":  # automatic moves (system) and staff (admin) are not the employer answering
-            await mark_employer_action(application_id)
+        # the response record: only a move by the employer's people is a first action (automatic moves are not)
+        await (employer_response.employer_acted(application_id, app.listing) if actor_kind == "employer"
+               else employer_response.application_moved(app.listing))
         if to_stage in STAGE_MAILS and app.coder_deleted_at is None:
             await _mail_coder_stage(app, to_stage, note, settings)
 
@@ -355,6 +357,7 @@ async def withdraw(application_id: int, user_id: int) -> None:
             Application.id == application_id)
         await ApplicationEvent.insert(ApplicationEvent(application=application_id, actor=user_id, actor_kind="coder",
                                                        from_stage=app.stage, to_stage=ApplicationStage.WITHDRAWN))
+        await employer_response.application_moved(app.listing)  # what the response record counts changed
 
 
 async def my_applications(user_id: int) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from careers.coders.verified import verified_pairs_sql, verified_today
 from careers.core import db
 
 
@@ -16,6 +17,7 @@ def _statement() -> str:
         '(SELECT screening_answers FROM coder_profiles WHERE "user" = {}) AS screening_answers, '
         "(SELECT " + db.comma_list("cc.credential") + " FROM coder_credentials cc "
         'JOIN coder_profiles p ON p.id = cc.profile WHERE p."user" = {}) AS held, '
+        + verified_pairs_sql("{}") + " AS verified, "
         "a.id AS application_id, a.stage AS application_stage, a.created_at AS application_created_at, "
         "(SELECT COUNT(*) FROM saved_jobs WHERE user_listing = {}) AS saved "
         "FROM (SELECT 1 AS one) AS base LEFT JOIN applications a ON a.listing_coder = {}"
@@ -24,7 +26,8 @@ def _statement() -> str:
 
 async def coder_side(user_id: int, listing_id: int) -> dict[str, Any]:
     """The coder's home state and held credentials (the qualification rule's inputs), their screener answers, their
-    application to this listing (id, stage, created_at) or None, and whether they saved it — one round trip."""
+    application to this listing (id, stage, created_at) or None, whether they saved it, and their verified
+    credentials — one round trip."""
     row = (await db.fetch(_statement(), user_id, user_id, user_id, f"{user_id}:{listing_id}",
                           f"{listing_id}:{user_id}"))[0]
     application = None
@@ -34,6 +37,7 @@ async def coder_side(user_id: int, listing_id: int) -> dict[str, Any]:
     return {
         "home_state": row["home_state"] or None,
         "held": {c for c in (row["held"] or "").split(",") if c},
+        "verified": verified_today(row["verified"]),
         "application": application,
         "saved": bool(row["saved"]),
         "screening_answers": row["screening_answers"] or "{}",  # careers.coders.screening.saved_answers reads it

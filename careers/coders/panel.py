@@ -36,6 +36,7 @@ async def listing_panel(user: Any, listing: Any, details: dict[str, list[str]]) 
         "is_coder": True,
         "listing_id": listing.id,
         "match": match,
+        "verified": coder["verified"] & coder["held"],  # credentials verified by CareerCenter (issue 18)
         "application": application,
         "saved": coder["saved"],
         "can_apply": not blockers and application is None,

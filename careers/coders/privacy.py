@@ -28,6 +28,7 @@ from careers.coders.tables import (
     CoderRemoteState,
     CoderSetting,
     CoderSpecialty,
+    CredentialCheck,
     JobAlert,
     SavedJob,
 )
@@ -102,10 +103,12 @@ async def delete_account(user_id: int, password: str, settings: Settings) -> Non
     if not accounts.verify_password(user.password_hash, password or ""):
         raise accounts.AccountError("That password is wrong.", "password")
     profile = await CoderProfile.objects().where(CoderProfile.user == user_id).first()
+    certificates = [r["certificate_key"] for r in await CredentialCheck.select(CredentialCheck.certificate_key).where(
+        CredentialCheck.profile == (profile.id if profile else 0)) if r["certificate_key"]]
     now = clock.now()
     async with db.transaction():
         if profile is not None:
-            for table in (CoderCredential, CoderSetting, CoderSpecialty, CoderCodeSet, CoderRemoteState):
+            for table in (CredentialCheck, CoderCredential, CoderSetting, CoderSpecialty, CoderCodeSet, CoderRemoteState):
                 await table.delete().where(table.profile == profile.id)
             await CoderProfile.delete().where(CoderProfile.id == profile.id)
         await SavedJob.delete().where(SavedJob.user == user_id)
@@ -125,6 +128,8 @@ async def delete_account(user_id: int, password: str, settings: Settings) -> Non
         }).where(User.id == user_id)
     if profile is not None and profile.resume_key:
         await storage_for(settings).delete(profile.resume_key)
+    for key in certificates:  # credential certificates go with the profile
+        await storage_for(settings).delete(key)
     await anonymise_due(settings, now)  # applications already past the window go at once
 
 

@@ -207,3 +207,10 @@ async def seed_demo_profiles(user_ids: list[int], settings: Settings | None = No
     from careers.coders.demo import seed_demo_profiles as seed
 
     return await seed(user_ids, settings)
+
+
+async def seed_trust_demo(user_ids: list[int], now=None) -> None:
+    """`careers seed-demo`'s hook for issue 18: a quick employer record, a verified and a pending credential."""
+    from careers.coders.trust_demo import seed_trust_demo as seed
+
+    await seed(user_ids, now)

@@ -8,7 +8,7 @@ text column built from both ids (e.g. `listing_coder` = "12:34").
 
 import enum
 
-from piccolo.columns import JSONB, Boolean, ForeignKey, Integer, Numeric, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, Boolean, Date, ForeignKey, Integer, Numeric, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -89,7 +89,8 @@ class Application(Table, tablename="applications"):
     screened_out = Boolean(default=False, index=True)  # a must-meet answer failed or was missing at apply time
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     updated_at = Timestamptz(default=TimestamptzNow())
-    # The first stage change or note by the employer's people (automatic moves do not count); issue 18.
+    # The first stage change or note by the employer's people (never an automatic move): the 10-day notices' and the
+    # response record's input (issue 18).
     first_employer_action_at = Timestamptz(null=True, default=None)
     no_response_mailed_at = Timestamptz(null=True, default=None)  # the coder's one "no response yet" mail went
     employer_nudged_at = Timestamptz(null=True, default=None)  # listed in the employer's untouched-applicants nudge
@@ -104,6 +105,39 @@ class ApplicationEvent(Table, tablename="application_events"):
     to_stage = Varchar(length=16)
     note = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CredentialCheckState(enum.StrEnum):
+    """Where a coder's claim to hold a credential stands with our verification queue."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    EXPIRED = "expired"  # was verified; the expiry date passed (the credential stays on the profile)
+
+
+class CredentialCheck(Table, tablename="credential_checks"):
+    """The issuing body's number, expiry and certificate for one credential a coder holds, and our decision.
+
+    Kept apart from `coder_credentials` (which a profile save replaces wholesale) so a decision survives edits;
+    `profile_credential` = f"{profile_id}:{code}" makes the pair unique.
+    """
+
+    id = Serial(primary_key=True)
+    profile = ForeignKey(references=CoderProfile, index=True)
+    credential = Varchar(length=16, index=True)
+    profile_credential = Varchar(length=40, unique=True)
+    member_number = Varchar(length=64, default="")
+    expires_on = Date(null=True, default=None)
+    certificate_key = Varchar(length=300, null=True, default=None)  # storage key, content-checked on upload
+    certificate_filename = Varchar(length=255, default="")
+    certificate_content_type = Varchar(length=120, default="")
+    state = Varchar(length=16, default=CredentialCheckState.PENDING, index=True, choices=CredentialCheckState)
+    submitted_at = Timestamptz(default=TimestamptzNow())
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = ForeignKey(references=User, null=True)
+    reason = Text(default="")  # the admin's reason (shown to the coder on a rejection)
+    reminded_for = Date(null=True, default=None)  # the expiry date the 30-day reminder was sent for
 
 
 class SavedJob(Table, tablename="saved_jobs"):

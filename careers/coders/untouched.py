@@ -1,8 +1,8 @@
 """Untouched applications (issue 18): coders are never left guessing.
 
-"Employer action" is the first stage change or note by the employer's people (`mark_employer_action`; automatic
-moves and an admin's do not count), recorded once in `applications.first_employer_action_at`. An application with
-no employer action and no decision:
+"Employer action" is the first stage change or note by the employer's people (`employers.response.employer_acted`;
+automatic moves and an admin's do not count), recorded once in `applications.first_employer_action_at`. An
+application with no employer action and no decision:
 - at 10 days shows "No response yet from the employer (N days)" on the coder's applications page, and the coder
   gets ONE mail (`no_response_mailed_at` marks it handled, whether or not the coder wants `no_response_notices`);
 - at 10 days is listed in a nudge to the employer's members who want `applicant_nudges` (once per application,
@@ -32,13 +32,6 @@ BATCH = 100
 DECIDED = (ApplicationStage.HIRED, ApplicationStage.NOT_SELECTED, ApplicationStage.WITHDRAWN)
 CODER_KIND = "no_response_notices"
 EMPLOYER_KIND = "applicant_nudges"
-
-
-async def mark_employer_action(application_id: int, now: dt.datetime | None = None) -> None:
-    """Record the employer's first action on an application (a stage change or a note by its people); later actions
-    change nothing. Call inside the transaction of the action."""
-    await Application.update({Application.first_employer_action_at: now or clock.now()}).where(
-        (Application.id == application_id) & Application.first_employer_action_at.is_null())
 
 
 def response_notice(application: dict[str, Any], now: dt.datetime | None = None) -> str:

@@ -41,6 +41,9 @@ PAGES = {
     "admin-dashboard": ("admin", "/admin", "Admin"),
     "pay": (None, "/pay", "What coding jobs pay"),
     "pay-credential": (None, "/pay/CPC", "CPC pay"),
+    "coder-credentials": ("demo-coder", "/account/credentials", "Your credentials"),
+    "admin-credentials": ("admin", "/admin/credentials", "Credential verification"),
+    "employer-page": (None, "/employers/mercy-ridge-health", "Mercy Ridge Health"),
 }
 
 
