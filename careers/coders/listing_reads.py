@@ -28,7 +28,7 @@ async def coder_side(user_id: int, listing_id: int) -> dict[str, Any]:
     """The coder's home state and held credentials (the qualification rule's inputs), their screener answers, their
     application to this listing (id, stage, created_at) or None, whether they saved it, and their verified
     credentials — one round trip."""
-    row = (await db.fetch(_statement(), user_id, user_id, user_id, f"{user_id}:{listing_id}",
+    row = (await db.fetch(_statement(), user_id, user_id, user_id, user_id, f"{user_id}:{listing_id}",
                           f"{listing_id}:{user_id}"))[0]
     application = None
     if row["application_id"]:
