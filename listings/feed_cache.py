@@ -18,7 +18,7 @@ _STAMP_SQL = (
     "SELECT (SELECT COUNT(*) FROM listings) AS listings, (SELECT MAX(id) FROM listings) AS listing_max, "
     "(SELECT MAX(updated_at) FROM listings) AS listing_updated, (SELECT MAX(created_at) FROM listings) AS created, "
     "(SELECT SUM(version) FROM listings) AS versions, "
-    "(SELECT COUNT(*) FROM listings WHERE hidden OR syndicate_opt_out) AS held_back, "
+    "(SELECT COUNT(*) FROM listings WHERE hidden OR paused OR syndicate_opt_out) AS held_back, "
     "(SELECT MAX(id) FROM listing_events) AS events, "
     "(SELECT COUNT(*) FROM employers) AS employers, (SELECT MAX(updated_at) FROM employers) AS employer_updated, "
     "(SELECT COUNT(*) FROM employers WHERE suspended) AS suspended, "
