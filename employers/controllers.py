@@ -62,6 +62,7 @@ class EmployerDashboardController(Controller):
                     groups.append({"status": status, "label": listings.STATE_LABELS[status], "listings": members})
             if rows:
                 activity = dashboard.chart(dashboard.series(list(counts.values()), today))
+                activity["live"] = sum(r["status"] == ListingState.PUBLISHED for r in rows)
         return render(request, "employers/dashboard.html", {
             "employer": employer, "groups": groups, "applicant_summary": applicant_summary, "activity": activity})
 

@@ -103,8 +103,10 @@ def chart(data: Series) -> dict[str, Any]:
     grid = [{"y": round(plot_bottom - box[3] * f, 1), "label": f"{round(top * f):,}"} for f in (0, 0.5, 1)
             if f == 0 or round(top * f) == top * f]
     step = box[2] / max(len(data.days) - 1, 1)
-    ticks = [{"x": round(LEFT + i * step, 1), "label": f"{day:%b} {day.day}"}
-             for i, day in enumerate(data.days) if i % 7 == (len(data.days) - 1) % 7]
+    last = len(data.days) - 1
+    ticks = [{"x": round(LEFT + i * step, 1), "label": f"{day:%b} {day.day}",
+              "anchor": "end" if i == last else "start" if i == 0 else "middle"}
+             for i, day in enumerate(data.days) if i % 7 == last % 7]
     busiest = max(range(len(data.days)), key=lambda i: data.views[i]) if data.total_views else None
     return {
         "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "bottom": plot_bottom,
