@@ -32,10 +32,11 @@ class EmployerRegistrationController(Controller):
                 kept["email"], password, kept["display_name"], kept["org_name"], kept["website"], settings)
             return user.id
 
-        fields = dict.fromkeys(("email", "display_name", "org_name", "website"), 500)
+        fields = dict.fromkeys(("org_name", "website", "display_name", "email"), 500)  # the form's order
         return await register_account(
             request, settings, "employers/register.html", fields, create,
-            "/employer", "Welcome! Confirm your email address with the link we sent before posting a job.")
+            "/employer", "Welcome! Confirm your email address with the link we sent before posting a job.",
+            check=lambda kept: service.organisation_errors(kept["org_name"], kept["website"]))
 
 
 class EmployerDashboardController(Controller):
