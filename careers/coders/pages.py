@@ -266,6 +266,7 @@ class CoderJobActionsController(Controller):
                 "cover_note": form_str(form, "cover_note", 100000), "cover_note_max": applications.COVER_NOTE_MAX,
             }, status_code=400)
         target = f"/account/applications#application-{result.application_id}"
+        target = safe_next(form_str(form, "next", 2000), target)  # a results card's one click comes back to the results
         if not result.created:
             when = filters.date(result.created_at) or "earlier"
             return redirect(request, target, f"You already applied to “{listing['title']}” on {when}; "
