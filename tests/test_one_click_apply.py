@@ -41,3 +41,31 @@ async def test_a_ready_coder_applies_from_the_results_and_comes_back_to_them(bro
 
     elsewhere = await browser.submit(f"/jobs/{listing_id}/apply", {"next": "https://evil.example/"})
     assert elsewhere.headers["location"].startswith("/account/applications#application-")  # same site only
+
+
+async def test_the_listing_page_match_also_says_years_of_experience_and_work_mode(browser, make_browser, statements):
+    from tests import factories
+
+    await register_employer(make_browser())
+    listing = await factories.make_listing(await employer_id(), "Inpatient coder", required=["CPC"],
+                                           work_mode="onsite", min_years=3)
+    path = f"/jobs/{listing.id}/{listing.slug}"
+    await coder_with_profile(browser, years_experience="1", desired_work_mode="remote")
+    await browser.get(path)
+    statements.clear()
+    page = (await browser.get(path)).text
+    assert len(statements) <= 3, statements  # still the session, the listing and the coder panel
+    assert "✗ At least 3 years of experience: you have 1" in page
+    assert "✗ Work mode: On-site: you want remote" in page
+    assert "How you match this job" in page  # not "you meet the requirements" while years fall short
+
+    await browser.submit("/account/profile", {**_profile(), "years_experience": "4", "desired_work_mode": "onsite"})
+    page = (await browser.get(path)).text
+    assert "✓ At least 3 years of experience: you have 4" in page and "✓ Work mode: On-site: the one you want" in page
+    assert "You meet this job's requirements" in page
+
+
+def _profile() -> dict:
+    from tests.test_coders import PROFILE
+
+    return PROFILE | {"handle": "casey-page"}
