@@ -18,7 +18,7 @@ from listings.vocabulary import ListingState
 
 DAYS = 30
 # The chart's drawing box (SVG user units): plot area inside the margins left for the axis labels.
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 200, 40, 8, 10, 26
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 200, 48, 8, 10, 26
 SPARK_WIDTH, SPARK_HEIGHT = 120, 32
 STATE_BADGES = {ListingState.PUBLISHED: "success", ListingState.IN_REVIEW: "info",
                 ListingState.AWAITING_PAYMENT: "warning", ListingState.REJECTED: "danger",

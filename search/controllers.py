@@ -16,7 +16,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
-from careers.coders.one_click import applied_listing_ids, ready_to_apply
+from careers.coders.one_click import applied_listing_ids, one_click_ids
 from careers.coders.saved import saved_listing_ids
 from careers.coders.service import qualification_profile
 from careers.core import db
@@ -139,11 +139,11 @@ async def search_page(request: Request, settings: Settings, fixed: dict[str, lis
     lex = service.lexicon()
     user = request.scope.get("user")
     saved_ids: set[int] = set()
-    one_click, applied_ids = False, set()
+    one_click, applied_ids = set(), set()
     if result and user is not None and user.role == "coder":
         shown = [h["id"] for h in result.hits]
         saved_ids, one_click, applied_ids = await db.gather(
-            saved_listing_ids(user.id, shown), ready_to_apply(user), applied_listing_ids(user.id, shown))
+            saved_listing_ids(user.id, shown), one_click_ids(user, result.hits), applied_listing_ids(user.id, shown))
     facets = result.facets if result else {}
     credential_labels = {t.code: f"{t.code} — {t.full_name}" for t in lex.credentials}
     names = {t.code: t.full_name for t in lex.credentials}

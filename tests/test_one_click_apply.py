@@ -69,3 +69,17 @@ def _profile() -> dict:
     from tests.test_coders import PROFILE
 
     return PROFILE | {"handle": "casey-page"}
+
+
+async def test_one_click_is_not_offered_for_a_remote_job_closed_to_the_coders_state(browser, make_browser, settings,
+                                                                                     worker):
+    await fresh_index(settings)
+    await register_employer(make_browser())
+    employer = await employer_id()
+    open_to_all = await make_listing(employer, "Remote CPC coder", required=["CPC"], work_mode="remote")
+    texas_only = await make_listing(employer, "Texas remote coder", required=["CPC"], work_mode="remote",
+                                    remote_states=["TX"])
+    await worker.drain()
+    await coder_with_profile(browser)  # ZIP 60614: Illinois
+    page = (await browser.get("/jobs?credential=CPC")).text
+    assert f'id="apply-{open_to_all}"' in page and f'id="apply-{texas_only}"' not in page

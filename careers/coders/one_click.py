@@ -9,15 +9,21 @@ from typing import Any
 from careers.core import db
 
 
-async def ready_to_apply(user: Any) -> bool:
-    """True when one click can send a full application: a confirmed email, and a profile with a name, a ZIP code, at
-    least one credential and a resume (the fields employers sort applicants by)."""
-    if getattr(user, "role", None) != "coder" or not getattr(user, "email_confirmed", False):
-        return False
+async def one_click_ids(user: Any, hits: list[dict[str, Any]]) -> set[int]:
+    """The shown listings one click can apply to: none unless the coder's email is confirmed and their profile has a
+    name, a ZIP code, at least one credential and a resume (what employers sort applicants by); then every hit but
+    remote jobs closed to the coder's state (the apply would be refused)."""
+    if not hits or getattr(user, "role", None) != "coder" or not getattr(user, "email_confirmed", False):
+        return set()
     rows = await db.fetch(
-        "SELECT p.name, p.zip, p.resume_key, (SELECT COUNT(*) FROM coder_credentials c WHERE c.profile = p.id) AS n "
+        "SELECT p.name, p.zip, p.state, p.resume_key, "
+        "(SELECT COUNT(*) FROM coder_credentials c WHERE c.profile = p.id) AS n "
         'FROM coder_profiles p WHERE p."user" = {}', user.id)
-    return bool(rows) and all((rows[0]["name"], rows[0]["zip"], rows[0]["resume_key"], int(rows[0]["n"] or 0)))
+    if not rows or not all((rows[0]["name"], rows[0]["zip"], rows[0]["resume_key"], int(rows[0]["n"] or 0))):
+        return set()
+    state = rows[0]["state"]
+    return {int(h["id"]) for h in hits if not (h.get("work_mode") == "remote" and h.get("remote_states")
+                                               and state not in h["remote_states"])}
 
 
 async def applied_listing_ids(user_id: int, listing_ids: Iterable[int]) -> set[int]:
