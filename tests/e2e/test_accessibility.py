@@ -38,6 +38,9 @@ PAGES = {
     "payment": ("demo-employer", "payment", "Checkout"),
     "admin-review": ("admin", "/admin/review", REVIEW_TITLE),
     "admin-dashboard": ("admin", "/admin", "Admin"),
+    # beyond the 14 key pages: the admin pages issue 16 added
+    "admin-coders": ("admin", "/admin/coders", "Coder accounts"),
+    "admin-audit": ("admin", "/admin/audit", "Audit log"),
 }
 
 
