@@ -3,9 +3,11 @@ audit log, human labels for listing states on the review page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from careers.accounts.tables import AuditEntry, User
+from careers.coders import alerts
 from tests import factories
 from tests.conftest import create_admin, login, register_coder, register_employer
 
@@ -31,6 +33,10 @@ async def test_an_admin_finds_a_coder_by_email_or_name_suspends_and_reinstates_w
     assert "2 coder accounts" in (await admin.get("/admin/coders")).text
     assert "No coder account matches." in (await admin.get("/admin/coders?q=100%25")).text  # % is a character here
 
+    assert (await browser.submit("/alerts", {"query": "credential=CPC", "frequency": "daily"})).status_code == 303
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
+    assert len(await alerts.due_alerts(later)) == 1
+
     refused = await admin.submit(f"/admin/coders/{casey.id}/suspend", {"reason": " ", "q": "casey"}, follow=True)
     assert "Give a reason; it goes into the audit log." in refused.text
     assert not (await User.objects().get(User.id == casey.id)).login_disabled
@@ -42,6 +48,7 @@ async def test_an_admin_finds_a_coder_by_email_or_name_suspends_and_reinstates_w
     assert (await browser.get("/account/profile")).status_code == 303  # the session ended
     assert (await login(make_browser(), "casey@example.org")).status_code == 400
     assert (await make_browser().get("/coders/casey-c")).status_code == 404  # the public profile is hidden
+    assert await alerts.due_alerts(later) == []  # no job-alert mail while suspended
     again = await admin.submit(f"/admin/coders/{casey.id}/suspend", {"reason": "twice"}, follow=True)
     assert "This account is already suspended." in again.text
 
@@ -53,6 +60,7 @@ async def test_an_admin_finds_a_coder_by_email_or_name_suspends_and_reinstates_w
                               follow=True)
     assert "Reinstated: this coder can log in again." in back.text
     assert (await login(make_browser(), "casey@example.org")).status_code == 303
+    assert len(await alerts.due_alerts(later)) == 1
     actions = [e["action"] for e in await AuditEntry.select(AuditEntry.action).order_by(AuditEntry.id)]
     assert actions == ["coder suspended", "coder reinstated"]
 
