@@ -28,7 +28,8 @@ async def test_an_admin_finds_a_coder_by_email_or_name_suspends_and_reinstates_w
     await create_admin(admin)
     assert 'href="/admin/coders"' in (await admin.get("/admin")).text  # in the admin sub-navigation
     by_name = (await admin.get("/admin/coders?q=CODERSON")).text  # the profile's name, any case
-    assert "casey@example.org" in by_name and "robin@example.org" not in by_name and "1 coder account matching" in by_name
+    assert "casey@example.org" in by_name and "robin@example.org" not in by_name
+    assert "1 coder account matching" in by_name
     assert "robin@example.org" in (await admin.get("/admin/coders?q=robin@")).text
     assert "2 coder accounts" in (await admin.get("/admin/coders")).text
     assert "No coder account matches." in (await admin.get("/admin/coders?q=100%25")).text  # % is a character here

@@ -16,7 +16,8 @@ from tests.test_query_budget import add_applicants
 
 def card(page: str, title: str) -> dict[str, str]:
     """The figures of the listing card titled `title`: {"views": …, "applications": …, "when": …}."""
-    found = re.search(r'<article class="card listing-card"(?:(?!</article>).)*?>%s</a>.*?</article>' % re.escape(title), page, re.S)
+    pattern = r'<article class="card listing-card"(?:(?!</article>).)*?>' + re.escape(title) + r"</a>.*?</article>"
+    found = re.search(pattern, page, re.S)
     assert found, f"no card for {title}"
     figures = dict(re.findall(r'<dd data-stat="(\w+)">(.*?)</dd>', found.group(0)))
     figures["when"] = re.sub(r"\s+", " ", re.search(r'listing-card-when">(.*?)</p>', found.group(0), re.S).group(1))

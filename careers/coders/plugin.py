@@ -3,4 +3,5 @@
 from careers.core.registry import DomainPlugin
 
 PLUGIN = DomainPlugin.of("careers.coders", "controllers:CoderRegistrationController", "pages:ROUTES",
-                         "admin_pages:ROUTES", "jobs:periodic", "commands:register", "applications:dashboard_figures", "alerts:handlers")
+                         "admin_pages:ROUTES", "jobs:periodic", "commands:register", "applications:dashboard_figures",
+                         "alerts:handlers")

@@ -28,7 +28,8 @@ from careers.core.web import LoginRequired, redirect, render
 log = logging.getLogger("careers.app")
 
 ERROR_TITLES = {400: "Bad request", 403: "Forbidden", 404: "Page not found", 405: "Method not allowed",
-                409: "Conflict", 410: "Gone", 413: "File too large", 429: "Too many requests", 500: "Something went wrong", 503: "Unavailable"}
+                409: "Conflict", 410: "Gone", 413: "File too large", 429: "Too many requests", 500: "Something went wrong",
+                503: "Unavailable"}
 BACK_TO = "back_to"  # the route `opt` key read by domain_error_handler
 TOO_LARGE = "too_large"  # the route `opt` key with the message for a request body over the size limit (413)
 TOO_LARGE_PAGE = ("What you sent is larger than the board accepts. Go back, choose a smaller file "

@@ -44,7 +44,8 @@ class ReviewController(AdminPages):
             if item.order:
                 item.extra["order_amount"] = billing.money(item.order["amount_cents"], item.order["currency"])
                 item.extra["order_status"] = billing.STATUS_LABELS.get(item.order["status"], item.order["status"])
-        return render(request, "moderation/review.html", {"items": items, "errors": {}, "form": {}, **names.page_words()})
+        return render(request, "moderation/review.html",
+                      {"items": items, "errors": {}, "form": {}, **names.page_words()})
 
     @post("/{listing_id:int}/approve", opt=back_to("/admin/review", not_found_too=True))
     async def approve(self, request: Request, settings: NamedDependency[Settings],
