@@ -22,6 +22,8 @@ from careers.core.tables import OutboxRow
 from careers.core.web import redirect, render
 from careers.domains import DOMAINS
 
+MAIL_STATES = {"pending": "Waiting to be sent", "done": "Sent", "failed": "Failed"}  # outbox.status in words
+
 
 class AdminController(AdminPages):
     path = "/admin"
@@ -45,7 +47,8 @@ class AdminController(AdminPages):
         ).order_by(OutboxRow.id, ascending=False).limit(50).offset((page - 1) * 50).output(load_json=True)
         shown = [{"id": r["id"], "to": r["payload"].get("to", ""), "subject": r["payload"].get("subject", ""),
                   "purpose": r["kind"].removeprefix(mail.LINK_MAIL_PREFIX) if r["kind"] != mail.MAIL_KIND else "",
-                  "status": r["status"], "attempts": r["attempts"], "created_at": r["created_at"],
+                  "status": MAIL_STATES.get(r["status"], r["status"]), "attempts": r["attempts"],
+                  "created_at": r["created_at"],
                   "done_at": r["done_at"], "failing": bool(r["last_error"])} for r in rows]
         return render(request, "admin/mail.html", {"rows": shown, "page": page})
 

@@ -40,16 +40,7 @@ from listings.page_data import listing_with_employer
 from listings.tables import Listing
 from listings.vocabulary import WORK_MODES, ListingState
 
-# The pipeline as employers see it; `submitted` is shown as "New".
-STAGE_LABELS = {
-    ApplicationStage.SUBMITTED: "New",
-    ApplicationStage.REVIEWED: "Reviewed",
-    ApplicationStage.INTERVIEWING: "Interviewing",
-    ApplicationStage.OFFER: "Offer",
-    ApplicationStage.HIRED: "Hired",
-    ApplicationStage.NOT_SELECTED: "Not selected",
-    ApplicationStage.WITHDRAWN: "Withdrawn by the candidate",
-}
+STAGE_LABELS = coder_applications.STAGE_LABELS  # the coder's words: one stage vocabulary for both sides
 # Only the coder withdraws.
 MOVABLE_STAGES = tuple(stage for stage in ApplicationStage if stage != ApplicationStage.WITHDRAWN)
 MAILED_STAGES = frozenset(coder_applications.STAGE_MAILS)  # the coder is mailed when moved to one of these

@@ -14,7 +14,7 @@ from careers.accounts.auth import requires_role
 from careers.accounts.controllers import after_password, client_key, log_in
 from careers.core import ratelimit
 from careers.core.config import Settings
-from careers.core.errors import back_to
+from careers.core.errors import back_to, upload_form
 from careers.core.storage import storage_for
 from careers.core.web import form_str, found, read_form, redirect, render
 from employers import service
@@ -64,7 +64,8 @@ class OrganisationController(Controller):
     async def organisation(self, request: Request, employer: NamedDependency[Employer]) -> Template:
         return await self._organisation_page(request, employer, service.organisation_form(employer), {})
 
-    @post("/employer/organisation")
+    @post("/employer/organisation", opt=upload_form(
+        "/employer/organisation", f"logos can be at most {service.LOGO_MAX_BYTES // (1024 * 1024)} MB"))
     async def save_organisation(self, request: Request, settings: NamedDependency[Settings],
                                 employer: NamedDependency[Employer]) -> Template | Redirect:
         form = await read_form(request)

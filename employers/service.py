@@ -39,6 +39,21 @@ class EmployerError(accounts.AccountError):
     pass
 
 
+def organisation_errors(org_name: str, website: str) -> dict[str, str]:
+    """{field: message} for the organisation's name and website on the registration form (empty when fine)."""
+    errors: dict[str, str] = {}
+    org_name = (org_name or "").strip()
+    if not org_name:
+        errors["org_name"] = "Enter your organisation's name."
+    elif has_control_characters(org_name):
+        errors["org_name"] = accounts.ONE_LINE
+    try:
+        normalise_website(website)
+    except EmployerError as exc:
+        errors["website"] = exc.message
+    return errors
+
+
 def normalise_website(url: str) -> str:
     """An http(s) URL with a host, or EmployerError(field='website')."""
     url = (url or "").strip()
@@ -87,19 +102,12 @@ async def unique_slug(name: str) -> str:
 async def register_employer(
     email: str, password: str, display_name: str, org_name: str, website: str, settings: Settings
 ):
-    """Create the employer account, its organisation and the owner membership in one transaction."""
-    errors: list[EmployerError] = []
-    org_name = (org_name or "").strip()
-    if not org_name:
-        errors.append(EmployerError("Enter your organisation's name.", "org_name"))
-    elif has_control_characters(org_name):
-        errors.append(EmployerError(accounts.ONE_LINE, "org_name"))
-    try:
-        website = normalise_website(website)
-    except EmployerError as exc:
-        errors.append(exc)
+    """Create the employer account, its organisation and the owner membership in one transaction (an EmployerError
+    names every wrong field at once)."""
+    errors = await accounts.account_errors(email, password, display_name) | organisation_errors(org_name, website)
     if errors:
-        raise errors[0]
+        raise EmployerError(fields=errors)
+    org_name, website = org_name.strip(), normalise_website(website)
     for attempt in range(5):
         try:
             async with db.transaction():

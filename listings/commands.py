@@ -369,6 +369,7 @@ def demo_listing_specs() -> list[tuple[int, dict]]:
 
 async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = None) -> int:
     """Create the demo board if it is not there yet; running it again adds nothing twice."""
+    from listings import demo_traffic
     from listings.tables import Listing
 
     out = out or sys.stdout
@@ -408,6 +409,7 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
     credentials = await service.credential_lookup()
     existing = {(r["employer"], r["requisition_id"]) for r in await Listing.select(
         Listing.employer, Listing.requisition_id).where(Listing.requisition_id.like("DEMO-%"))}
+    published: list[tuple[int, dt.datetime]] = []
     async with db.transaction():  # one transaction: the lifecycle's own transactions nest inside it
         for employer_index, fields in demo_listing_specs():
             employer = employers[employer_index]
@@ -418,6 +420,8 @@ async def seed_demo(out: IO[str] | None = None, *, now: dt.datetime | None = Non
             listing = await service.create_listing(employer.id, data, actor_kind="admin")
             await service.publish_without_payment(listing.id, reason="seed-demo", now=now - age)
             created["listings"] += 1
+            published.append((listing.id, now - age))
+    await demo_traffic.add(published, now)  # views and applications for the dashboard's chart
     # The pay pages' demo: CPC listings by state and a year of expired ones for the trend.
     created["listings"] += await pay_demo.seed_pay_listings([e.id for e in employers], credentials, now, existing)
 

@@ -16,8 +16,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
+from careers.coders.one_click import applied_listing_ids, one_click_ids
 from careers.coders.saved import saved_listing_ids
 from careers.coders.service import qualification_profile
+from careers.core import db
 from careers.core.config import Settings
 from careers.core.web import render
 from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
@@ -141,8 +143,12 @@ async def search_page(request: Request, settings: Settings, fixed: dict[str, lis
         result = await service.search_listings(query, settings)
     lex = service.lexicon()
     user = request.scope.get("user")
-    saved_ids = (await saved_listing_ids(user.id, [h["id"] for h in result.hits])
-                 if result and user is not None and user.role == "coder" else set())
+    saved_ids: set[int] = set()
+    one_click, applied_ids = set(), set()
+    if result and user is not None and user.role == "coder":
+        shown = [h["id"] for h in result.hits]
+        saved_ids, one_click, applied_ids = await db.gather(
+            saved_listing_ids(user.id, shown), one_click_ids(user, result.hits), applied_listing_ids(user.id, shown))
     facets = result.facets if result else {}
     credential_labels = {t.code: f"{t.code} — {t.full_name}" for t in lex.credentials}
     names = {t.code: t.full_name for t in lex.credentials}
@@ -158,6 +164,8 @@ async def search_page(request: Request, settings: Settings, fixed: dict[str, lis
         "result": result,
         "cards": [card(h, highlight, names) for h in result.hits] if result else [],
         "saved_ids": saved_ids,
+        "one_click": one_click,
+        "applied_ids": applied_ids,
         "active_filters": [(chip, url) for chip, _sentence, url in active_filters(query)],
         "out_of_range": bool(result and result.total and query.page > result.pages),
         "last_page_url": _url(query.params(page=result.pages if result.pages > 1 else None)) if result else None,

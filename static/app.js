@@ -32,6 +32,10 @@
           if (!field) return;
           var value = field.value !== undefined ? field.value : "";
           if (field.tagName === "SELECT" && field.selectedIndex >= 0) value = field.options[field.selectedIndex].text;
+          if (typeof RadioNodeList !== "undefined" && field instanceof RadioNodeList) {  // radios: the chosen label
+            var chosen = Array.prototype.filter.call(field, function (el) { return el.checked; })[0];
+            value = chosen && chosen.labels && chosen.labels.length ? chosen.labels[0].textContent : "";
+          }
           slot.textContent = value.trim() || slot.getAttribute("data-empty") || "";
         });
       }

@@ -86,7 +86,8 @@ async def test_employer_moves_an_applicant_to_interviewing_and_the_coder_sees_it
     listing_page = await browser.get(f"/employer/listings/{listing_id}/applicants")
     assert listing_page.status_code == 200
     text = listing_page.text
-    assert "Casey Coder" in text and "New" in text and "Meets the requirements" in text
+    assert "Casey Coder" in text and "Meets the requirements" in text
+    assert '<span class="stage stage-submitted">Submitted</span>' in text
     assert "Holds: CPC, CRC" in text and "4 years" in text and "Chicago, IL" in text
     assert "Eligible for this remote job" in text and "I would love to code for you." in text
     assert f'href="/applications/{app_id}/resume"' in text
@@ -115,7 +116,7 @@ async def test_employer_moves_an_applicant_to_interviewing_and_the_coder_sees_it
     history = (await browser.get(f"/employer/applications/{app_id}")).text
     row = re.findall(r'<tr class="history-row">(.*?)</tr>', history, re.S)[-1]
     cells = [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
-    assert cells[1:4] == ["Hana HR", "New", "Interviewing"]
+    assert cells[1:4] == ["Hana HR", "Submitted", "Interviewing"]  # the coder's words too
     assert cells[0] == datetime_text(event.created_at)
     assert "&lt;b&gt;bold&lt;/b&gt;" in row and "<b>bold" not in history
 
@@ -395,7 +396,7 @@ async def test_csv_export_opens_cleanly_and_escapes_formulas(browser, make_brows
     assert len(rows) == 3 and all(len(r) == len(service.CSV_HEADER) for r in rows)
     evil, zoe = rows[1], rows[2]
     assert evil[0] == '\'=HYPERLINK("http://x","click")'
-    assert evil[1] == "evil@example.org" and evil[2] == "New"
+    assert evil[1] == "evil@example.org" and evil[2] == "Submitted"
     assert evil[10] == "'+1 call me\n@SUM(A1)"
     assert zoe[0] == "Zoë Ångström, CPC" and zoe[10] == 'She said "hi", twice.'
     assert evil[5] == "CPC (2019), CRC" and evil[6] == "Meets the requirements"

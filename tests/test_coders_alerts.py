@@ -179,7 +179,8 @@ async def test_withdrawn_application_is_frozen(browser, make_browser):
     assert (await other.submit(f"/account/applications/{application.id}/withdraw")).status_code == 404
     assert (await browser.submit(f"/account/applications/{application.id}/withdraw")).status_code == 303
     page = await browser.get("/account/applications")
-    assert "Withdrawn by you" in page.text and "Withdraw this application" not in page.text
+    assert '<span class="stage stage-withdrawn">Withdrawn</span>' in page.text
+    assert "Withdraw this application" not in page.text
     hr = await User.objects().get(User.email == "hr@acmehealth.org")
     with pytest.raises(service.CoderError, match="withdrew"):
         await applications.move_application(application.id, "interviewing", hr.id)

@@ -571,6 +571,8 @@ async def test_cloning_makes_a_new_draft_with_the_same_content(browser, make_bro
 
 
 async def test_the_dashboard_groups_listings_by_status_with_their_counts(browser, make_browser, admin_publish):
+    from tests.test_employer_dashboard import card
+
     await register_employer(browser)
     live = await post_listing(browser, title="Outpatient Coder")
     await post_listing(browser, title="Risk Adjustment Coder")
@@ -582,16 +584,16 @@ async def test_the_dashboard_groups_listings_by_status_with_their_counts(browser
     text = page.text
     assert "Published (1)" in text and "Draft (1)" in text
     assert text.index("Published (1)") < text.index("Draft (1)")
-    row = re.search(r"Outpatient Coder</a>.*?</tr>", text, re.S).group(0)
-    assert re.findall(r"<td>(\d+)</td>", row) == ["1", "0", "0"]  # views, apply clicks, applications
+    figures = card(text, "Outpatient Coder")
+    assert (figures["views"], figures["apply_clicks"], figures["applications"]) == ("1", "0", "0")
 
     from careers.accounts.service import create_user
     from careers.coders.tables import Application
 
     coder = await create_user("casey@example.org", "correct horse battery", "coder", confirmed=True)
     await Application.insert(Application(listing=live, coder=coder.id, listing_coder=f"{live}:{coder.id}"))
-    row = re.search(r"Outpatient Coder</a>.*?</tr>", (await browser.get("/employer")).text, re.S).group(0)
-    assert re.findall(r"<td>(\d+)</td>", row) == ["1", "0", "1"]
+    figures = card((await browser.get("/employer")).text, "Outpatient Coder")
+    assert (figures["views"], figures["apply_clicks"], figures["applications"]) == ("1", "0", "1")
 
 
 # ---- JSON API ------------------------------------------------------------------------------------------

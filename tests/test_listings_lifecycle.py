@@ -399,3 +399,8 @@ async def test_seed_demo_builds_a_varied_board_once():
     assert len({r["state"] for r in rows if r["state"]}) >= 10
     assert len({r["value"] for r in await ListingSetting.select(ListingSetting.value)}) == 12
     assert len({r["credential"] for r in await ListingCredential.select(ListingCredential.credential)}) >= 15
+    from listings.tables import ListingDailyStat
+
+    traffic = await ListingDailyStat.select(ListingDailyStat.listing, ListingDailyStat.views)
+    assert len({r["listing"] for r in traffic}) == 120 and sum(r["views"] for r in traffic) > 1000  # the chart's
+    assert len(traffic) == len({(r["listing"], r["day"]) for r in await ListingDailyStat.select()})  # once only

@@ -79,10 +79,12 @@ async def after_password(request: Request, user, next_url: str, message: str = "
 
 async def register_account(request: Request, settings: Settings, template: str, fields: dict[str, int],
                            create: Callable[[dict[str, str], str], Awaitable[int]], next_url: str,
-                           welcome: str) -> Template | Redirect:
+                           welcome: str, check: Callable[[dict[str, str]], dict[str, str]] | None = None,
+                           ) -> Template | Redirect:
     """A sign-up form's POST (coder or employer): the two passwords must match and the client's register rate
-    applies; `create(kept, password)` makes the account and returns its user id (an AccountError is shown at its
-    field), then the person is signed in. `fields` are the form fields kept on the page, with their length caps."""
+    applies; `create(kept, password)` makes the account and returns its user id (an AccountError is shown at each
+    field it names), then the person is signed in. `fields` are the form fields kept on the page, with their length
+    caps; `check(kept)` gives the form's own field errors, so that every error shows at once."""
     form = await read_form(request)
     kept = {name: form_str(form, name, cap) for name, cap in fields.items()}
     errors: dict[str, str] = {}
@@ -94,12 +96,17 @@ async def register_account(request: Request, settings: Settings, template: str, 
         await ratelimit.hit("register-account", service.limit_key(kept["email"]), settings.register_rate)
     except ratelimit.RateLimited as exc:
         return render(request, template, {"form": kept, "errors": {"__all__": str(exc)}}, status_code=429)
-    if not errors:
+    if errors:  # nothing is created: say what else is wrong too
+        errors = await service.account_errors(kept["email"], password, kept.get("display_name", "")) | errors
+        errors |= check(kept) if check else {}
+    else:
         try:
             user_id = await create(kept, password)
         except service.AccountError as exc:
-            errors[exc.field or "__all__"] = exc.message
+            errors = exc.fields or {exc.field or "__all__": exc.message}
     if errors:
+        order = [*fields, "password", "password_confirm"]  # the summary lists them as the form asks
+        errors = dict(sorted(errors.items(), key=lambda e: order.index(e[0]) if e[0] in order else -1))
         return render(request, template, {"form": kept, "errors": errors}, status_code=400)
     return await log_in(request, user_id, next_url, welcome, second_factor_ok=True)  # no second step yet: complete
 

@@ -114,16 +114,33 @@ async def email_taken(email: str) -> bool:
 ONE_LINE = "Use one line of plain text here: no line breaks or control characters."
 
 
+async def account_errors(email: str, password: str, display_name: str = "") -> dict[str, str]:
+    """Every problem with a new account's name, email and password at once ({field: message}; empty when fine)."""
+    errors: dict[str, str] = {}
+    if has_control_characters(display_name):
+        errors["display_name"] = ONE_LINE
+    try:
+        email = normalise_email(email)
+    except AccountError as exc:
+        errors["email"], email = exc.message, ""
+    try:
+        check_password_strength(password, email)
+    except AccountError as exc:
+        errors["password"] = exc.message
+    if email and await email_taken(email):
+        errors["email"] = EMAIL_TAKEN
+    return errors
+
+
 async def create_user(email: str, password: str, role: str, display_name: str = "", *, confirmed: bool = False) -> User:
-    """Create an account; call inside a transaction. Validates email and password first."""
+    """Create an account; call inside a transaction. Validates name, email and password first (an AccountError
+    names every wrong field in `fields`)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    if has_control_characters(display_name):
-        raise AccountError(ONE_LINE, "display_name")
+    errors = await account_errors(email, password, display_name)
+    if errors:
+        raise AccountError(fields=errors)
     email = normalise_email(email)
-    check_password_strength(password, email)
-    if await email_taken(email):
-        raise AccountError(EMAIL_TAKEN, "email")
     user = User(
         email=email,
         password_hash=hash_password(password),

@@ -232,8 +232,11 @@ async def delete_alert(alert_id: int, user_id: int) -> bool:
 
 
 async def due_alerts(now: dt.datetime) -> list[JobAlert]:
-    """Active confirmed alerts whose period has passed since their last digest run (or their creation)."""
-    alerts = await JobAlert.objects().where((JobAlert.active == True) & JobAlert.confirmed_at.is_not_null())  # noqa: E712
+    """Active confirmed alerts whose period has passed since their last digest run (or their creation); none of an
+    account an admin suspended (guests' alerts have no account)."""
+    alerts = await JobAlert.objects().where(
+        (JobAlert.active == True) & JobAlert.confirmed_at.is_not_null()  # noqa: E712
+        & (JobAlert.user.is_null() | (JobAlert.user.login_disabled == False)))  # noqa: E712
     due = []
     for alert in alerts:
         last = alert.last_checked_at or alert.last_sent_at or alert.created_at

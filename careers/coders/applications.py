@@ -42,14 +42,16 @@ COVER_NOTE_MAX = 3000
 STAGES = tuple(ApplicationStage)
 
 
+# One vocabulary for both sides: the coder's applications page, the employer's pipeline, mails and exports say the
+# same word for the same stage (`ui.stage_chip` gives each its one colour).
 STAGE_LABELS = {
     ApplicationStage.SUBMITTED: "Submitted",
-    ApplicationStage.REVIEWED: "Reviewed by the employer",
+    ApplicationStage.REVIEWED: "Reviewed",
     ApplicationStage.INTERVIEWING: "Interviewing",
-    ApplicationStage.OFFER: "Offer made",
+    ApplicationStage.OFFER: "Offer",
     ApplicationStage.HIRED: "Hired",
     ApplicationStage.NOT_SELECTED: "Not selected",
-    ApplicationStage.WITHDRAWN: "Withdrawn by you",
+    ApplicationStage.WITHDRAWN: "Withdrawn",
 }
 
 

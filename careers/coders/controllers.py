@@ -25,5 +25,5 @@ class CoderRegistrationController(Controller):
             return (await service.register_coder(kept["email"], password, kept["display_name"], settings)).id
 
         return await register_account(
-            request, settings, "accounts/register_coder.html", {"email": 320, "display_name": 200}, create,
+            request, settings, "accounts/register_coder.html", {"display_name": 200, "email": 320}, create,
             "/account", "Welcome! We sent you a link to confirm your email address; confirm it before applying.")

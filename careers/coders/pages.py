@@ -22,7 +22,7 @@ from careers.accounts.service import AccountError
 from careers.coders import alerts, applications, privacy, profiles, saved, screening, service
 from careers.core import filters, ratelimit
 from careers.core.config import Settings
-from careers.core.errors import back_to
+from careers.core.errors import back_to, upload_form
 from careers.core.proxies import request_client_address
 from careers.core.web import SESSION_COOKIE, form_str, found, read_form, redirect, render, safe_next
 from listings import sources as listing_sources
@@ -80,7 +80,8 @@ def _posted_form(form: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _profile_page(request: Request, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                        resume_error: str | None = None, status_code: int = 200) -> Template:
+                        resume_error: str | None = None, status_code: int = 200,
+                        resume_notice: str | None = None) -> Template:
     profile = await service.get_or_create_profile(request.user.id)
     details = await profiles.profile_details(profile)
     return render(request, "coders/profile.html", {
@@ -88,6 +89,7 @@ async def _profile_page(request: Request, form: dict[str, Any] | None = None, er
         "form": form if form is not None else _profile_form(details),
         "errors": errors or {},
         "resume_error": resume_error,
+        "resume_notice": resume_notice,
         "completeness": profiles.completeness(details),
         "credentials": await profiles.active_credentials(),
         "vocab": {"settings": SETTINGS, "specialties": SPECIALTIES, "code_sets": CODE_SETS, "states": US_STATES,
@@ -164,18 +166,24 @@ class CoderAccountController(Controller):
         await screening.save_profile_answers(request.user.id, await read_form(request))
         return redirect(request, "/account/profile#screener-answers", "Your screener answers are saved.", "success")
 
-    @post("/account/profile/resume")
+    @post("/account/profile/resume", opt=upload_form(
+        "/account/profile#resume", f"resumes can be at most {profiles.RESUME_MAX_BYTES // (1024 * 1024)} MB"))
     async def upload_resume(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
-        form = await request.form()
+        form = await read_form(request)
         upload = form.get("resume")
-        if not isinstance(upload, UploadFile):
-            return await _profile_page(request, resume_error="Choose a resume file to upload.", status_code=400)
+        # Sent from the profile form (its fields come along): the page comes back with them as typed, not saved.
+        kept = _posted_form(form) if "handle" in form else None
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return await _profile_page(request, kept, resume_error="Choose a resume file to upload.", status_code=400)
         data = await upload.read(profiles.RESUME_MAX_BYTES + 1)
         try:
             await profiles.store_resume(request.user.id, upload.filename or "", data, settings)
         except service.CoderError as exc:
-            return await _profile_page(request, resume_error=exc.message, status_code=400)
-        return redirect(request, "/account/profile#resume", "Your resume is uploaded.", "success")
+            return await _profile_page(request, kept, resume_error=exc.message, status_code=400)
+        if kept is None:
+            return redirect(request, "/account/profile#resume", "Your resume is uploaded.", "success")
+        return await _profile_page(request, kept, resume_notice="Your resume is uploaded. Your other changes on this "
+                                   "page are not saved yet: press “Save my profile” to keep them.")
 
     @post("/account/profile/resume/delete")
     async def delete_resume(self, request: Request, settings: NamedDependency[Settings]) -> Redirect:
@@ -238,6 +246,17 @@ class CoderAccountController(Controller):
         return response
 
 
+def _to_apply_form(request: Request, back: str, title: str) -> Response:
+    """A one-click apply to a listing whose must-meet screener questions the coder has not answered yet: open the
+    listing's apply form instead (a full-page move also when htmx sent the click)."""
+    message = f"“{title}” asks screener questions you have not answered yet: answer them, then apply."
+    response = redirect(request, back + "#apply", message)
+    if request.headers.get("HX-Request"):  # htmx follows a 303 itself and would swap the page in: tell it to navigate
+        return Response(content=b"", status_code=200, headers={"HX-Redirect": back + "#apply"},
+                        cookies=response.cookies)
+    return response
+
+
 class CoderJobActionsController(Controller):
     """Applying and saving, from listing pages and search results."""
 
@@ -252,6 +271,8 @@ class CoderJobActionsController(Controller):
         if login is not None:
             return login
         form = await read_form(request)
+        if form_str(form, "one_click", 5) == "1" and await screening.needs_the_form(listing_id, request.user.id):
+            return _to_apply_form(request, back, listing["title"])
         try:
             await ratelimit.hit("apply-account", str(request.user.id), settings.apply_rate)
         except ratelimit.RateLimited as exc:
@@ -268,6 +289,7 @@ class CoderJobActionsController(Controller):
                 "answers": screening.submitted_fields(form),  # sent again with the shortened note
             }, status_code=400)
         target = f"/account/applications#application-{result.application_id}"
+        target = safe_next(form_str(form, "next", 2000), target)  # a results card's one click comes back to the results
         if not result.created:
             when = filters.date(result.created_at) or "earlier"
             return redirect(request, target, f"You already applied to “{listing['title']}” on {when}; "

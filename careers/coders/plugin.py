@@ -3,5 +3,6 @@
 from careers.core.registry import DomainPlugin
 
 PLUGIN = DomainPlugin.of("careers.coders", "controllers:CoderRegistrationController", "pages:ROUTES",
-                         "jobs:periodic", "untouched:periodic", "commands:register", "applications:dashboard_figures",
-                         "alerts:handlers", "credential_pages:ROUTES", "credentials:periodic")
+                         "admin_pages:ROUTES", "jobs:periodic", "untouched:periodic", "commands:register",
+                         "applications:dashboard_figures", "alerts:handlers", "credential_pages:ROUTES",
+                         "credentials:periodic")

@@ -244,10 +244,12 @@ COMPLETENESS_CHECKS: list[tuple[str, str]] = [
 
 def completeness(details: Mapping[str, Any]) -> dict[str, Any]:
     """How complete a profile is: a percentage and, in plain words, what is still missing."""
-    missing = [label for key, label in COMPLETENESS_CHECKS if not details.get(key)]
+    items = [(key, label) for key, label in COMPLETENESS_CHECKS if not details.get(key)]
+    missing = [label for _, label in items]
     total = len(COMPLETENESS_CHECKS)
     done = total - len(missing)
-    return {"percent": round(100 * done / total), "done": done, "total": total, "missing": missing}
+    return {"percent": round(100 * done / total), "done": done, "total": total, "missing": missing,
+            "missing_items": items}
 
 
 async def public_profile(handle: str) -> dict[str, Any] | None:

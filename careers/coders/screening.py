@@ -116,6 +116,19 @@ async def save_answers(listing_id: int, user_id: int, form: Mapping[str, Any]) -
     return questions_rules.verdict(questions, saved_answers(stored, profile.state or None))
 
 
+async def needs_the_form(listing_id: int, user_id: int) -> bool:
+    """Whether a one-click apply must open the apply form instead: the listing has a must-meet question the coder's
+    saved answers do not answer yet (a one-click apply must never screen a coder out for want of an answer)."""
+    row = await Listing.select(Listing.screening_questions).where(Listing.id == listing_id).first()
+    questions = questions_rules.normalise(row["screening_questions"] if row else [])
+    if not any(q["must_meet"] for q in questions):
+        return False
+    profile = await CoderProfile.select(CoderProfile.screening_answers, CoderProfile.state).where(
+        CoderProfile.user == user_id).first()
+    answers = saved_answers(profile["screening_answers"], profile["state"] or None) if profile else {}
+    return not questions_rules.verdict(questions, answers)["all_answered"]
+
+
 # ---- the profile's own section: answers to the coding templates, remembered custom answers ----------------------
 
 PROFILE_FIELD = "tpl"  # the profile form's fields: tpl.<template name>, and `forget` for custom answers

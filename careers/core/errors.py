@@ -28,8 +28,12 @@ from careers.core.web import LoginRequired, redirect, render
 log = logging.getLogger("careers.app")
 
 ERROR_TITLES = {400: "Bad request", 403: "Forbidden", 404: "Page not found", 405: "Method not allowed",
-                409: "Conflict", 410: "Gone", 429: "Too many requests", 500: "Something went wrong", 503: "Unavailable"}
+                409: "Conflict", 410: "Gone", 413: "File too large", 429: "Too many requests", 500: "Something went wrong",
+                503: "Unavailable"}
 BACK_TO = "back_to"  # the route `opt` key read by domain_error_handler
+TOO_LARGE = "too_large"  # the route `opt` key with the message for a request body over the size limit (413)
+TOO_LARGE_PAGE = ("What you sent is larger than the board accepts. Go back, choose a smaller file "
+                  "(or send the form without it) and try again.")
 
 
 # ---- the kinds ----------------------------------------------------------------------------------------
@@ -92,6 +96,13 @@ def back_to(path: str, prefix: str = "", *, not_found_too: bool = False) -> dict
     return {BACK_TO: (path, prefix, not_found_too)}
 
 
+def upload_form(path: str, limit: str) -> dict[str, Any]:
+    """Route `opt` of a file upload: a body over the size limit (refused before the handler has the form) and a
+    DomainError answer a 303 back to the form at `path` flashing what went wrong; `limit` is the rule in words
+    ("resumes can be at most 5 MB")."""
+    return {**back_to(path), TOO_LARGE: f"That file is too large to upload: {limit}. Choose a smaller file."}
+
+
 # ---- the handlers -------------------------------------------------------------------------------------
 
 
@@ -135,6 +146,12 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
             headers=exc.headers,
         )
     detail = exc.detail if status < 500 else None
+    if status == 413:  # a 20 MB resume: back to the form that sent it, with the limit, not a bare status line
+        route = request.scope.get("route_handler")
+        message = route.opt.get(TOO_LARGE) if route is not None else None
+        if message:
+            return redirect(request, route.opt[BACK_TO][0].format(**request.path_params), message, "error")
+        detail = TOO_LARGE_PAGE
     if status == 403 and "CSRF" in str(exc.detail):
         detail = "Your form expired or was sent from another site. Go back, reload the page and try again."
     return render(request, "errors/error.html", {"status": status, "title": ERROR_TITLES.get(status, "Error"),

@@ -24,7 +24,7 @@ from careers.core.proxies import request_client_address
 from careers.core.web import form_str, not_found, read_form, redirect, render
 from employers import trust
 from employers.tables import Employer, EmployerMember
-from listings.moderation import service
+from listings.moderation import names, service
 from listings.tables import Listing
 from listings.vocabulary import ListingState
 
@@ -44,7 +44,8 @@ class ReviewController(AdminPages):
             if item.order:
                 item.extra["order_amount"] = billing.money(item.order["amount_cents"], item.order["currency"])
                 item.extra["order_status"] = billing.STATUS_LABELS.get(item.order["status"], item.order["status"])
-        return render(request, "moderation/review.html", {"items": items, "errors": {}, "form": {}})
+        return render(request, "moderation/review.html",
+                      {"items": items, "errors": {}, "form": {}, **names.page_words()})
 
     @post("/{listing_id:int}/approve", opt=back_to("/admin/review", not_found_too=True))
     async def approve(self, request: Request, settings: NamedDependency[Settings],
@@ -228,9 +229,10 @@ class EmployersAdminController(AdminPages):
         listing_rows = await Listing.select(Listing.id, Listing.title, Listing.status, Listing.hidden,
                                             Listing.paused, Listing.expires_at).where(Listing.employer == employer_id).order_by(
             Listing.id, ascending=False).limit(200)
-        entries = await audit.entries(employer_id=employer_id, limit=20)
+        entries = await names.with_names(await audit.entries(employer_id=employer_id, limit=20))
         return render(request, "moderation/employer.html", {"employer": employer, "members": members,
-                                                            "listings": listing_rows, "entries": entries})
+                                                            "listings": listing_rows, "entries": entries,
+                                                            **names.page_words()})
 
     async def _act(self, request: Request, employer_id: int, action: str) -> Redirect:
         form = await read_form(request)
@@ -284,6 +286,7 @@ class AuditController(AdminPages):
         listing_id = int(listing) if listing.strip().isdigit() else None
         rows = await audit.entries(actor=actor or None, employer_id=employer_id, listing_id=listing_id,
                                    limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+        rows = await names.with_names(rows[:PAGE_SIZE]) + rows[PAGE_SIZE:]
         return render(request, "moderation/audit.html", {
             "rows": rows[:PAGE_SIZE], "more": len(rows) > PAGE_SIZE, "page": page, "actors": await audit.actors(),
             "filters": {"actor": actor, "employer": employer, "listing": listing}})

@@ -17,7 +17,7 @@ def path_values(world) -> dict:
             "order_id": world.order_a, "invite_id": world.invite_a, "member_id": world.member_a,
             "employer_id": world.employer_a.employer_id, "plan_id": world.plan_id, "row_id": world.outbox_row,
             "handle": world.handle_a, "slug": world.employer_slug_a, "code": "cpc", "st": "tx",
-            "file_path": "style.css", "path": "openapi.json", "check_id": 1}
+            "file_path": "style.css", "path": "openapi.json", "check_id": 1, "user_id": world.coder_a.user_id}
 
 
 def actor(world, path: str):

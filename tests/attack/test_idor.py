@@ -26,7 +26,7 @@ def victims(world, template: str) -> list[dict]:
     base = {"application_id": world.application_a, "alert_id": world.alert_a, "order_id": world.order_a,
             "invite_id": world.invite_a, "member_id": world.member_a, "employer_id": world.employer_a.employer_id,
             "plan_id": world.plan_id, "row_id": world.outbox_row, "handle": world.hidden_handle,
-            "slug": "any-slug", "check_id": 1, "code": "CPC"}
+            "slug": "any-slug", "check_id": 1, "code": "CPC", "user_id": world.coder_a.user_id}
     if template.startswith(("/jobs/", "/api/")):
         return [base | {"listing_id": world.draft_a}]  # the public routes of a listing that is not public
     return [base | {"listing_id": world.listing_a}, base | {"listing_id": world.draft_a}]

@@ -44,6 +44,9 @@ PAGES = {
     "coder-credentials": ("demo-coder", "/account/credentials", "Your credentials"),
     "admin-credentials": ("admin", "/admin/credentials", "Credential verification"),
     "employer-page": (None, "/employers/mercy-ridge-health", "Mercy Ridge Health"),
+    # beyond the 14 key pages: the admin pages issue 16 added
+    "admin-coders": ("admin", "/admin/coders", "Coder accounts"),
+    "admin-audit": ("admin", "/admin/audit", "Audit log"),
 }
 
 
