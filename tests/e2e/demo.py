@@ -51,7 +51,7 @@ def seed_demo_board(site, browser_thread) -> dict:
         pay_for_listing(employer, listing_id)
         employer.goto("/employer")
         applicants = None
-        for row in employer.get_by_role("region", name="Applicants").get_by_role("row").all()[1:]:
+        for row in employer.get_by_role("region", name="Applicants", exact=True).get_by_role("row").all()[1:]:
             cells = row.get_by_role("cell").all_inner_texts()  # listing, views, apply clicks, applications, ...
             if int(cells[3]) > 0:
                 applicants = row.get_by_role("link").get_attribute("href")
