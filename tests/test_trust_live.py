@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from html import unescape
 
 import pytest
 
@@ -26,7 +27,7 @@ DAY = dt.timedelta(days=1)
 
 def words(html: str) -> str:
     """The page's text as a person reads it: tags dropped, whitespace collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,52 @@
+"""Live listings on the demo board (issue 18), in a real browser: `careers seed-demo` leaves one of Mercy Ridge
+Health's listings unconfirmed for 16 days and one paused at 23. Its employer confirms one from the dashboard button
+and sees "Confirmed active today"; the reminder mail's one-time link opens a page with one button that passes the
+accessibility check at both widths."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import in_browser_thread, save_screenshot
+from tests.e2e.demo import log_in
+from tests.e2e.people import mail_link
+from tests.e2e.test_accessibility import look_at
+
+pytestmark = pytest.mark.browser
+
+MERCY_RIDGE = "hr@mercyridge.example.com"  # listings/liveness/demo.py: its three listings show the three states
+CONFIRM = "Confirm it's still open"
+
+
+@in_browser_thread
+def test_employer_confirms_a_listing_is_still_open_from_the_dashboard(browsers, demo_board):
+    page = log_in(browsers, MERCY_RIDGE)
+    page.goto("/employer")
+    due = page.get_by_role("row").filter(has=page.get_by_role("button", name=CONFIRM)).filter(
+        has_not=page.get_by_text("Paused", exact=False))
+    expect(due).to_have_count(1)  # DEMO-009: 16 days unconfirmed, still on the site
+    title = due.get_by_role("link").first.inner_text()
+    save_screenshot(page, "trust-dashboard-due")
+    due.get_by_role("button", name=CONFIRM).click()
+    expect(page.get_by_text(f"“{title}” is confirmed active today.")).to_be_visible()
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=title, exact=True))
+    expect(row.get_by_text("Confirmed active today")).to_be_visible()
+    expect(row.get_by_role("button", name=CONFIRM)).to_have_count(0)
+    # The paused one still asks, with its label.
+    paused = page.get_by_role("row").filter(has=page.get_by_text("Paused — confirm it's still open"))
+    expect(paused.get_by_role("button", name=CONFIRM)).to_be_visible()
+    save_screenshot(page, "trust-dashboard-confirmed")
+
+
+@in_browser_thread
+def test_the_reminder_mails_one_time_link_opens_an_accessible_page_with_one_button(browsers, demo_board):
+    # The worker's live-listing pass runs every minute; the deadline allows for a busy machine.
+    link = mail_link(browsers, MERCY_RIDGE, "still open?", "/listings/reconfirm", timeout=150)
+    page = browsers.page(bypass_csp=True)
+    page.goto(link)
+    look_at(page, "listing-reconfirm", re.compile(r"^Is “.+” still open\?$"))
+    expect(page.get_by_role("main").get_by_role("button")).to_have_count(1)  # one answer, nothing else to choose
+    expect(page.get_by_role("button", name="Yes, it is still open")).to_be_visible()
