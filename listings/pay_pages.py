@@ -73,6 +73,7 @@ class PayPagesController(Controller):
         groups = [pay.PayGroup(key=c["code"], label=c["code"], summary=c["summary"]) for c in credentials]
         return render(request, "listings/pay_overview.html", {
             "credentials": credentials, "chart": pay_charts.range_bars(groups), "min_sample": pay.MIN_SAMPLE,
+            "table_rows": [(c["code"], f"/pay/{c['code']}", c["summary"]) for c in credentials],
         })
 
     @get("/{code:str}")
@@ -96,7 +97,7 @@ class PayPagesController(Controller):
             "code": code, "name": (await service.credential_names()).get(code, code), "filter": pay_filter,
             "summary": summary, "by": by, "groupings": GROUPINGS, "groups": groups,
             "chart": pay_charts.range_bars(groups), "trend": pay_charts.trend_line(months), "months": months,
-            "min_sample": pay.MIN_SAMPLE, "vocab": vocab,
+            "min_sample": pay.MIN_SAMPLE, "vocab": vocab, "table_rows": [(g.label, None, g.summary) for g in groups],
         })
 
 
