@@ -1,7 +1,8 @@
-"""Live listings on the demo board (issue 18), in a real browser: `careers seed-demo` leaves one of Mercy Ridge
-Health's listings unconfirmed for 16 days (others published 14+ days ago are due too) and one paused at 23. Its employer confirms one from the dashboard button
-and sees "Confirmed active today"; the reminder mail's one-time link opens a page with one button that passes the
-accessibility check at both widths."""
+"""Live listings on the demo board (issue 18), in a real browser. `careers seed-demo` leaves Mercy Ridge Health
+with listings due for reconfirmation (16 days and more), one paused at 23 days and one expired two days ago. Its
+employer confirms one from the dashboard button and sees "Confirmed active today"; the mails' one-time links
+(reconfirm, "how did it end?") open pages with one button per answer that pass the accessibility check at both
+widths."""
 
 from __future__ import annotations
 
@@ -49,3 +50,16 @@ def test_the_reminder_mails_one_time_link_opens_an_accessible_page_with_one_butt
     look_at(page, "listing-reconfirm", re.compile(r"^Is “.+” still open\?$"))
     expect(page.get_by_role("main").get_by_role("button")).to_have_count(1)  # one answer, nothing else to choose
     expect(page.get_by_role("button", name="Yes, it is still open")).to_be_visible()
+
+
+@in_browser_thread
+def test_the_expiry_mails_one_time_link_asks_how_the_job_ended_on_an_accessible_page(browsers, demo_board):
+    link = mail_link(browsers, MERCY_RIDGE, "how did it end?", "/listings/ended", timeout=150)
+    page = browsers.page(bypass_csp=True)
+    page.goto(link)
+    look_at(page, "listing-ended", re.compile(r"^How did “.+” end\?$"))
+    answers = page.get_by_role("list", name="How it ended")
+    expect(answers.get_by_role("button")).to_have_count(4)
+    answers.get_by_role("button", name="Hired through CareerCenter").click()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    expect(page.get_by_text("Your answer is saved.", exact=False)).to_be_visible()

@@ -11,8 +11,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import in_browser_thread, save_screenshot
-from tests.e2e.people import (coder_with_profile, confirm_email, post_job, publish_without_payment, register_coder,
-                              register_employer)
+from tests.e2e.people import (
+    coder_with_profile,
+    confirm_email,
+    post_job,
+    publish_without_payment,
+    register_coder,
+    register_employer,
+)
 
 pytestmark = pytest.mark.browser
 
