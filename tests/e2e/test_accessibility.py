@@ -43,11 +43,11 @@ PAGES = {
     "pay-credential": (None, "/pay/CPC", "CPC pay"),
     "coder-credentials": ("demo-coder", "/account/credentials", "Your credentials"),
     "admin-credentials": ("admin", "/admin/credentials", "Credential verification"),
-    "employer-page": (None, "/employers/mercy-ridge-health", "Mercy Ridge Health"),
     "coder-mail-preferences": ("demo-coder", "/account/mail", "Mail preferences"),
     "listing-manage": ("demo-employer", "manage", "Still open?"),  # reconfirm button, close-reason form, sources
     "listing-edit": ("demo-employer", "listing_edit", "Google for Jobs"),  # readiness, pay transparency, screener
     "listing-preview": ("demo-employer", "listing_preview", "Google for Jobs"),
+    "employer-page": (None, "/employers/mercy-ridge-health", "Mercy Ridge Health"),
 }
 
 
