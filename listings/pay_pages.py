@@ -1,6 +1,7 @@
 """Pay insights pages (`/pay`, `/pay/{credential}`) and their JSON API (`GET /api/v1/pay`).
 
-The rules live in `listings.pay`; chart geometry in `listings.pay_charts`.
+The rules live in `listings.pay`; chart geometry in `listings.pay_charts`; figures are cached per process at the
+listings' change stamp (`listings.pay_cache`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from careers.core.web import render
-from listings import pay, pay_charts, service
+from listings import pay, pay_cache, pay_charts, service
 from listings import vocabulary as vocab
 from listings.schemas import ApiError
 
@@ -59,7 +60,7 @@ class PayApiController(Controller):
         work_mode: Annotated[list[str] | None, QueryParameter(
             description="remote, hybrid or onsite (repeatable, any of).")] = None,
     ) -> pay.PaySummary:
-        return await pay.pay_summary(await pay.read_filter(_params(request)))
+        return await pay_cache.summary(await pay.read_filter(_params(request)))
 
 
 class PayPagesController(Controller):
@@ -68,10 +69,11 @@ class PayPagesController(Controller):
 
     @get("/")
     async def overview(self, request: Request) -> Template:
-        credentials = await pay.credential_overview()
+        credentials = await pay_cache.credential_overview()
         groups = [pay.PayGroup(key=c["code"], label=c["code"], summary=c["summary"]) for c in credentials]
         return render(request, "listings/pay_overview.html", {
             "credentials": credentials, "chart": pay_charts.range_bars(groups), "min_sample": pay.MIN_SAMPLE,
+            "table_rows": [(c["code"], f"/pay/{c['code']}", c["summary"]) for c in credentials],
         })
 
     @get("/{code:str}")
@@ -90,13 +92,12 @@ class PayPagesController(Controller):
         except pay.PayInvalid:
             pay_filter = pay.PayFilter(credentials=(code,))  # a hand-edited link: show the credential unfiltered
         by = by if by in GROUPINGS else "state"
-        summary, groups, months = (await pay.pay_summary(pay_filter), await pay.pay_by(pay_filter, by),
-                                   await pay.pay_trend(pay_filter))
+        summary, groups, months = await pay_cache.credential_page(pay_filter, by)
         return render(request, "listings/pay_credential.html", {
             "code": code, "name": (await service.credential_names()).get(code, code), "filter": pay_filter,
             "summary": summary, "by": by, "groupings": GROUPINGS, "groups": groups,
             "chart": pay_charts.range_bars(groups), "trend": pay_charts.trend_line(months), "months": months,
-            "min_sample": pay.MIN_SAMPLE, "vocab": vocab,
+            "min_sample": pay.MIN_SAMPLE, "vocab": vocab, "table_rows": [(g.label, None, g.summary) for g in groups],
         })
 
 

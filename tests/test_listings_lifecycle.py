@@ -389,7 +389,8 @@ async def test_seed_demo_builds_a_varied_board_once():
     from listings.pay_demo import DEMO_PAY_LISTINGS, HISTORY_MONTHS, HISTORY_PER_MONTH
 
     expired = await Listing.count().where(Listing.status == "expired")
-    assert HISTORY_PER_MONTH * (HISTORY_MONTHS - 1) <= expired <= HISTORY_PER_MONTH * HISTORY_MONTHS  # the pay trend
+    history = expired - 1  # one demo listing expired two days ago (listings/liveness/demo.py, "how did it end?")
+    assert HISTORY_PER_MONTH * (HISTORY_MONTHS - 1) <= history <= HISTORY_PER_MONTH * HISTORY_MONTHS  # the pay trend
     assert await Listing.count().where(Listing.status == "published") == 120 + DEMO_PAY_LISTINGS - expired
     assert await Listing.count() == 120 + DEMO_PAY_LISTINGS
     assert await User.count().where(User.role == "coder") == 20

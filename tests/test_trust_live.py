@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from html import unescape
 
 import pytest
 
@@ -26,7 +27,7 @@ DAY = dt.timedelta(days=1)
 
 def words(html: str) -> str:
     """The page's text as a person reads it: tags dropped, whitespace collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
 @pytest.fixture(autouse=True)
@@ -239,7 +240,7 @@ async def test_expiry_mails_the_employer_a_page_with_one_button_per_answer(brows
     page = await person.get(link)
     assert page.status_code == 200
     for label in liveness.CLOSE_REASONS.values():
-        assert f">{label}</button>" in page.text
+        assert re.search(rf"<button[^>]*>(<[^>]+>)*{re.escape(label)}<", page.text), label  # one button each
     answered = await person.submit("/listings/ended", {"token": link.split("token=")[1], "close_reason": "cancelled"})
     assert answered.status_code == 200 and "Your answer is saved" in answered.text
     assert (await Listing.objects().get(Listing.id == listing.id)).close_reason == "cancelled"
@@ -317,7 +318,7 @@ async def test_the_admin_dashboard_lists_listings_at_risk_of_being_ghost_jobs(fr
 # ---- the demo board ------------------------------------------------------------------------------------------
 
 
-async def test_the_demo_shows_a_recent_an_awaiting_and_a_paused_listing_and_an_untouched_application(
+async def test_the_demo_shows_a_recent_an_awaiting_a_paused_an_ended_and_a_ghost_listing_and_an_untouched_application(
         browser, frozen_clock):
     import io
 
@@ -339,6 +340,10 @@ async def test_the_demo_shows_a_recent_an_awaiting_and_a_paused_listing_and_an_u
     dashboard = words((await browser.get("/employer")).text)
     assert "Paused — confirm it's still open" in dashboard
     assert dashboard.count("Confirm it's still open") >= 2  # the paused one and the one awaiting reconfirmation
+    ended = await Listing.objects().get(Listing.requisition_id == "DEMO-025")
+    assert ended.status == "expired" and await liveness.ask_why_ended() == [ended.id]  # "how did it end?" is mailed
+    ghosts = await liveness.ghost_risk()
+    assert len(ghosts) == 1 and ghosts[0]["paused"] and ghosts[0]["published_at"] == now - 50 * DAY
 
     apps = await Application.select().where(Application.first_employer_action_at.is_null())
     notices = [untouched.response_notice(a) for a in apps]

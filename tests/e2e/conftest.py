@@ -46,7 +46,8 @@ ADMIN_EMAIL = "admin@careercenter.org"
 TIMEOUT_MS = 15_000  # one step (a click, a page, a visible text); payment and search waits say their own
 TEST_TIMEOUT_S = 240  # one whole journey, however it hangs
 
-DEMO_BOARD_TESTS = ("test_accessibility.py", "test_lighthouse.py", "test_without_javascript.py")  # after the journeys
+# after the journeys
+DEMO_BOARD_TESTS = ("test_accessibility.py", "test_lighthouse.py", "test_without_javascript.py", "test_trust_demo.py")
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MEILI_BINARY")
 
 

@@ -67,8 +67,10 @@ def seed_demo_board(site, browser_thread) -> dict:
         browsers.remember("applying-coder", applying)
         apply_done = apply_somewhere(applying)
         browsers.close_contexts()
+        manage = applicants.removesuffix("/applicants")  # a published listing of the demo employer
         return {"applicants": applicants, "listing": listing, "listing_form": "/employer/listings/new",
-                "payment": payment, "apply_done": apply_done}
+                "payment": payment, "apply_done": apply_done, "manage": manage, "listing_edit": manage + "/edit",
+                "listing_preview": manage + "/preview"}
 
     return browser_thread.call(prepare)
 

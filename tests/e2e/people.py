@@ -72,19 +72,19 @@ def register_employer(browsers: Browsers, org: str, website: str, name: str, ema
     return page
 
 
-def mail_text(browsers: Browsers, to: str, subject: str) -> str:
+def mail_text(browsers: Browsers, to: str, subject: str, timeout: float = 60.0) -> str:
     """The newest mail to `to` whose subject contains `subject`, as the served site's worker sent it over SMTP."""
 
     def newest_mail() -> str | None:
         mails = [m for m in browsers.site.mailbox.mails(to) if subject in m["subject"]]
         return mails[-1]["text"] if mails else None
 
-    return poll(newest_mail, interval=0.5, what=f"a mail “{subject}” to {to}")
+    return poll(newest_mail, timeout=timeout, interval=0.5, what=f"a mail “{subject}” to {to}")
 
 
-def mail_link(browsers: Browsers, to: str, subject: str, path: str) -> str:
+def mail_link(browsers: Browsers, to: str, subject: str, path: str, timeout: float = 60.0) -> str:
     """The link to `path` in the newest mail to `to`."""
-    text = mail_text(browsers, to, subject)
+    text = mail_text(browsers, to, subject, timeout)
     match = re.search(r"https?://\S+?" + re.escape(path) + r"\S*", text)
     assert match, f"no link to {path} in the mail:\n{text}"
     return match.group(0)
@@ -94,6 +94,19 @@ def confirm_email(browsers: Browsers, page: Page, email: str) -> None:
     page.goto(mail_link(browsers, email, "Confirm your email address for CareerCenter", "/account/confirm"))
     page.get_by_role("button", name="Confirm my email address").click()  # the link only opens the page
     expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
+
+
+def coder_with_profile(browsers: Browsers, name: str, email: str, handle: str, credential: str = "CCS") -> Page:
+    """A confirmed coder whose profile (ZIP 60614, one credential, a public address) is saved."""
+    page = register_coder(browsers, name, email)
+    confirm_email(browsers, page, email)
+    page.goto("/account/profile")
+    page.get_by_label("ZIP code", exact=True).fill("60614")
+    page.get_by_label(re.compile(rf"^{re.escape(credential)} — ")).check()
+    page.get_by_label("Profile address").fill(handle)
+    page.get_by_role("button", name="Save my profile").click()
+    expect(page.get_by_text("Your profile is saved.")).to_be_visible()
+    return page
 
 
 # ---- employers -------------------------------------------------------------------------------------------
@@ -167,6 +180,16 @@ def approve(browsers: Browsers, title: str, admin: Page | None = None) -> None:
     if own:
         admin.context.close()
         browsers.contexts.remove(admin.context)
+
+
+def publish_without_payment(browsers: Browsers, listing_id: int) -> None:
+    """An admin publishes a draft from the admin listing search (no checkout in the way of a journey)."""
+    admin = browsers.admin_page()
+    admin.goto(f"/admin/listings?q={listing_id}")
+    admin.get_by_role("button", name="Publish without payment").click()
+    expect(admin.get_by_text(f"Listing #{listing_id} is published without payment")).to_be_visible()
+    admin.context.close()
+    browsers.contexts.remove(admin.context)
 
 
 # ---- search -----------------------------------------------------------------------------------------------

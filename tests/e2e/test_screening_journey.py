@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import in_browser_thread, save_screenshot
-from tests.e2e.people import confirm_email, mail_text, register_coder, register_employer
+from tests.e2e.people import coder_with_profile, confirm_email, mail_text, publish_without_payment, register_employer
 
 pytestmark = pytest.mark.browser
 
@@ -47,31 +47,16 @@ def _post_job_with_questions(page) -> int:
     return int(match.group(1))
 
 
-def _coder_with_profile(browsers, name: str, email: str, handle: str):
-    page = register_coder(browsers, name, email)
-    confirm_email(browsers, page, email)
-    page.goto("/account/profile")
-    page.get_by_label("ZIP code", exact=True).fill("60614")
-    page.get_by_label(re.compile(r"^CCS — ")).check()
-    page.get_by_label("Profile address").fill(handle)
-    page.get_by_role("button", name="Save my profile").click()
-    expect(page.get_by_text("Your profile is saved.")).to_be_visible()
-    return page
-
-
 @in_browser_thread
 def test_coder_answers_screener_questions_sees_the_verdict_applies_and_employer_filters_by_an_answer(browsers):
     employer = register_employer(browsers, "Lakeview Hospital", "https://lakeviewhospital.org", "Lee Recruiter",
                                  "lee@lakeviewhospital.org")
     confirm_email(browsers, employer, "lee@lakeviewhospital.org")
     listing_id = _post_job_with_questions(employer)
-    admin = browsers.admin_page()
-    admin.goto(f"/admin/listings?q={listing_id}")
-    admin.get_by_role("button", name="Publish without payment").click()
-    expect(admin.get_by_text(f"Listing #{listing_id} is published without payment")).to_be_visible()
+    publish_without_payment(browsers, listing_id)
 
     # A coder answers on the listing page, sees the verdict change, then applies.
-    coder = _coder_with_profile(browsers, "Dana Drg", "dana@codermail.org", "dana-drg")
+    coder = coder_with_profile(browsers, "Dana Drg", "dana@codermail.org", "dana-drg")
     coder.goto(f"/jobs/{listing_id}")
     verdict = coder.locator("#screening-verdict")
     expect(verdict.get_by_text("Not answered yet")).to_have_count(2)
@@ -87,7 +72,7 @@ def test_coder_answers_screener_questions_sees_the_verdict_applies_and_employer_
     expect(coder.get_by_text(f"Your application to “{TITLE}” is sent.", exact=False)).to_be_visible()
 
     # Another coder applies without answering: screened out at once, with one mail saying why.
-    other = _coder_with_profile(browsers, "Rory Rush", "rory@codermail.org", "rory-rush")
+    other = coder_with_profile(browsers, "Rory Rush", "rory@codermail.org", "rory-rush")
     other.goto(f"/jobs/{listing_id}")
     expect(other.get_by_text("You would be screened out")).to_be_visible()
     other.get_by_role("button", name="Apply with my profile").click()
