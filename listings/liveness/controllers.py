@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -21,6 +23,15 @@ def _not_valid(request: Request, exc: service.LivenessError) -> Template:
                   status_code=400)
 
 
+async def _link_page(request: Request, token: str, purpose: str, template: str, **extra: Any) -> Template:
+    """The page a mailed one-time link opens (its button POSTs the token), or why the link is not valid."""
+    try:
+        listing = await service.link_listing(token[:TOKEN_MAX], purpose)
+    except service.LivenessError as exc:
+        return _not_valid(request, exc)
+    return render(request, template, {"listing": listing, "token": token, **extra})
+
+
 class ListingLinkPages(Controller):
     """No GET changes anything: the link opens a page, its button (a POST) reconfirms or answers."""
 
@@ -29,11 +40,7 @@ class ListingLinkPages(Controller):
 
     @get("/reconfirm")
     async def reconfirm_page(self, request: Request, token: FromQuery[str] = "") -> Template:
-        try:
-            listing = await service.link_listing(token[:TOKEN_MAX], service.RECONFIRM)
-        except service.LivenessError as exc:
-            return _not_valid(request, exc)
-        return render(request, "liveness/reconfirm.html", {"listing": listing, "token": token})
+        return await _link_page(request, token, service.RECONFIRM, "liveness/reconfirm.html")
 
     @post("/reconfirm")
     async def reconfirm(self, request: Request) -> Template:
@@ -48,12 +55,7 @@ class ListingLinkPages(Controller):
 
     @get("/ended")
     async def ended_page(self, request: Request, token: FromQuery[str] = "") -> Template:
-        try:
-            listing = await service.link_listing(token[:TOKEN_MAX], service.ENDED)
-        except service.LivenessError as exc:
-            return _not_valid(request, exc)
-        return render(request, "liveness/ended.html", {"listing": listing, "token": token,
-                                                       "reasons": service.CLOSE_REASONS})
+        return await _link_page(request, token, service.ENDED, "liveness/ended.html", reasons=service.CLOSE_REASONS)
 
     @post("/ended")
     async def ended(self, request: Request) -> Template:

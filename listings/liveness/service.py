@@ -136,6 +136,23 @@ async def recipients(employer_id: int, kind: str) -> list[dict[str, Any]]:
     return [u for u in users if u["id"] in wanted]
 
 
+async def _mail_once(listing_id: int, marker: Any, now: dt.datetime, purpose: str, subject: str,
+                     only_if: Any = None) -> bool:
+    """Set the listing's `marker` column (still unset, and `only_if` holds) and, in the same transaction, queue the
+    one-time-link mail `purpose` to each member who wants listing reminders; False when another worker got there."""
+    where = (Listing.id == listing_id) & marker.is_null()
+    async with db.transaction():
+        claimed = await Listing.update({marker: now}).where(where & only_if if only_if is not None else where
+                                                             ).returning(Listing.id, Listing.title, Listing.employer)
+        if not claimed:
+            return False
+        listing = claimed[0]
+        for person in await recipients(listing["employer"], MAIL_KIND):
+            await mail.queue_link_mail(purpose, person["email"], subject.format(title=listing["title"]), listing["id"],
+                                       user=person["id"])
+    return True
+
+
 async def remind_due(now: dt.datetime | None = None) -> list[int]:
     """Queue the reconfirm reminder of every listing whose 14 days are up, once per period; returns their ids."""
     now = now or clock.now()
@@ -145,18 +162,9 @@ async def remind_due(now: dt.datetime | None = None) -> list[int]:
         & Listing.reconfirm_reminded_at.is_null()).order_by(Listing.confirmed_at).limit(BATCH)
     reminded = []
     for row in due:
-        async with db.transaction():
-            claimed = await Listing.update({Listing.reconfirm_reminded_at: now}).where(
-                (Listing.id == row["id"]) & Listing.reconfirm_reminded_at.is_null()
-                & (Listing.status == listings.PUBLISHED)
-            ).returning(Listing.id, Listing.title, Listing.employer)
-            if not claimed:
-                continue
-            listing = claimed[0]
-            for person in await recipients(listing["employer"], MAIL_KIND):
-                await mail.queue_link_mail("listing_reconfirm", person["email"],
-                                           f"Is “{listing['title']}” still open?", listing["id"], user=person["id"])
-        reminded.append(row["id"])
+        if await _mail_once(row["id"], Listing.reconfirm_reminded_at, now, "listing_reconfirm",
+                            "Is “{title}” still open?", only_if=Listing.status == listings.PUBLISHED):
+            reminded.append(row["id"])
     return reminded
 
 
@@ -168,18 +176,9 @@ async def ask_why_ended(now: dt.datetime | None = None) -> list[int]:
         & (Listing.expires_at > now - ASK_ENDED_WITHIN)).order_by(Listing.expires_at).limit(BATCH)
     asked = []
     for row in due:
-        async with db.transaction():
-            claimed = await Listing.update({Listing.close_reason_asked_at: now}).where(
-                (Listing.id == row["id"]) & Listing.close_reason_asked_at.is_null()
-            ).returning(Listing.id, Listing.title, Listing.employer)
-            if not claimed:
-                continue
-            listing = claimed[0]
-            for person in await recipients(listing["employer"], MAIL_KIND):
-                await mail.queue_link_mail("listing_ended", person["email"],
-                                           f"“{listing['title']}” has expired: how did it end?", listing["id"],
-                                           user=person["id"])
-        asked.append(row["id"])
+        if await _mail_once(row["id"], Listing.close_reason_asked_at, now, "listing_ended",
+                            "“{title}” has expired: how did it end?"):
+            asked.append(row["id"])
     return asked
 
 
