@@ -103,7 +103,8 @@ class MeiliHttp:
             auto_decompress=False,
         )
 
-    async def post(self, path: str, body: dict) -> dict:
+    async def post(self, path: str, body: dict, *, into: msgspec.json.Decoder | None = None) -> Any:
+        """POST `body`; the answer decoded as a dict, or straight into a typed shape with `into` (errors stay dicts)."""
         payload = msgspec.json.encode(body)
         for attempt in (1, 2):
             try:
@@ -116,6 +117,13 @@ class MeiliHttp:
                     raise SearchUnavailable(f"Meilisearch unreachable: {exc!r}") from exc
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
                 raise SearchUnavailable(f"Meilisearch unreachable: {exc!r}") from exc
+        if into is not None and status < 400:
+            try:
+                return into.decode(raw)
+            except msgspec.ValidationError:  # JSON of another shape (an index built by another release): the caller's
+                raise
+            except msgspec.DecodeError:  # not JSON at all: answered below as for the untyped call
+                pass
         try:
             data = msgspec.json.decode(raw) if raw else {}
         except msgspec.DecodeError as exc:  # not Meilisearch answering (a proxy's error page, a wrong MEILI_URL)
@@ -132,9 +140,9 @@ class MeiliHttp:
     async def search(self, index: str, body: dict) -> dict:
         return await self.post(f"/indexes/{index}/search", body)
 
-    async def multi_search(self, body: dict) -> dict:
+    async def multi_search(self, body: dict, *, into: msgspec.json.Decoder | None = None) -> Any:
         """POST /multi-search: several searches in one round trip (`{"queries": [...]}` → `{"results": [...]}`)."""
-        return await self.post("/multi-search", body)
+        return await self.post("/multi-search", body, into=into)
 
     async def healthy(self) -> bool:
         """GET /health on the same keep-alive session (readiness probes); any failure is simply "not healthy"."""

@@ -23,9 +23,9 @@ from careers.core import db
 from careers.core.config import Settings
 from careers.core.web import render
 from listings.vocabulary import EMPLOYMENT_TYPES, SETTINGS, SPECIALTIES, US_STATES, WORK_MODES
-from search import service
+from search import api, service
 from search.cards import card
-from search.schemas import ApiError, ListingSearchResponse, SearchFacets, listing_hit
+from search.schemas import ApiError, ListingSearchResponse
 from search.service import RADIUS_CHOICES, SearchParamError, SearchQuery, SearchResult
 
 POSTED_WITHIN_LABELS = {"1": "Past 24 hours", "3": "Past 3 days", "7": "Past week", "14": "Past 2 weeks",
@@ -305,10 +305,7 @@ class ListingSearchApiController(Controller):
         query, problem = await resolve_qualified(request, service.parse_query(params))
         if problem:
             raise SearchParamError("qualified", problem)
-        result = await service.search_listings(query, settings)
-        facets = SearchFacets(**result.facets)
-        return ListingSearchResponse(hits=[listing_hit(h) for h in result.hits], total=result.total, page=result.page,
-                                     per_page=result.per_page, facets=facets, degraded=result.degraded)
+        return await api.search(query, settings)
 
 
 ROUTES = [JobSearchController, ListingSearchApiController]

@@ -358,8 +358,10 @@ def exact_codes(text: str) -> str:
     return '"'.join(parts)
 
 
-def meili_request(query: SearchQuery, *, facets: list[str] | None = None) -> dict:
-    """The body of one search for `query` (all facet attributes unless `facets` names them)."""
+def meili_request(query: SearchQuery, *, facets: list[str] | None = None, highlight: bool = True,
+                  retrieve: list[str] = RETRIEVE) -> dict:
+    """The body of one search for `query` (all facet attributes unless `facets` names them); `highlight=False` for
+    callers that show no highlights (each highlighted hit comes back twice, as `_formatted` too)."""
     text = exact_codes(query.text)
     if query.q_credentials and query.sort == "relevance":
         # Credential words left the text for an exact filter; their rank tokens come back for ordering only.
@@ -368,13 +370,13 @@ def meili_request(query: SearchQuery, *, facets: list[str] | None = None) -> dic
         "q": text,
         "page": query.page,
         "hitsPerPage": query.per_page,
-        "attributesToRetrieve": RETRIEVE,
+        "attributesToRetrieve": retrieve,
     }
     filters = meili_filter(query)
     if filters:
         body["filter"] = " AND ".join(f"({x})" for x in filters)
     body["facets"] = list(FACETS.values()) if facets is None else facets
-    if query.text:
+    if query.text and highlight:
         body.update(attributesToHighlight=["title", "description_excerpt"], highlightPreTag=PRE, highlightPostTag=POST)
     if query.sort == "newest":
         body["sort"] = ["published_at:desc"]
@@ -449,12 +451,14 @@ def _hit(doc: dict, query: SearchQuery, settings: Settings, formatted: dict | No
     return hit
 
 
-def meili_multi_search(query: SearchQuery, index: str) -> dict:
+def meili_multi_search(query: SearchQuery, index: str, *, highlight: bool = True,
+                       retrieve: list[str] = RETRIEVE) -> dict:
     """The body of POST /multi-search for `query`: the main search (hits, and the counts of every facet group
     without a filter of its own), then one count-only search per active facet group, without that group's filter.
     """
     active = query.active_facets()
-    main = meili_request(query, facets=[a for name, a in FACETS.items() if name not in active])
+    main = meili_request(query, facets=[a for name, a in FACETS.items() if name not in active], highlight=highlight,
+                         retrieve=retrieve)
     queries = [{"indexUid": index, **main}]
     for name in active:
         counting: dict[str, Any] = {"indexUid": index, "q": main["q"], "page": 1, "hitsPerPage": 0,
@@ -466,12 +470,13 @@ def meili_multi_search(query: SearchQuery, index: str) -> dict:
     return {"queries": queries}
 
 
-def facet_counts(query: SearchQuery, results: list[dict]) -> dict[str, dict[str, int]]:
-    """Each facet group's counts from the multi-search answer of `meili_multi_search(query, ...)`."""
-    own = dict(zip(query.active_facets(), results[1:]))
+def facet_counts(query: SearchQuery, distributions: list[dict | None]) -> dict[str, dict[str, int]]:
+    """Each facet group's counts from the `facetDistribution`s of the multi-search answer of
+    `meili_multi_search(query, ...)`, in the order of its results."""
+    own = dict(zip(query.active_facets(), distributions[1:]))
     facets = {}
     for name, attribute in FACETS.items():
-        distribution = (own.get(name) or results[0]).get("facetDistribution") or {}
+        distribution = (own[name] if name in own else distributions[0]) or {}
         facets[name] = dict(distribution.get(attribute) or {})
     return facets
 
@@ -480,7 +485,7 @@ async def _search_meilisearch(query: SearchQuery, settings: Settings) -> SearchR
     results = (await http_for(settings).multi_search(meili_multi_search(query, settings.meili_index)))["results"]
     data = results[0]
     hits = [_hit(doc, query, settings, doc.get("_formatted")) for doc in data.get("hits", [])]
-    facets = facet_counts(query, results)
+    facets = facet_counts(query, [r.get("facetDistribution") for r in results])
     return SearchResult(query=query, hits=hits, total=int(data.get("totalHits", len(hits))), page=query.page,
                         per_page=query.per_page, facets=facets)
 

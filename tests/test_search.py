@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from careers.core.geo import miles_between, zip_point
 from listings import service as listings_service
+from search import api as search_api
 from search import service
+from search.client import admin_client, wait_task
+from search.documents import documents_for
 from search.service import parse_query, search_listings
 from tests.search_helpers import fresh_index, ids, make_listing
 
@@ -444,6 +448,42 @@ async def test_database_path_honours_every_filter_exactly_like_meilisearch(setti
         if query.origin:
             assert [h["distance_miles"] for h in database.hits] == pytest.approx(
                 [h["distance_miles"] for h in engine.hits], abs=0.2), params
+
+
+async def test_the_api_answers_field_for_field_what_the_page_path_gives(settings, worker):
+    """search.api decodes Meilisearch's answer straight into the API's types (no highlights asked); it must answer
+    exactly what converting the page path's hits does, for every filter and with distances."""
+    await make_listing("Houston CPC", required=["CPC"], any_of=["CCS", "COC"], preferred=["CRC"], zip_code="77002",
+                       city="Houston", state="TX", settings=["profee"], specialties=["cardiology"],
+                       code_sets=["cpt"], pay=(55000, 70000, "year"), min_years=3, benefits="401(k) match",
+                       application_deadline=dt.date(2031, 1, 31), apply_url="https://jobs.example.org/1",
+                       requisition_id="REQ-1", featured=True)
+    await make_listing("Remote CRC, TX and FL", required=["CRC"], work_mode="remote", remote_states=["TX", "FL"],
+                       pay=(30, 35.5, "hour"), entry_level_ok=True, settings=["inpatient"], employment_type="contract")
+    await make_listing("Conroe hybrid", any_of=["CPC", "CCS"], work_mode="hybrid", zip_code="77304", state="TX",
+                       pay=(3, 4, "chart"))
+    await make_listing("Remote CCS-P anywhere", required=["CCS-P"], work_mode="remote")
+    await worker.drain()
+    for params in [*PARITY_QUERIES, {"q": ["houston"]}, {}]:
+        query = parse_query({**params, "per_page": ["100"]})
+        typed = msgspec.to_builtins(await search_api.search(query, settings))
+        page = msgspec.to_builtins(search_api.untyped(await search_listings(query, settings)))
+        assert typed["hits"], params  # each query finds something, so the comparison compares something
+        assert typed == page, params
+
+
+async def test_an_index_document_of_another_shape_is_still_answered_through_the_untyped_path(browser, settings,
+                                                                                          worker, caplog):
+    """A document the typed decoding cannot read (an index left by another release) costs speed, never the API."""
+    listing = await make_listing("Coder of another shape", required=["CPC"])
+    await worker.drain()
+    odd = {**(await documents_for([listing]))[listing], "featured": 1}  # typed: a bool; the page path: bool(1)
+    client = admin_client(settings)
+    wait_task(client, client.index(settings.meili_index).add_documents([odd]).task_uid)
+    answer = await api(browser, q="another shape")
+    assert ids(answer) == [listing] and answer["degraded"] is False
+    assert answer["hits"][0]["title"] == "Coder of another shape" and answer["hits"][0]["featured"] is True
+    assert "the index answered in an unexpected shape" in caplog.text
 
 
 async def test_a_credential_word_ranks_listings_that_require_it_above_those_that_only_prefer_it(browser, worker):
