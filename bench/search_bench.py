@@ -229,7 +229,8 @@ def start_app(env: dict, port: int, log_path: Path) -> subprocess.Popen:
 
 
 async def run_load(settings, app_url: str, degraded_url: str, seconds: float) -> dict:
-    from search.service import meili_multi_search, parse_query
+    from search.api import api_multi_search
+    from search.service import parse_query
 
     results: dict = {}
     headers = {"Accept-Encoding": "identity"}
@@ -238,9 +239,9 @@ async def run_load(settings, app_url: str, degraded_url: str, seconds: float) ->
         for name, params in QUERIES.items():
             results[name] = {}
             query = "?" + urlencode(params)
-            # the raw target posts the very multi-search the app sends (main query + one per active facet group)
-            body = json.dumps(meili_multi_search(parse_query({k: [v] for k, v in params.items()}),
-                                                 settings.meili_index)).encode()
+            # the raw target posts the very multi-search the API sends (main query + one per active facet group)
+            body = json.dumps(api_multi_search(parse_query({k: [v] for k, v in params.items()}),
+                                               settings.meili_index)).encode()
             targets = {
                 "meilisearch": ("POST", f"{settings.meili_url}/multi-search", body),
                 "api": ("GET", f"{app_url}/api/v1/listings{query}", None),
@@ -423,7 +424,9 @@ def main() -> int:
 
         docs_per_s, reindex_seconds = asyncio.run(prepare())
 
-        env = {**os.environ, "MEILI_URL": meili.url, "MEILI_MASTER_KEY": MASTER_KEY, "BASE_URL": "http://127.0.0.1"}
+        # ACCESS_LOG=0 with uvicorn's --no-access-log: no line per request (the app's logging config decides)
+        env = {**os.environ, "MEILI_URL": meili.url, "MEILI_MASTER_KEY": MASTER_KEY, "BASE_URL": "http://127.0.0.1",
+               "ACCESS_LOG": os.environ.get("ACCESS_LOG", "0")}
         app_port, degraded_port = local.free_port(), local.free_port()
         app = start_app(env, app_port, TMP / "app.log")
         down = {**env, "MEILI_URL": f"http://127.0.0.1:{local.free_port()}"}  # nothing listens there

@@ -11,9 +11,11 @@ import textwrap
 import httpx
 import pytest
 
+from careers import local
 from careers.core import mail
 from careers.core.config import PROJECT_ROOT
 from careers.core.logs import from_trusted_proxy
+from tests import waiting
 from tests.conftest import Browser
 
 TOKEN = "metrics-token-0123456789"
@@ -171,3 +173,22 @@ def test_check_says_whether_metrics_are_enabled(tmp_path):
     on = subprocess.run([sys.executable, "-m", "careers.cli", "check"], cwd=tmp_path,
                         env={**env, "METRICS_TOKEN": TOKEN}, capture_output=True, text=True, timeout=60)
     assert "/metrics enabled" in on.stdout and TOKEN not in on.stdout
+
+
+def test_the_web_server_logs_a_line_per_request_unless_access_log_is_off(tmp_path):
+    """ACCESS_LOG=0 silences uvicorn's access log (a proxy in front logs requests); the app's own lines stay."""
+    for access_log, expected in (("1", True), ("0", False)):
+        port = local.free_port()
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "CAREERS_DATA_DIR": str(tmp_path / access_log),
+               "DATABASE_URL": f"sqlite:///{tmp_path / (access_log + '.sqlite3')}", "ACCESS_LOG": access_log}
+        server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "careers.app:create_app_from_env",
+                                   "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        try:
+            waiting.poll(lambda: local.port_open(port), timeout=60, what="uvicorn listening")
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz?probe=access-log").text == "ok"
+        finally:
+            server.terminate()
+            output, _ = server.communicate(timeout=30)
+        assert "Application startup complete" in output  # the app's logging is on either way
+        assert ("GET /healthz?probe=access-log" in output) is expected, output

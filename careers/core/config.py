@@ -84,6 +84,7 @@ class Settings:
     outbox_lease_seconds: int = 60  # how long a claimed outbox row stays the worker's (drills shorten it)
     db_pool_size: int = 10  # PostgreSQL connections per process (DB_POOL_SIZE)
     print_mail: bool = True
+    access_log: bool = True  # ACCESS_LOG=0: no line per request from the web server (a proxy in front logs them)
     # Uploads: file:///PATH ('' = $CAREERS_DATA_DIR/uploads) or s3://BUCKET/PREFIX (careers/core/storage.py).
     storage_url: str = ""
     s3_endpoint_url: str = ""
@@ -161,6 +162,7 @@ class Settings:
             "AWS_ACCESS_KEY_ID": self.aws_access_key_id or "(unset)",
             "AWS_SECRET_ACCESS_KEY": _mask(self.aws_secret_access_key),
             "TRUSTED_PROXIES": ", ".join(self.trusted_proxies) or "(unset: X-Forwarded-For is ignored)",
+            "ACCESS_LOG": "on" if self.access_log else "off",
             "METRICS_TOKEN": _mask(self.metrics_token),
             "INDEXNOW_KEY": self.indexnow_key or "(unset: IndexNow off)",
             "GOOGLE_INDEXING_CREDENTIALS": self.google_indexing_credentials or "(unset: Indexing API off)",
@@ -255,6 +257,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         metrics_token=env.get("METRICS_TOKEN", ""),
         sitemap_max_urls=min(_positive_int(env, "SITEMAP_MAX_URLS", Settings.sitemap_max_urls), 50_000),
         trusted_proxies=_trusted_proxies(env),
+        access_log=_yes_no(env, "ACCESS_LOG", Settings.access_log),
         report_hide_threshold=_positive_int(env, "REPORT_HIDE_THRESHOLD", Settings.report_hide_threshold),
         report_min_account_age_hours=_positive_int(env, "REPORT_MIN_ACCOUNT_AGE_HOURS",
                                                    Settings.report_min_account_age_hours, minimum=0),
@@ -304,6 +307,15 @@ def _reach_settings(env: dict[str, str]) -> dict:
         google_indexing_daily_quota=_positive_int(env, "GOOGLE_INDEXING_DAILY_QUOTA",
                                                   Settings.google_indexing_daily_quota),
     )
+
+
+def _yes_no(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ConfigurationError([f"{name} must be 1 or 0 (true or false), not {raw!r}"])
+    return raw in ("1", "true", "yes", "on")
 
 
 def _positive_int(env: dict[str, str], name: str, default: int, *, minimum: int = 1) -> int:

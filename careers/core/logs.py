@@ -62,6 +62,7 @@ def logging_config(settings: Settings) -> LoggingConfig:
                "filters": ["request_id"]}
     quiet = {"level": "WARNING", "handlers": ["console"], "propagate": False}
     own = {"level": "INFO", "handlers": ["console"], "propagate": False}
+    silent = {"level": "WARNING", "handlers": [], "propagate": False}  # uvicorn logs access only to a handler
     return LoggingConfig(
         logging_module="logging",
         formatters={
@@ -74,7 +75,7 @@ def logging_config(settings: Settings) -> LoggingConfig:
         root={"level": "INFO", "handlers": ["console"]},
         loggers={
             # uvicorn configures its own handlers before the app exists; these take them over
-            "uvicorn": own, "uvicorn.error": own, "uvicorn.access": own,
+            "uvicorn": own, "uvicorn.error": own, "uvicorn.access": own if settings.access_log else silent,
             "litestar": own,
             "piccolo": quiet,  # the "Running SQLite/Postgres version" banner on every engine start
             "httpx": quiet, "werkzeug": quiet,

@@ -73,3 +73,20 @@ async def test_a_valid_token_from_one_browser_does_not_work_with_another_browser
     response = await victim.post(f"/account/alerts/{world.alert_a}/delete", data={"_csrf_token": attacker_token})
     assert response.status_code == 403
     assert changed_tables(before, await database_fingerprint()) == []
+
+
+async def test_the_read_only_api_is_the_only_prefix_without_csrf_and_takes_no_unsafe_method(app):
+    """/api/ answers skip the CSRF cookie (they take no form); an unsafe route there would go unprotected."""
+    from careers.app import CSRF_EXEMPT_PREFIXES
+
+    assert CSRF_EXEMPT_PREFIXES == ["/api/"]
+    under = [(m, p) for m, p in app_routes(app) if p.startswith(tuple(CSRF_EXEMPT_PREFIXES))]
+    assert any(p == "/api/v1/listings" for _, p in under), "the route walk no longer sees the API"
+    assert [(m, p) for m, p in under if m in UNSAFE] == []
+
+
+async def test_api_answers_carry_no_csrf_cookie_while_pages_still_set_one(browser):
+    api = await browser.get("/api/v1/listings")
+    assert api.status_code == 200 and "cc_csrf" not in api.headers.get("set-cookie", "")
+    page = await browser.get("/jobs")
+    assert page.status_code == 200 and "cc_csrf=" in page.headers.get("set-cookie", "")
