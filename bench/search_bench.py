@@ -215,7 +215,8 @@ async def measure_interleaved(session: aiohttp.ClientSession, targets: dict, con
 
 def start_app(env: dict, port: int, log_path: Path) -> subprocess.Popen:
     argv = [sys.executable, "-m", "uvicorn", "careers.app:create_app_from_env", "--factory", "--host", "127.0.0.1",
-            "--port", str(port), "--log-level", "warning", "--no-access-log"]
+            "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--no-server-header", "--no-proxy-headers"]  # as `careers serve` runs it (careers/supervisor.py)
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
                             start_new_session=True)
     deadline = time.monotonic() + 60

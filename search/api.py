@@ -15,8 +15,7 @@ import msgspec
 
 from careers.core import geo
 from careers.core.config import Settings
-from employers.response_record import ResponseRecord
-from listings.schemas import EmployerRef, EmployerResponse
+from listings.schemas import EmployerRef
 from listings.vocabulary import ListingState
 from search import service
 from search.client import SearchUnavailable, http_for
@@ -27,16 +26,6 @@ log = logging.getLogger("careers.search")
 
 # The document fields a hit of the API carries (search.service.RETRIEVE less the page's own).
 API_RETRIEVE = [name for name in service.RETRIEVE if name not in ("slug", "confirmed_at_iso")]
-NO_RESPONSE_RECORD = EmployerResponse(**ResponseRecord().api())
-
-
-class IndexedEmployer(msgspec.Struct, gc=False):
-    """`employer` of an index document (search.documents.build_document), as far as the API reads it."""
-
-    name: str = ""
-    slug: str = ""
-    verified: bool = False
-    response: EmployerResponse | None = None
 
 
 class IndexedListing(msgspec.Struct, gc=False):
@@ -45,7 +34,7 @@ class IndexedListing(msgspec.Struct, gc=False):
     id: int
     url: str
     title: str
-    employer: IndexedEmployer | None = None
+    employer: EmployerRef  # the document's `employer` holds the API's four keys (and flags the API leaves out)
     credentials_required: list[str] = []
     credentials_any_of: list[str] = []
     credentials_preferred: list[str] = []
@@ -79,12 +68,10 @@ class IndexedListing(msgspec.Struct, gc=False):
 
     def hit(self, base_url: str, origin: tuple[float, float] | None) -> ListingHit:
         """The API's hit, field for field what `listing_hit(search.service._hit(document))` gives the page path."""
-        employer = self.employer or IndexedEmployer()
         out = ListingHit(
             id=self.id, url=base_url + self.url, status=ListingState.PUBLISHED, title=self.title,
             description_excerpt=self.description_excerpt or "",
-            employer=EmployerRef(name=employer.name, slug=employer.slug, verified=employer.verified,
-                                 response=employer.response or NO_RESPONSE_RECORD),
+            employer=self.employer,
             credentials_required=self.credentials_required, credentials_any_of=self.credentials_any_of,
             credentials_preferred=self.credentials_preferred, settings=self.settings, specialties=self.specialties,
             code_sets=self.code_sets, work_mode=self.work_mode, zip=self.zip or None, city=self.city or None,

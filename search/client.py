@@ -101,6 +101,7 @@ class MeiliHttp:
             timeout=aiohttp.ClientTimeout(total=timeout, sock_connect=CONNECT_TIMEOUT_SECONDS),
             connector=aiohttp.TCPConnector(limit=64, keepalive_timeout=30),
             auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),  # Meilisearch sets none: skip the jar's work on every call
         )
 
     async def post(self, path: str, body: dict, *, into: msgspec.json.Decoder | None = None) -> Any:
