@@ -39,11 +39,11 @@ HOUSEKEEPING_INTERVAL = 3600.0
 
 
 async def housekeeping(settings: Settings) -> None:
-    """Delete expired rate-limit counters, sessions and one-time links, and mail sent over 30 days ago,
-    or those tables only ever grow."""
+    """Delete expired rate-limit counters, sessions and one-time links, and outbox rows done over 30 days ago (sent
+    mail, index syncs and their announcements), or those tables only ever grow."""
     await ratelimit.purge_expired()
     await accounts.purge_expired()
-    await mail.purge_sent_mail()
+    await outbox.purge_done()
 
 
 def default_periodic() -> list[Periodic]:

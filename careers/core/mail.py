@@ -11,7 +11,6 @@ the same message.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import smtplib
 import ssl
@@ -23,14 +22,13 @@ from urllib.parse import unquote, urlparse
 
 import anyio
 
-from careers.core import clock, db, outbox
+from careers.core import outbox
 from careers.core.config import Settings
 
 log = logging.getLogger("careers.mail")
 
 MAIL_KIND = "mail"
 LINK_MAIL_PREFIX = MAIL_KIND + "."  # `mail.<purpose>`: the text is written when it is sent
-SENT_MAIL_KEPT = dt.timedelta(days=30)
 
 # Builds the mail of a `mail.<purpose>` row when it is sent: {"to", "subject", "text", "html"?, "headers"?},
 # or None when there is nothing to send any more (the invitation was withdrawn, the address confirmed, ...).
@@ -121,22 +119,6 @@ async def deliver(payload: dict[str, Any], row_id: int, settings: Settings) -> N
 
 def is_mail_kind(kind: str) -> bool:
     return kind == MAIL_KIND or kind.startswith(LINK_MAIL_PREFIX)
-
-
-async def purge_sent_mail(now: dt.datetime | None = None, *, batch: int = 500, batches: int = 10) -> int:
-    """Delete mail rows sent more than 30 days ago, `batch` rows per statement; returns how many went."""
-    cutoff = (now or clock.now()) - SENT_MAIL_KEPT
-    removed = 0
-    for _ in range(batches):
-        rows = await db.fetch(
-            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = 'done' AND done_at < {} "
-            "AND (kind = {} OR kind LIKE {}) ORDER BY id LIMIT {}) RETURNING id",
-            cutoff, MAIL_KIND, LINK_MAIL_PREFIX + "%", batch,
-        )
-        removed += len(rows)
-        if len(rows) < batch:
-            break
-    return removed
 
 
 def message_id_domain(settings: Settings) -> str:

@@ -35,6 +35,7 @@ MAX_BACKOFF_SECONDS = 3600
 NOTIFY_CHANNEL = "careers_outbox"  # the PostgreSQL trigger on outbox inserts notifies it (core migration)
 POLL_SECONDS = 0.05  # SQLite: how often an idle worker reads MAX(id)
 RECONNECT_SECONDS = 5.0  # PostgreSQL: how often a worker whose listening connection died tries again
+DONE_KEPT = dt.timedelta(days=30)  # done rows (mail: who, subject, when) stay this long for /admin/mail and debugging
 
 log = logging.getLogger("careers.outbox")
 _local_wakeups: set[Wakeup] = set()
@@ -252,3 +253,18 @@ class Wakeup:
             log.warning("outbox: cannot LISTEN on %s (%r); polling until it can", NOTIFY_CHANNEL, exc)
             return
         self._listener = connection
+
+
+async def purge_done(now: dt.datetime | None = None, *, batch: int = 500, batches: int = 10) -> int:
+    """Delete rows done more than DONE_KEPT ago, every kind (a sent mail's text with them), `batch` rows per
+    statement; returns how many went. Failed and pending rows stay whatever their age."""
+    cutoff = (now or clock.now()) - DONE_KEPT
+    removed = 0
+    for _ in range(batches):
+        rows = await db.fetch(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = 'done' AND done_at < {} "
+            "ORDER BY id LIMIT {}) RETURNING id", cutoff, batch)
+        removed += len(rows)
+        if len(rows) < batch:
+            break
+    return removed

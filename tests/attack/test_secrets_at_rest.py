@@ -156,3 +156,24 @@ async def test_sent_mail_rows_are_purged_after_30_days(make_browser, frozen_cloc
     assert await OutboxRow.count().where(OutboxRow.kind == "mail.confirm_email") == 0
     assert clock.now() > dt.datetime.now(dt.UTC)  # the clock, not the wall, decided
 
+
+
+async def test_every_done_outbox_row_is_purged_after_30_days_and_failed_ones_stay(frozen_clock, worker):
+    """Each publish writes an index sync and its reach companions: without the purge the table only grows."""
+    from careers.core import outbox
+    from careers.worker import housekeeping
+
+    await factories.make_listing("Acme Health", "Coder whose sync is done")
+    await worker.drain()
+    done_kinds = {r["kind"] for r in await OutboxRow.select(OutboxRow.kind).where(OutboxRow.status == "done")}
+    assert "search.sync" in done_kinds and any(k.startswith("reach.") for k in done_kinds)
+    failed = await outbox.enqueue("test.gave_up", {})  # a row the worker gave up on, for an admin to retry
+    await OutboxRow.update({OutboxRow.status: "failed"}).where(OutboxRow.id == failed)
+
+    frozen_clock.advance(dt.timedelta(days=29))
+    await housekeeping(worker.settings)
+    assert await OutboxRow.count().where(OutboxRow.status == "done") > 0
+    frozen_clock.advance(dt.timedelta(days=2))
+    await housekeeping(worker.settings)
+    assert await OutboxRow.count().where(OutboxRow.status == "done") == 0
+    assert [r["id"] for r in await OutboxRow.select(OutboxRow.id).where(OutboxRow.status == "failed")] == [failed]
