@@ -52,4 +52,14 @@
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   document.addEventListener("htmx:afterSettle", function (event) { enhance(event.target); });
+  // A refused one-click apply (the job closed a moment ago, too many applications) answers 4xx with the reason
+  // under the button's id; htmx 2 swaps no error answer unless told, which left the button silent.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = event.detail.elt, status = event.detail.xhr.status;
+    if (form && form.classList && form.classList.contains("apply-form") && status >= 400 && status < 500 &&
+        event.detail.serverResponse.indexOf('id="' + form.id + '"') !== -1) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
 })();

@@ -117,3 +117,24 @@ async def test_one_click_opens_the_apply_form_while_a_must_meet_question_is_unan
     assert applied.headers["location"] == here
     stage = await Application.select(Application.stage).where(Application.listing == listing_id).first()
     assert stage["stage"] == "submitted"
+
+
+async def test_a_refused_one_click_apply_answers_htmx_with_the_reason_in_place_of_the_button(browser, make_browser,
+                                                                                             settings, worker):
+    """The job closed between showing the card and the click: the card's form (hx-select="#apply-N") gets the
+    reason under its own id; the answer stays a 400 (static/app.js lets htmx swap it)."""
+    await fresh_index(settings)
+    await register_employer(make_browser())
+    listing_id = await make_listing(await employer_id(), "Remote CPC coder", required=["CPC"], work_mode="remote")
+    await worker.drain()
+    await coder_with_profile(browser)
+    assert f'id="apply-{listing_id}"' in (await browser.get("/jobs?credential=CPC")).text
+    await Listing.update({Listing.status: "closed"}).where(Listing.id == listing_id)
+
+    refused = await browser.post(f"/jobs/{listing_id}/apply", headers={"HX-Request": "true"},
+                                 data={"one_click": "1", "next": "/jobs?credential=CPC",
+                                       "_csrf_token": browser.cookies["cc_csrf"]})
+    assert refused.status_code == 400
+    assert f'<p class="notice" role="alert" id="apply-{listing_id}">' in refused.text
+    assert "It no longer accepts applications." in refused.text
+    assert await Application.count().where(Application.listing == listing_id) == 0
