@@ -4,6 +4,8 @@ tests/test_one_click_apply.py)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from playwright.sync_api import expect
 
@@ -40,3 +42,27 @@ def test_one_click_apply_from_a_results_card_swaps_in_place(browsers, demo_board
     expect(applied).to_contain_text("Applied")
     expect(applied).to_have_attribute("href", "/account/applications")
     assert page.url == url  # no reload, no navigation
+
+
+@in_browser_thread
+def test_a_refused_one_click_apply_says_why_in_place_of_the_button(browsers, demo_board, site):
+    """The job closed after the results showed it: htmx swaps the 400 answer's reason in (static/app.js)."""
+    page = browsers.page(storage_state=browsers.people["demo-coder"])
+    page.goto("/jobs?credential=CPC")
+    form = page.locator("#results form.apply-form").first
+    form_id = form.get_attribute("id")
+    listing_id = int(form_id.removeprefix("apply-"))
+    database = sqlite3.connect(site.data_dir / "careers.sqlite3")
+    try:
+        with database:  # closed behind the page's back, as if the employer had closed it a second ago
+            database.execute("UPDATE listings SET status = 'closed' WHERE id = ?", (listing_id,))
+        url = page.url
+        form.get_by_role("button", name="Apply now").click()
+        notice = page.locator(f"#{form_id}")
+        expect(notice).to_contain_text("It no longer accepts applications.")
+        expect(notice).to_have_attribute("role", "alert")
+        assert page.url == url
+    finally:
+        with database:  # the other demo-board checks see the board as seeded
+            database.execute("UPDATE listings SET status = 'published' WHERE id = ?", (listing_id,))
+        database.close()
