@@ -6,7 +6,8 @@
 It prints (a) indexing throughput and the `careers reindex` time, (b) p50/p95/p99 latency and
 requests/s at concurrency 1 and 16 for the JSON API and the HTML page, for four queries, side by
 side with the same multi-search (main query + one per active facet group) sent straight to
-Meilisearch (with the overhead ratio), (c) the degraded database path (the API with Meilisearch
+Meilisearch (with the overhead ratio) and through `bench/passthrough.py` (the floor: a bare ASGI function that
+passes Meilisearch's bytes through, no framework), (c) the degraded database path (the API with Meilisearch
 unreachable), and (d) publish/close → search freshness with an embedded worker and a `careers worker`. Everything runs on loopback in a
 temporary directory that is deleted afterwards: a private Meilisearch started like the managed one
 (careers.local), a SQLite database (or --database-url), and one uvicorn worker per app.
@@ -213,9 +214,10 @@ async def measure_interleaved(session: aiohttp.ClientSession, targets: dict, con
     return out
 
 
-def start_app(env: dict, port: int, log_path: Path) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "uvicorn", "careers.app:create_app_from_env", "--factory", "--host", "127.0.0.1",
-            "--port", str(port), "--log-level", "warning", "--no-access-log",
+def start_app(env: dict, port: int, log_path: Path, *,
+              app: str = "careers.app:create_app_from_env") -> subprocess.Popen:
+    argv = [sys.executable, "-m", "uvicorn", app, *(["--factory"] if app.startswith("careers.") else []), "--host",
+            "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
             "--no-server-header", "--no-proxy-headers"]  # as `careers serve` runs it (careers/supervisor.py)
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -229,7 +231,7 @@ def start_app(env: dict, port: int, log_path: Path) -> subprocess.Popen:
     raise SystemExit(f"the app did not start within 60s; see {log_path}")
 
 
-async def run_load(settings, app_url: str, degraded_url: str, seconds: float) -> dict:
+async def run_load(settings, app_url: str, degraded_url: str, floor_url: str, seconds: float) -> dict:
     from search.api import api_multi_search
     from search.service import parse_query
 
@@ -246,6 +248,7 @@ async def run_load(settings, app_url: str, degraded_url: str, seconds: float) ->
             targets = {
                 "meilisearch": ("POST", f"{settings.meili_url}/multi-search", body),
                 "api": ("GET", f"{app_url}/api/v1/listings{query}", None),
+                "passthrough": ("GET", f"{floor_url}/api/v1/listings{query}", None),  # bench/passthrough.py
                 "page": ("GET", f"{app_url}/jobs{query}", None),
                 "database": ("GET", f"{degraded_url}/api/v1/listings{query}", None),
             }
@@ -368,17 +371,17 @@ def print_table(report: dict) -> None:
         f"careers reindex: {report['reindex_seconds']:.1f} s")
     log("")
     header = (f"{'query':<24} {'c':>3} | {'meili p95':>9} {'api p95':>8} {'page p95':>9} {'db p95':>8} | "
-              f"{'api-meili':>9} {'page-api':>8} | {'meili rps':>9} {'api rps':>8} {'page rps':>8} {'db rps':>7} "
-              f"{'api/meili':>9}")
+              f"{'api-meili':>9} {'floor-meili':>11} {'page-api':>8} | {'meili rps':>9} {'api rps':>8} "
+              f"{'page rps':>8} {'db rps':>7} {'api/meili':>9}")
     log(header)
     log("-" * len(header))
     for name, targets in report["queries"].items():
         for c in ("1", "16"):
-            m, a, p, d = (targets[t][c] for t in ("meilisearch", "api", "page", "database"))
+            m, a, f, p, d = (targets[t][c] for t in ("meilisearch", "api", "passthrough", "page", "database"))
             ratio = a["rps"] / m["rps"] if m["rps"] else 0
             log(f"{name:<24} {c:>3} | {m['p95']:9.2f} {a['p95']:8.2f} {p['p95']:9.2f} {d['p95']:8.2f} | "
-                f"{a['p95'] - m['p95']:+9.2f} {p['p95'] - a['p95']:+8.2f} | {m['rps']:9.1f} {a['rps']:8.1f} "
-                f"{p['rps']:8.1f} {d['rps']:7.1f} {ratio:9.0%}")
+                f"{a['p95'] - m['p95']:+9.2f} {f['p95'] - m['p95']:+11.2f} {p['p95'] - a['p95']:+8.2f} | "
+                f"{m['rps']:9.1f} {a['rps']:8.1f} {p['rps']:8.1f} {d['rps']:7.1f} {ratio:9.0%}")
     if "freshness_seconds" in report:
         f = report["freshness_seconds"]
         for label, g in (("embedded worker", f), ("careers worker process", f.get("worker_process"))):
@@ -388,13 +391,14 @@ def print_table(report: dict) -> None:
                     f"{g['meilisearch_task']['p95']:.2f} s); gone after close p50 {g['close']['p50']:.2f} s, p95 "
                     f"{g['close']['p95']:.2f} s")
     log("")
+    log("floor-meili: bench/passthrough.py, a bare ASGI function passing Meilisearch's bytes through (no framework).")
     log("Targets: at c=1, api p95 - meili p95 <= 1.5 ms and page p95 - api p95 <= 10 ms; at c=16, api rps >= 40% of "
         "meili rps; searchable after publish p95 <= 0.5 s.")
 
 
 def main() -> int:
     n = ARGS.listings
-    meili = app = degraded = None
+    meili = app = degraded = floor = None
     try:
         log(f"Scratch directory {TMP}; database {os.environ['DATABASE_URL'].split('@')[-1]}")
         result = subprocess.run([sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"], cwd=ROOT,
@@ -428,14 +432,16 @@ def main() -> int:
         # ACCESS_LOG=0 with uvicorn's --no-access-log: no line per request (the app's logging config decides)
         env = {**os.environ, "MEILI_URL": meili.url, "MEILI_MASTER_KEY": MASTER_KEY, "BASE_URL": "http://127.0.0.1",
                "ACCESS_LOG": os.environ.get("ACCESS_LOG", "0")}
-        app_port, degraded_port = local.free_port(), local.free_port()
+        app_port, degraded_port, floor_port = local.free_port(), local.free_port(), local.free_port()
         app = start_app(env, app_port, TMP / "app.log")
+        floor = start_app(env, floor_port, TMP / "passthrough.log", app="bench.passthrough:app")
         down = {**env, "MEILI_URL": f"http://127.0.0.1:{local.free_port()}"}  # nothing listens there
         degraded = start_app(down, degraded_port, TMP / "app-degraded.log")
         log("Measuring (each line: one target, one concurrency, "
             f"{ARGS.seconds:.0f} s; this machine has {os.cpu_count()} cores)")
         queries = {} if ARGS.freshness_only else asyncio.run(run_load(
-            settings, f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{degraded_port}", ARGS.seconds))
+            settings, f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{degraded_port}",
+            f"http://127.0.0.1:{floor_port}", ARGS.seconds))
         log("Measuring publish/close → search visibility with the worker running (embedded defaults)")
         fresh = asyncio.run(freshness(settings, env))
         report = {"listings": n, "index_docs_per_s": round(docs_per_s, 1), "reindex_seconds": round(reindex_seconds, 2),
@@ -448,7 +454,7 @@ def main() -> int:
             log(f"Wrote {ARGS.json}")
         return 0
     finally:
-        for proc in (app, degraded):
+        for proc in (app, degraded, floor):
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 try:

@@ -46,7 +46,7 @@ mimetypes.add_type("application/manifest+json", ".webmanifest")
 
 CSRF_EXEMPT = ["/billing/stripe/webhook", "/alerts/unsubscribe"]
 # The JSON API (/api/v1/...) answers GET only and takes no form: a CSRF cookie on its answers protects nothing and
-# cost a signed token per call (a third of the API's own time measured in bench/search_bench.py).
+# cost a signed token and a cookie per call (about a third of the API's own time in a profile of the app).
 CSRF_EXEMPT_PREFIXES = ["/api/"]
 
 

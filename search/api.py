@@ -3,8 +3,9 @@
 The page renders highlighted HTML from hit dicts; the API returns neither. So the API asks Meilisearch for no
 highlights (a highlighted hit comes back twice, the second time as `_formatted`) and only the fields it answers
 with, and decodes the answer with msgspec straight into typed structs, then `ListingHit`s: no dict per hit and
-no second conversion. The answer is the same as the page's (`tests/test_search_api.py` compares them); only the
-work is less. `api_multi_search` is also the body `bench/search_bench.py` posts straight to Meilisearch.
+no second conversion. The answer is the same as the page path's (a test in `tests/test_search.py` compares
+them); only the work is less. `api_multi_search` is also the body `bench/search_bench.py` posts straight to
+Meilisearch.
 """
 
 from __future__ import annotations
