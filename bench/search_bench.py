@@ -237,7 +237,8 @@ async def run_load(settings, app_url: str, degraded_url: str, floor_url: str, se
 
     results: dict = {}
     headers = {"Accept-Encoding": "identity"}
-    connector = aiohttp.TCPConnector(limit=64)
+    # idle connections dropped before uvicorn drops them (its keep-alive is 5 s): no request on a closing socket
+    connector = aiohttp.TCPConnector(limit=64, keepalive_timeout=3)
     async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
         for name, params in QUERIES.items():
             results[name] = {}
