@@ -192,3 +192,13 @@ def test_the_web_server_logs_a_line_per_request_unless_access_log_is_off(tmp_pat
             output, _ = server.communicate(timeout=30)
         assert "Application startup complete" in output  # the app's logging is on either way
         assert ("GET /healthz?probe=access-log" in output) is expected, output
+
+
+def test_access_log_takes_yes_or_no_and_refuses_anything_else():
+    from careers.core.config import ConfigurationError, load_settings
+
+    assert load_settings({"ACCESS_LOG": "0"}).access_log is False
+    assert load_settings({"ACCESS_LOG": "true"}).access_log is True
+    assert load_settings({}).access_log is True
+    with pytest.raises(ConfigurationError, match="ACCESS_LOG must be 1 or 0"):
+        load_settings({"ACCESS_LOG": "sometimes"})
