@@ -47,24 +47,29 @@ TIMEOUT_MS = 15_000  # one step (a click, a page, a visible text); payment and s
 TEST_TIMEOUT_S = 240  # one whole journey, however it hangs
 
 # after the journeys
-DEMO_BOARD_TESTS = ("test_accessibility.py", "test_lighthouse.py", "test_without_javascript.py", "test_trust_demo.py")
+DEMO_BOARD_TESTS = ("test_accessibility.py", "test_lighthouse.py", "test_without_javascript.py", "test_trust_demo.py",
+                    "test_design_extras.py")
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MEILI_BINARY")
 
 
 def pytest_collection_modifyitems(config, items):
-    """The journeys first (they start from an empty board), then the accessibility and Lighthouse checks (they seed
-    the demo board)."""
-    slots = [i for i, item in enumerate(items) if item.nodeid.startswith("tests/e2e/")]
-    ordered = sorted((items[i] for i in slots),
-                     key=lambda item: any(name in item.nodeid for name in DEMO_BOARD_TESTS))
-    # test_journeys.py's three journeys build on each other (the coder applies to the employer's listing): keep them
-    # in file order wherever the random order put them, or the later ones would skip.
-    journey_slots = [n for n, item in enumerate(ordered) if "/test_journeys.py::" in item.nodeid]
-    journeys = sorted((ordered[n] for n in journey_slots), key=lambda item: item.reportinfo()[1] or 0)
-    for n, item in zip(journey_slots, journeys):
-        ordered[n] = item
-    for slot, item in zip(slots, ordered):
-        items[slot] = item
+    """Every browser test in one block at the end of the session: test_journeys.py first (it starts from an empty
+    board), the other journeys, the demo-board checks last. One block, because `site` and `story` are package
+    fixtures: browser tests scattered among the others by the random order started the board again at each return
+    and forgot the journeys' story (the coder journey then skipped, needing the employer's listing)."""
+    e2e = [item for item in items if item.nodeid.startswith("tests/e2e/")]
+    if not e2e:
+        return
+
+    def place(item) -> tuple[int, int]:
+        # test_journeys.py's three journeys build on each other (the coder applies to the employer's listing): in
+        # file order, before anything else has posted; the other journeys in the random order; the demo board last
+        if "/test_journeys.py::" in item.nodeid:
+            return 0, item.reportinfo()[1] or 0
+        return (2 if any(name in item.nodeid for name in DEMO_BOARD_TESTS) else 1), 0
+
+    ordered = sorted(e2e, key=place)  # stable: otherwise the random order
+    items[:] = [item for item in items if not item.nodeid.startswith("tests/e2e/")] + ordered
 
 
 def chromium_or_skip() -> None:
