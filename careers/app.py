@@ -33,12 +33,13 @@ from careers.core.errors import EXCEPTION_HANDLERS
 from careers.core.logs import logging_config, request_id_middleware
 from careers.core.web import CSRF_COOKIE, render
 from careers.domains import DOMAINS
-from careers.metrics import metrics
+from careers.metrics import metrics, prometheus_config
 from careers.worker import Worker
 from listings import stats as listing_stats
 from listings.reach.controllers import key_file_routes
 from search import client as search_client
 from search import indexing as search_indexing
+from search.fast_lane import with_fast_lane
 from search.home import home_board
 
 log = logging.getLogger("careers.app")
@@ -239,7 +240,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
                         create_static_files_router(path="/static", directories=[PROJECT_ROOT / "static"])],
         template_config=templates,
         csrf_config=csrf,
-        middleware=[_prometheus_middleware(),
+        middleware=[prometheus_config().middleware,
                     DefineMiddleware(SessionAuthMiddleware, exclude=["^/static/", "^/healthz$", "^/readyz$"])],
         logging_config=logging_config(settings),
         before_send=[security_headers_hook(settings)],
@@ -252,14 +253,10 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
         plugins=[HTMXPlugin()],  # request.htmx: pages answer htmx with a fragment, everyone else with the page
         debug=False,
     )
-    app.asgi_handler = request_id_middleware(app.asgi_handler, settings)  # every answer, the router's 404s too
+    # the plain API search skips Litestar's request cycle (search/fast_lane.py); the request id covers it too
+    fast = with_fast_lane(app.asgi_handler, app, prometheus_config())
+    app.asgi_handler = request_id_middleware(fast, settings)  # every answer, the router's 404s too
     return app
-
-
-def _prometheus_middleware():
-    from careers.metrics import prometheus_config
-
-    return prometheus_config().middleware
 
 
 def create_app_from_env() -> Litestar:
