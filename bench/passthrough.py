@@ -1,7 +1,7 @@
 """The floor of a Python hop in front of Meilisearch (not the board; `bench/search_bench.py` measures it).
 
 A bare ASGI function under uvicorn: GET /api/v1/listings parses the query as the API does (`parse_query`, the
-built-in credential lexicon), posts the API's multi-search body with the app's own keep-alive aiohttp session and
+built-in credential lexicon), posts the API's multi-search body with the app's own keep-alive client and
 passes Meilisearch's bytes through unchanged: no framework, no middleware, no decoding, no answer to build. What it
 adds over raw Meilisearch is what any Python web process between the client and Meilisearch costs on this machine;
 what the board adds beyond it is the framework and the API's own work.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-import aiohttp
 import msgspec
 
 from careers.core.config import load_settings
@@ -35,11 +34,8 @@ async def app(scope, receive, send) -> None:
         params.setdefault(key, []).append(value)
     try:
         body = api_multi_search(parse_query(params), SETTINGS.meili_index)
-        session = http_for(SETTINGS).session
-        async with session.post(SETTINGS.meili_url.rstrip("/") + "/multi-search",
-                                data=msgspec.json.encode(body)) as response:  # as MeiliHttp.post sends it
-            status, raw = response.status, await response.read()
-    except (SearchParamError, SearchUnavailable, aiohttp.ClientError, OSError) as exc:
+        status, raw = await http_for(SETTINGS).call("POST", "/multi-search", msgspec.json.encode(body))
+    except (SearchParamError, SearchUnavailable) as exc:
         status, raw = 502, str(exc).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]})

@@ -319,11 +319,9 @@ async def publish_and_close(settings, label: str, samples: int) -> dict:
 
     async def last_task_seconds() -> float:
         """How long Meilisearch itself took for the latest document task (enqueued → finished)."""
-        session = http_for(settings).session
-        url = f"{settings.meili_url}/tasks?limit=1&types=documentAdditionOrUpdate,documentDeletion"
+        path = "/tasks?limit=1&types=documentAdditionOrUpdate,documentDeletion"
         for _ in range(200):  # the task's record may be finished a moment after its documents are searchable
-            async with session.get(url) as response:
-                task = json.loads(await response.read())["results"][0]
+            task = json.loads((await http_for(settings).call("GET", path))[1])["results"][0]
             if task.get("finishedAt"):
                 break
             await asyncio.sleep(0.01)

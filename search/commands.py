@@ -34,7 +34,7 @@ def cmd_reindex(args, settings: Settings) -> int:
 
 
 async def _reindex(settings: Settings, batch_size: int) -> int:
-    # Meilisearch's and aiohttp's clients load only for this command: `careers --help` and the others start faster.
+    # Meilisearch's clients load only for this command: `careers --help` and the others start faster.
     from search.client import SearchEngineError, SearchUnavailable
     from search.indexing import rebuild_index
 
