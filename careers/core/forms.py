@@ -354,10 +354,32 @@ def field_names(form: type[msgspec.Struct]) -> tuple[str, ...]:
     return tuple(name for name, _ in rules(form))
 
 
+_READ = object()  # a missing field whose rule must run (it reports, or its value is not a constant)
+
+
+def _when_missing(rule: Rule) -> Any:
+    """What `rule` reads from a missing field, when that is a constant (no message; an immutable value or an empty
+    list); else _READ. Rules are pure functions of what they read, so this is worked out once per form."""
+    reported: list[str] = []
+    value = rule.read(None, reported.append)
+    if reported or not (value is None or value == [] or isinstance(value, (str, int, float, bool, tuple, frozenset))):
+        return _READ
+    return value
+
+
+@functools.cache
+def _fields(form: type[msgspec.Struct]) -> tuple[tuple[str, Rule, Any], ...]:
+    return tuple((name, rule, _when_missing(rule)) for name, rule in rules(form))
+
+
 def read(form: type[T], source: Mapping[str, Any]) -> Parsed[T]:
     """Read every field of `form` from `source` by its rule; never raises for bad input."""
     errors = FormErrors()
     values = {}
-    for name, rule in rules(form):
-        values[name] = rule.read(raw_value(source, name), functools.partial(errors.add, name))
+    for name, rule, missing in _fields(form):
+        raw = raw_value(source, name)
+        if raw is None and missing is not _READ:  # a search reads 20 fields and is given two or three
+            values[name] = [] if missing == [] else missing
+        else:
+            values[name] = rule.read(raw, functools.partial(errors.add, name))
     return Parsed(form(**values), errors)
