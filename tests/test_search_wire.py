@@ -5,6 +5,7 @@ mid-answer, never answering."""
 from __future__ import annotations
 
 import asyncio
+from typing import Self
 
 import pytest
 
@@ -24,7 +25,7 @@ class Peer:
         self.requests: list[bytes] = []
         self.writers: list[asyncio.StreamWriter] = []
 
-    async def __aenter__(self) -> Peer:
+    async def __aenter__(self) -> Self:
         self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/prefix"
         return self
