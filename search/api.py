@@ -1,10 +1,12 @@
-"""The JSON API's search (GET /api/v1/listings): the page's query, answered straight into the API's types.
+"""The JSON API's search (GET /api/v1/listings): the page's query, its answer passed through as JSON bytes.
 
-The page renders highlighted HTML from hit dicts; the API returns neither. So the API asks Meilisearch for no
-highlights (a highlighted hit comes back twice, the second time as `_formatted`) and only the fields it answers
-with, and decodes the answer with msgspec straight into typed structs, then `ListingHit`s: no dict per hit and
-no second conversion. The answer is the same as the page path's (a test in `tests/test_search.py` compares
-them); only the work is less. `api_multi_search` is also the body `bench/search_bench.py` posts straight to
+The page renders highlighted HTML from hit dicts; the API returns neither. Each search document carries its hit
+as the API answers it (`api_hit`, written by search/hits.py when the document is built), so the API asks
+Meilisearch for no highlights and only that stored hit, the path and the point, and answers with the stored
+JSON: the configured BASE_URL put in front of the path and, for a ZIP search, `distance_miles` added; the facet
+counts go through as Meilisearch wrote them. Nothing is decoded into objects per hit and nothing re-encoded. The
+answer is the same as the page path's (a test in `tests/test_search.py` compares them and decodes it into
+`ListingSearchResponse`). `api_multi_search` is also the body `bench/search_bench.py` posts straight to
 Meilisearch.
 """
 
@@ -16,93 +18,70 @@ import msgspec
 
 from careers.core import geo
 from careers.core.config import Settings
-from listings.schemas import EmployerRef
-from listings.vocabulary import ListingState
 from search import service
 from search.client import SearchUnavailable, http_for
-from search.schemas import ListingHit, ListingSearchResponse, SearchFacets, listing_hit
+from search.schemas import ListingSearchResponse, SearchFacets, listing_hit
 from search.service import SearchQuery
 
 log = logging.getLogger("careers.search")
 
-# The document fields a hit of the API carries (search.service.RETRIEVE less the page's own).
-API_RETRIEVE = [name for name in service.RETRIEVE if name not in ("slug", "confirmed_at_iso")]
+# The stored API hit (search/hits.py), the document's path and its point (for `distance_miles`).
+API_RETRIEVE = ["url", "api_hit", "lat", "lng"]
 
 
-class IndexedListing(msgspec.Struct, gc=False):
-    """An index document as `API_RETRIEVE` brings it back; anything the builder may leave null is optional."""
+class StoredHit(msgspec.Struct, gc=False):
+    """A hit as `API_RETRIEVE` brings it back: the stored API hit and what the request adds to it."""
 
-    id: int
     url: str
-    title: str
-    employer: EmployerRef  # the document's `employer` holds the API's four keys (and flags the API leaves out)
-    credentials_required: list[str] = []
-    credentials_any_of: list[str] = []
-    credentials_preferred: list[str] = []
-    settings: list[str] = []
-    specialties: list[str] = []
-    code_sets: list[str] = []
-    work_mode: str | None = None
-    remote_states: list[str] = []
-    employment_type: str | None = None
-    min_years: int | None = 0
-    benefits: str | None = ""
-    application_deadline: str | None = None
-    apply_url: str | None = None
-    requisition_id: str | None = None
-    entry_level_ok: bool | None = False
-    pay_min: float | None = None
-    pay_max: float | None = None
-    pay_unit: str | None = None
-    pay_annual_min: int | None = None
-    pay_annual_max: int | None = None
-    city: str | None = None
-    state: str | None = None
-    zip: str | None = None
+    api_hit: msgspec.Raw  # an index built before `api_hit` existed fails here: the untyped path answers
     lat: float | None = None
     lng: float | None = None
-    published_at_iso: str | None = None
-    expires_at_iso: str | None = None
-    featured: bool | None = False
-    description_excerpt: str | None = ""
-    geo_distance: float | None = msgspec.field(default=None, name="_geoDistance")
 
-    def hit(self, base_url: str, origin: tuple[float, float] | None) -> ListingHit:
-        """The API's hit, field for field what `listing_hit(search.service._hit(document))` gives the page path."""
-        out = ListingHit(
-            id=self.id, url=base_url + self.url, status=ListingState.PUBLISHED, title=self.title,
-            description_excerpt=self.description_excerpt or "",
-            employer=self.employer,
-            credentials_required=self.credentials_required, credentials_any_of=self.credentials_any_of,
-            credentials_preferred=self.credentials_preferred, settings=self.settings, specialties=self.specialties,
-            code_sets=self.code_sets, work_mode=self.work_mode, zip=self.zip or None, city=self.city or None,
-            state=self.state or None, lat=self.lat, lng=self.lng, remote_states=self.remote_states,
-            employment_type=self.employment_type, min_years=self.min_years or 0,
-            entry_level_ok=bool(self.entry_level_ok), pay_min=self.pay_min or 0.0, pay_max=self.pay_max or 0.0,
-            pay_unit=self.pay_unit, pay_annual_min=self.pay_annual_min, pay_annual_max=self.pay_annual_max,
-            benefits=self.benefits or "", application_deadline=self.application_deadline, apply_url=self.apply_url,
-            requisition_id=self.requisition_id, published_at=self.published_at_iso, expires_at=self.expires_at_iso,
-            featured=bool(self.featured),
-        )
-        if origin:
-            if self.geo_distance is not None:
-                out.distance_miles = round(self.geo_distance / geo.METERS_PER_MILE, 1)
-            elif self.lat is not None and self.lng is not None:
-                out.distance_miles = round(geo.miles_between(origin, (self.lat, self.lng)), 1)
-        return out
+    def answer(self, base_url: str, origin: tuple[float, float] | None) -> msgspec.Raw:
+        """The hit's JSON: `url` first, the stored fields, `distance_miles` last when a ZIP code was given (as the
+        page path: from the listing's point; a listing without one gets no distance)."""
+        stored = bytes(self.api_hit)
+        head = b'{"url":' + ENCODE(base_url + self.url)
+        if origin is None or self.lat is None or self.lng is None:
+            return msgspec.Raw(head + b"," + stored[1:])
+        distance = round(geo.miles_between(origin, (self.lat, self.lng)), 1)
+        return msgspec.Raw(head + b"," + stored[1:-1] + b',"distance_miles":' + ENCODE(distance) + b"}")
 
 
 class IndexAnswer(msgspec.Struct, gc=False):
-    hits: list[IndexedListing] = []
+    hits: list[StoredHit] = []
     totalHits: int = 0  # Meilisearch's names
-    facetDistribution: dict[str, dict[str, int]] | None = None
+    facetDistribution: dict[str, msgspec.Raw] | None = None  # counts passed through as Meilisearch wrote them
 
 
 class MultiSearchAnswer(msgspec.Struct, gc=False):
     results: list[IndexAnswer]
 
 
+class Facets(msgspec.Struct):
+    """`SearchFacets`' JSON, each group's counts as Meilisearch wrote them."""
+
+    credential: msgspec.Raw
+    setting: msgspec.Raw
+    work_mode: msgspec.Raw
+    state: msgspec.Raw
+    employment_type: msgspec.Raw
+
+
+class Answer(msgspec.Struct):
+    """`ListingSearchResponse`'s JSON with the hits and counts passed through (a test decodes it into that type)."""
+
+    hits: list[msgspec.Raw]
+    total: int
+    page: int
+    per_page: int
+    facets: Facets
+    degraded: bool
+
+
 ANSWER = msgspec.json.Decoder(MultiSearchAnswer)
+ENCODE = msgspec.json.Encoder().encode
+NO_COUNTS = msgspec.Raw(b"{}")
 
 
 def api_multi_search(query: SearchQuery, index: str) -> dict:
@@ -111,15 +90,16 @@ def api_multi_search(query: SearchQuery, index: str) -> dict:
     return service.meili_multi_search(query, index, highlight=False, retrieve=API_RETRIEVE)
 
 
-def untyped(result: service.SearchResult) -> ListingSearchResponse:
+def untyped(result: service.SearchResult) -> bytes:
     """The API's answer from the page path's result (dict hits): the degraded database path."""
-    return ListingSearchResponse(hits=[listing_hit(h) for h in result.hits], total=result.total, page=result.page,
-                                 per_page=result.per_page, facets=SearchFacets(**result.facets),
-                                 degraded=result.degraded)
+    return ENCODE(ListingSearchResponse(hits=[listing_hit(h) for h in result.hits], total=result.total,
+                                        page=result.page, per_page=result.per_page,
+                                        facets=SearchFacets(**result.facets), degraded=result.degraded))
 
 
-async def search(query: SearchQuery, settings: Settings) -> ListingSearchResponse:
-    """Run `query` for the API: Meilisearch when it answers, else the database (`degraded: true`), as the page."""
+async def search(query: SearchQuery, settings: Settings) -> bytes:
+    """Run `query` for the API and answer its JSON (`ListingSearchResponse`): Meilisearch when it answers, else the
+    database (`degraded: true`), as the page."""
     await service.refresh_lexicon()
     try:
         answer = await http_for(settings).multi_search(api_multi_search(query, settings.meili_index), into=ANSWER)
@@ -127,11 +107,11 @@ async def search(query: SearchQuery, settings: Settings) -> ListingSearchRespons
         log.warning("search: Meilisearch unavailable (%s); answering from the database", exc)
         return untyped(await service.search_database(query, settings))
     except msgspec.ValidationError as exc:  # an index of another shape (built by another release): the page's path
-        log.warning("search: the index answered in an unexpected shape (%s); using the untyped path", exc)
+        log.warning("search: the index answered in an unexpected shape (%s); using the untyped path "
+                    "(`careers reindex` rebuilds it in this release's shape)", exc)
         return untyped(await service.search_listings(query, settings))
     main = answer.results[0]
     base_url = settings.base_url.rstrip("/")
-    facets = service.facet_counts(query, [r.facetDistribution for r in answer.results])
-    return ListingSearchResponse(hits=[doc.hit(base_url, query.origin) for doc in main.hits],
-                                 total=main.totalHits, page=query.page, per_page=query.per_page,
-                                 facets=SearchFacets(**facets), degraded=False)
+    facets = service.facet_counts(query, [r.facetDistribution for r in answer.results], empty=NO_COUNTS)
+    return ENCODE(Answer(hits=[hit.answer(base_url, query.origin) for hit in main.hits], total=main.totalHits,
+                         page=query.page, per_page=query.per_page, facets=Facets(**facets), degraded=False))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get
+from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
@@ -294,7 +294,7 @@ class ListingSearchApiController(Controller):
         responsive: Annotated[str | None, QueryParameter(
             description="true: only employers who respond (≥ 5 applications counted, ≥ 50% answered in 14 days).")
         ] = None,
-    ) -> ListingSearchResponse:
+    ) -> Response[ListingSearchResponse]:
         await service.refresh_lexicon()
         params = query_params(request)
         # The page's forms send empty choices (ignored there); an API caller's empty filter value is a mistake.
@@ -305,7 +305,7 @@ class ListingSearchApiController(Controller):
         query, problem = await resolve_qualified(request, service.parse_query(params))
         if problem:
             raise SearchParamError("qualified", problem)
-        return await api.search(query, settings)
+        return Response(await api.search(query, settings), media_type=MediaType.JSON)  # JSON bytes already
 
 
 ROUTES = [JobSearchController, ListingSearchApiController]

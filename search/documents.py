@@ -26,6 +26,7 @@ from listings.tables import (
     ListingSpecialty,
 )
 from listings.vocabulary import SETTINGS, SPECIALTIES, US_STATES
+from search.hits import api_hit
 from search.settings import FEATURED_HEAD_START_SECONDS, RESPONSIVE_HEAD_START_SECONDS
 
 EXCERPT_LENGTH = 300
@@ -182,6 +183,7 @@ def build_document(row: dict, joins: dict[str, list], credential_names: dict[str
     }
     if row["lat"] is not None and row["lng"] is not None:
         doc["_geo"] = {"lat": row["lat"], "lng": row["lng"]}
+    doc["api_hit"] = api_hit(doc)  # the API's answer for this hit, passed through per request (search/hits.py)
     return doc
 
 

@@ -23,7 +23,6 @@ import logging
 import time
 from urllib.parse import parse_qsl
 
-import msgspec
 from litestar import Litestar
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -57,14 +56,13 @@ def _signed_in(scope: Scope) -> bool:
 def with_fast_lane(app: ASGIApp, litestar: Litestar, prometheus: PrometheusConfig) -> ASGIApp:
     """Wrap Litestar's ASGI handler (`app`, `litestar.asgi_handler`) so the plain API search skips its request
     cycle; `prometheus` is the config of the app's Prometheus middleware."""
-    encoder = msgspec.json.Encoder()
     meter = PrometheusMiddleware(app, prometheus)  # only for its metric accessors: the same metrics Litestar records
 
     async def answer(params: dict[str, list[str]]) -> bytes | None:
         try:
             await service.refresh_lexicon()
             query = service.parse_query(params)
-            return encoder.encode(await api.search(query, litestar.state.settings))
+            return await api.search(query, litestar.state.settings)
         except service.SearchParamError:  # Litestar's handler answers the 400 with its message
             return None
         except Exception:  # never answer what the handler would answer otherwise: it runs, logs and answers

@@ -470,14 +470,15 @@ def meili_multi_search(query: SearchQuery, index: str, *, highlight: bool = True
     return {"queries": queries}
 
 
-def facet_counts(query: SearchQuery, distributions: list[dict | None]) -> dict[str, dict[str, int]]:
+def facet_counts(query: SearchQuery, distributions: list[dict | None], *, empty: Any = None) -> dict[str, Any]:
     """Each facet group's counts from the `facetDistribution`s of the multi-search answer of
-    `meili_multi_search(query, ...)`, in the order of its results."""
+    `meili_multi_search(query, ...)`, in the order of its results; a group nobody counted gets `empty` (a new
+    `{}` by default). The counts are whatever the distributions hold: dicts, or the API's raw JSON."""
     own = dict(zip(query.active_facets(), distributions[1:]))
     facets = {}
     for name, attribute in FACETS.items():
         distribution = (own[name] if name in own else distributions[0]) or {}
-        facets[name] = dict(distribution.get(attribute) or {})
+        facets[name] = distribution.get(attribute) or ({} if empty is None else empty)
     return facets
 
 

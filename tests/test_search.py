@@ -13,6 +13,7 @@ from listings import service as listings_service
 from search import api as search_api
 from search import service
 from search.client import admin_client, wait_task
+from search.schemas import ListingSearchResponse
 from search.documents import documents_for
 from search.service import parse_query, search_listings
 from tests.search_helpers import fresh_index, ids, make_listing
@@ -451,8 +452,8 @@ async def test_database_path_honours_every_filter_exactly_like_meilisearch(setti
 
 
 async def test_the_api_answers_field_for_field_what_the_page_path_gives(settings, worker):
-    """search.api decodes Meilisearch's answer straight into the API's types (no highlights asked); it must answer
-    exactly what converting the page path's hits does, for every filter and with distances."""
+    """search.api passes each document's stored API hit through (no highlights asked, nothing decoded per hit); it
+    must answer exactly what converting the page path's hits does, for every filter and with distances."""
     await make_listing("Houston CPC", required=["CPC"], any_of=["CCS", "COC"], preferred=["CRC"], zip_code="77002",
                        city="Houston", state="TX", settings=["profee"], specialties=["cardiology"],
                        code_sets=["cpt"], pay=(55000, 70000, "year"), min_years=3, benefits="401(k) match",
@@ -466,19 +467,23 @@ async def test_the_api_answers_field_for_field_what_the_page_path_gives(settings
     await worker.drain()
     for params in [*PARITY_QUERIES, {"q": ["houston"]}, {}]:
         query = parse_query({**params, "per_page": ["100"]})
-        typed = msgspec.to_builtins(await search_api.search(query, settings))
-        page = msgspec.to_builtins(search_api.untyped(await search_listings(query, settings)))
+        answer = await search_api.search(query, settings)
+        msgspec.json.decode(answer, type=ListingSearchResponse)  # the documented schema, whatever the path
+        typed = msgspec.json.decode(answer)
+        page = msgspec.json.decode(search_api.untyped(await search_listings(query, settings)))
         assert typed["hits"], params  # each query finds something, so the comparison compares something
         assert typed == page, params
 
 
 async def test_an_index_document_of_another_shape_is_still_answered_through_the_untyped_path(browser, settings,
                                                                                           worker, caplog):
-    """A document the typed decoding cannot read (an index left by another release) costs speed, never the API."""
-    listing = await make_listing("Coder of another shape", required=["CPC"])
+    """A document without the stored API hit (an index left by the release before it) costs speed, never the API."""
+    listing = await make_listing("Coder of another shape", required=["CPC"], featured=True)
     await worker.drain()
-    odd = {**(await documents_for([listing]))[listing], "featured": 1}  # typed: a bool; the page path: bool(1)
+    odd = (await documents_for([listing]))[listing]
+    del odd["api_hit"]
     client = admin_client(settings)
+    # adding replaces the whole document: the index now holds it without `api_hit`
     wait_task(client, client.index(settings.meili_index).add_documents([odd]).task_uid)
     answer = await api(browser, q="another shape")
     assert ids(answer) == [listing] and answer["degraded"] is False

@@ -4,7 +4,6 @@ would (status, headers, bytes), for the requests it takes, and hands everything 
 from __future__ import annotations
 
 import httpx
-import msgspec
 import pytest
 
 from careers.metrics import prometheus_config
@@ -100,7 +99,7 @@ async def test_a_plain_api_search_never_reaches_the_handler(app, settings, worke
         response = await client.get("/api/v1/listings?credential=cpc", headers={"Cookie": "theme=dark"})
     assert handler.asked == [] and response.status_code == 200
     expected = await search_api.search(parse_query({"credential": ["cpc"]}), settings)
-    assert response.json() == msgspec.to_builtins(expected) and response.json()["total"] == 1
+    assert response.content == expected and response.json()["total"] == 1
 
 
 async def test_a_fast_answer_counts_in_the_request_metrics_under_the_handler_s_labels(base_settings, database):
