@@ -3,7 +3,7 @@
 Why: the API is the board's most-called answer and issue 15 holds it to at most 1.5 ms p95 over raw Meilisearch.
 Profiling the served app put Litestar's request cycle and middleware (signature model, dependency resolution, the
 response object, four middleware layers) at about half of what the API adds on top of Meilisearch; the search
-itself (parse, one multi-search, typed decoding) is the rest.
+itself (parse, one multi-search, the answer: search/api.py) is the rest.
 
 What it answers: a GET of exactly `/api/v1/listings` from a caller without a session cookie and without
 `qualified`, whose parameters parse. Everything else goes on to Litestar, which answers as it always has: a bad
