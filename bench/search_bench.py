@@ -40,7 +40,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--listings", type=int, default=100_000, help="how many published listings (default 100000)")
     parser.add_argument("--json", metavar="FILE", help="also write machine-readable results here")
     parser.add_argument("--seconds", type=float, default=4.0,
-                        help="seconds per target and concurrency, taken in 8 interleaved slices (default 4)")
+                        help="seconds per target and concurrency, taken in interleaved slices (default 4)")
     parser.add_argument("--database-url", default="", help="a scratch PostgreSQL database (default: SQLite in a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--freshness-only", action="store_true", help="skip the query latency runs")
@@ -188,20 +188,25 @@ async def measure_slice(session: aiohttp.ClientSession, method: str, url: str, b
     return time.perf_counter() - started, errors
 
 
-ROUNDS = 8  # targets take turns in short slices, so a burst of load elsewhere hits them all alike
+# Targets take turns in short slices, so a burst of load elsewhere hits them all alike: 8 rounds, and at c=1 (where
+# the latency targets are) slices of 0.1 s: with 0.5 s slices a burst of the host's own (a shared 2-core VM) could
+# land on one target's slices and not the others'. At c=16 a slice lasts at least one slow request (the database
+# target's take seconds), so it keeps 8.
+SLICE_SECONDS = 0.1
 
 
 async def measure_interleaved(session: aiohttp.ClientSession, targets: dict, concurrency: int,
                               seconds: float) -> dict:
-    """Measure every target at one concurrency for `seconds` in total, in ROUNDS interleaved slices."""
+    """Measure every target at one concurrency for `seconds` in total, in interleaved slices."""
+    rounds = max(8, round(seconds / SLICE_SECONDS)) if concurrency == 1 else 8
     state = {name: {"latencies": [], "elapsed": 0.0, "errors": 0} for name in targets}
     for method, url, body, headers in targets.values():  # warm up: open the connections
         for _ in range(min(concurrency, 4)):
             async with session.request(method, url, data=body, headers=headers) as response:
                 await response.read()
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for name, (method, url, body, headers) in targets.items():
-            elapsed, errors = await measure_slice(session, method, url, body, concurrency, seconds / ROUNDS, headers,
+            elapsed, errors = await measure_slice(session, method, url, body, concurrency, seconds / rounds, headers,
                                                   state[name]["latencies"])
             state[name]["elapsed"] += elapsed
             state[name]["errors"] += errors
