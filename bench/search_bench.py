@@ -167,6 +167,14 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+def cpu_ns(pid: int | None) -> int:
+    """Nanoseconds the process's main thread (uvicorn's event loop) has run on a CPU (Linux; 0 elsewhere)."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) if pid else 0
+    except OSError:
+        return 0
+
+
 async def measure_slice(session: aiohttp.ClientSession, method: str, url: str, body: bytes | None, concurrency: int,
                         seconds: float, headers: dict, latencies: list[float]) -> tuple[float, int]:
     """Run `concurrency` users for `seconds`; append latencies (ms); return (elapsed seconds, errors)."""
@@ -199,15 +207,17 @@ async def measure_interleaved(session: aiohttp.ClientSession, targets: dict, con
                               seconds: float) -> dict:
     """Measure every target at one concurrency for `seconds` in total, in interleaved slices."""
     rounds = max(8, round(seconds / SLICE_SECONDS)) if concurrency == 1 else 8
-    state = {name: {"latencies": [], "elapsed": 0.0, "errors": 0} for name in targets}
-    for method, url, body, headers in targets.values():  # warm up: open the connections
+    state = {name: {"latencies": [], "elapsed": 0.0, "errors": 0, "cpu_ns": 0} for name in targets}
+    for method, url, body, headers, _ in targets.values():  # warm up: open the connections
         for _ in range(min(concurrency, 4)):
             async with session.request(method, url, data=body, headers=headers) as response:
                 await response.read()
     for _ in range(rounds):
-        for name, (method, url, body, headers) in targets.items():
+        for name, (method, url, body, headers, pid) in targets.items():
+            cpu = cpu_ns(pid)
             elapsed, errors = await measure_slice(session, method, url, body, concurrency, seconds / rounds, headers,
                                                   state[name]["latencies"])
+            state[name]["cpu_ns"] += cpu_ns(pid) - cpu
             state[name]["elapsed"] += elapsed
             state[name]["errors"] += errors
     out = {}
@@ -216,6 +226,8 @@ async def measure_interleaved(session: aiohttp.ClientSession, targets: dict, con
         out[name] = {"p50": round(percentile(lat, 50), 2), "p95": round(percentile(lat, 95), 2),
                      "p99": round(percentile(lat, 99), 2), "rps": round(len(lat) / st["elapsed"], 1),
                      "requests": len(lat), "errors": st["errors"]}
+        if st["cpu_ns"]:  # the serving process's own CPU per answer: steadier than latency on a shared host
+            out[name]["cpu_us_per_request"] = round(st["cpu_ns"] / max(1, len(lat)) / 1000)
     return out
 
 
@@ -236,7 +248,8 @@ def start_app(env: dict, port: int, log_path: Path, *,
     raise SystemExit(f"the app did not start within 60s; see {log_path}")
 
 
-async def run_load(settings, app_url: str, degraded_url: str, floor_url: str, seconds: float) -> dict:
+async def run_load(settings, app_url: str, degraded_url: str, floor_url: str, seconds: float,
+                   pids: dict[str, int]) -> dict:
     from search.api import api_multi_search
     from search.service import parse_query
 
@@ -259,13 +272,16 @@ async def run_load(settings, app_url: str, degraded_url: str, floor_url: str, se
                 "database": ("GET", f"{degraded_url}/api/v1/listings{query}", None),
             }
             meili_headers = {"Authorization": f"Bearer {MASTER_KEY}", "Content-Type": "application/json"}
-            prepared = {t: (m, u, d, meili_headers if t == "meilisearch" else {}) for t, (m, u, d) in targets.items()}
+            prepared = {t: (m, u, d, meili_headers if t == "meilisearch" else {}, pids.get(t))
+                        for t, (m, u, d) in targets.items()}
             for concurrency in (1, 16):
                 measured = await measure_interleaved(session, prepared, concurrency, seconds)
                 for target, r in measured.items():
                     results[name].setdefault(target, {})[str(concurrency)] = r
                     log(f"  {name:<24} {target:<12} c={concurrency:<3} p50 {r['p50']:7.2f} ms  p95 {r['p95']:7.2f} ms"
-                        f"  p99 {r['p99']:7.2f} ms  {r['rps']:8.1f} req/s" + (f"  {r['errors']} errors" if r["errors"] else ""))
+                        f"  p99 {r['p99']:7.2f} ms  {r['rps']:8.1f} req/s"
+                        + (f"  cpu {r['cpu_us_per_request']} us/req" if "cpu_us_per_request" in r else "")
+                        + (f"  {r['errors']} errors" if r["errors"] else ""))
     return results
 
 
@@ -386,6 +402,12 @@ def print_table(report: dict) -> None:
             log(f"{name:<24} {c:>3} | {m['p95']:9.2f} {a['p95']:8.2f} {p['p95']:9.2f} {d['p95']:8.2f} | "
                 f"{a['p95'] - m['p95']:+9.2f} {f['p95'] - m['p95']:+11.2f} {p['p95'] - a['p95']:+8.2f} | "
                 f"{m['rps']:9.1f} {a['rps']:8.1f} {p['rps']:8.1f} {d['rps']:7.1f} {ratio:9.0%}")
+    cpu = {name: {t: targets[t]["1"].get("cpu_us_per_request") for t in ("api", "passthrough", "page")}
+           for name, targets in report["queries"].items()}
+    if any(v for row in cpu.values() for v in row.values()):
+        log("CPU per answer at c=1 (the serving process's event loop, us): "
+            + "; ".join(f"{name} api {row['api']}, floor {row['passthrough']}, page {row['page']}"
+                        for name, row in cpu.items()))
     if "freshness_seconds" in report:
         f = report["freshness_seconds"]
         for label, g in (("embedded worker", f), ("careers worker process", f.get("worker_process"))):
@@ -445,7 +467,8 @@ def main() -> int:
             f"{ARGS.seconds:.0f} s; this machine has {os.cpu_count()} cores)")
         queries = {} if ARGS.freshness_only else asyncio.run(run_load(
             settings, f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{degraded_port}",
-            f"http://127.0.0.1:{floor_port}", ARGS.seconds))
+            f"http://127.0.0.1:{floor_port}", ARGS.seconds,
+            {"api": app.pid, "page": app.pid, "passthrough": floor.pid, "database": degraded.pid}))
         log("Measuring publish/close → search visibility with the worker running (embedded defaults)")
         fresh = asyncio.run(freshness(settings, env))
         report = {"listings": n, "index_docs_per_s": round(docs_per_s, 1), "reindex_seconds": round(reindex_seconds, 2),

@@ -27,7 +27,7 @@ from billing.service import list_plans
 from careers.accounts.auth import SessionAuthMiddleware
 from careers.admin import AdminController
 from careers.api_docs import openapi_config
-from careers.core import db, filters, registry
+from careers.core import db, filters, geo, registry
 from careers.core.config import PROJECT_ROOT, Settings, load_settings
 from careers.core.errors import EXCEPTION_HANDLERS
 from careers.core.logs import logging_config, request_id_middleware
@@ -209,6 +209,7 @@ def create_app(settings: Settings | None = None, *, freeze_gc: bool = False) -> 
             worker = Worker(settings)
             worker_task = asyncio.create_task(worker.run_forever())
         if freeze_gc:
+            geo.load_table()  # a ZIP search's table: loaded lazily it would stay in the collector's oldest generation
             gc.collect()
             gc.freeze()
         try:

@@ -40,12 +40,12 @@ class StoredHit(msgspec.Struct, gc=False):
     def answer(self, base_url: str, origin: tuple[float, float] | None) -> msgspec.Raw:
         """The hit's JSON: `url` first, the stored fields, `distance_miles` last when a ZIP code was given (as the
         page path: from the listing's point; a listing without one gets no distance)."""
-        stored = bytes(self.api_hit)
-        head = b'{"url":' + ENCODE(base_url + self.url)
+        stored = memoryview(self.api_hit)  # joined without copying it first
+        url = ENCODE(base_url + self.url)
         if origin is None or self.lat is None or self.lng is None:
-            return msgspec.Raw(head + b"," + stored[1:])
-        distance = round(geo.miles_between(origin, (self.lat, self.lng)), 1)
-        return msgspec.Raw(head + b"," + stored[1:-1] + b',"distance_miles":' + ENCODE(distance) + b"}")
+            return msgspec.Raw(b"".join((b'{"url":', url, b",", stored[1:])))
+        distance = ENCODE(round(geo.miles_between(origin, (self.lat, self.lng)), 1))
+        return msgspec.Raw(b"".join((b'{"url":', url, b",", stored[1:-1], b',"distance_miles":', distance, b"}")))
 
 
 class IndexAnswer(msgspec.Struct, gc=False):

@@ -39,6 +39,13 @@ def _table() -> dict[str, dict]:
     return {row["zip_code"]: row for row in zipcodes.list_all() if row.get("lat") and row.get("long")}
 
 
+def load_table() -> None:
+    """Load the ZIP table now: a served process does at start, before it freezes its objects out of the garbage
+    collector (loaded later, its ~170k lists and dicts would sit in the collector's oldest generation, and the
+    first ZIP search would wait for the load)."""
+    _table()
+
+
 def zip5(value: str | None) -> str | None:
     """The 5-digit code of "60614" or "60614-1234" (spaces around allowed), or None if it is not ZIP-shaped."""
     match = ZIP_RE.fullmatch((value or "").strip())
