@@ -376,8 +376,9 @@ def read(form: type[T], source: Mapping[str, Any]) -> Parsed[T]:
     """Read every field of `form` from `source` by its rule; never raises for bad input."""
     errors = FormErrors()
     values = {}
+    multidict = hasattr(source, "getall")
     for name, rule, missing in _fields(form):
-        raw = raw_value(source, name)
+        raw = raw_value(source, name) if multidict else source.get(name)
         if raw is None and missing is not _READ:  # a search reads 20 fields and is given two or three
             values[name] = [] if missing == [] else missing
         else:
