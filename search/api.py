@@ -41,6 +41,8 @@ class StoredHit(msgspec.Struct, gc=False):
         """The hit's JSON: `url` first, the stored fields, `distance_miles` last when a ZIP code was given (as the
         page path: from the listing's point; a listing without one gets no distance)."""
         stored = memoryview(self.api_hit)  # joined without copying it first
+        if len(stored) < 3 or stored[0] != ord("{"):  # spliced as an object's members: anything else is no hit
+            raise msgspec.ValidationError("a stored api_hit is not a JSON object with fields")
         url = ENCODE(base_url + self.url)
         if origin is None or self.lat is None or self.lng is None:
             return msgspec.Raw(b"".join((b'{"url":', url, b",", stored[1:])))
@@ -101,8 +103,11 @@ async def search(query: SearchQuery, settings: Settings) -> bytes:
     """Run `query` for the API and answer its JSON (`ListingSearchResponse`): Meilisearch when it answers, else the
     database (`degraded: true`), as the page."""
     await service.refresh_lexicon()
+    base_url = settings.base_url.rstrip("/")
     try:
         answer = await http_for(settings).multi_search(api_multi_search(query, settings.meili_index), into=ANSWER)
+        main = answer.results[0]
+        hits = [hit.answer(base_url, query.origin) for hit in main.hits]
     except SearchUnavailable as exc:
         log.warning("search: Meilisearch unavailable (%s); answering from the database", exc)
         return untyped(await service.search_database(query, settings))
@@ -110,8 +115,6 @@ async def search(query: SearchQuery, settings: Settings) -> bytes:
         log.warning("search: the index answered in an unexpected shape (%s); using the untyped path "
                     "(`careers reindex` rebuilds it in this release's shape)", exc)
         return untyped(await service.search_listings(query, settings))
-    main = answer.results[0]
-    base_url = settings.base_url.rstrip("/")
     facets = service.facet_counts(query, [r.facetDistribution for r in answer.results], empty=NO_COUNTS)
-    return ENCODE(Answer(hits=[hit.answer(base_url, query.origin) for hit in main.hits], total=main.totalHits,
-                         page=query.page, per_page=query.per_page, facets=Facets(**facets), degraded=False))
+    return ENCODE(Answer(hits=hits, total=main.totalHits, page=query.page, per_page=query.per_page,
+                         facets=Facets(**facets), degraded=False))

@@ -475,13 +475,18 @@ async def test_the_api_answers_field_for_field_what_the_page_path_gives(settings
         assert typed == page, params
 
 
+@pytest.mark.parametrize("stored", ["missing", {}, "a string", [1, 2]])
 async def test_an_index_document_of_another_shape_is_still_answered_through_the_untyped_path(browser, settings,
-                                                                                          worker, caplog):
-    """A document without the stored API hit (an index left by the release before it) costs speed, never the API."""
+                                                                                          worker, caplog, stored):
+    """A document without a usable stored API hit (an index left by the release before it, or damaged) costs
+    speed, never the API: its answer is still whole JSON, from the page path."""
     listing = await make_listing("Coder of another shape", required=["CPC"], featured=True)
     await worker.drain()
     odd = (await documents_for([listing]))[listing]
-    del odd["api_hit"]
+    if stored == "missing":
+        del odd["api_hit"]
+    else:
+        odd["api_hit"] = stored
     client = admin_client(settings)
     # adding replaces the whole document: the index now holds it without `api_hit`
     wait_task(client, client.index(settings.meili_index).add_documents([odd]).task_uid)
